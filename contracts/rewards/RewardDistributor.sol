@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
+import {ERC2771ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/metatx/ERC2771ContextUpgradeable.sol";
+import {Governed} from "../access/Governed.sol";
+import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
+
+/// @title RewardDistributor
+/// @notice Receives the Vault's sweeps, splits each funding protocol : providers : users, and
+/// streams the provider and user pools to accounts by point weight, one epoch at a time.
+///
+/// An epoch's budget is the pool funding received before it starts; it releases linearly from
+/// the epoch's start to its end. Points for epoch `e` are uploaded in batches while `e - 1`
+/// runs, so thousands of accounts never need one transaction. Each account keeps at most two
+/// epoch entries per pool (the running one and the staged next one); ended epochs fold into a
+/// settled balance when the account is touched, so a claim costs the same whatever the number
+/// of accounts.
+contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistributor {
+    using SafeERC20 for IERC20;
+
+    /// @notice The two pools streamed to accounts.
+    enum Pool {
+        Providers,
+        Users
+    }
+
+    /// @notice May fund the distributor (the Vault).
+    bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
+    /// @notice May upload points and start epochs (the RewardsCron operator).
+    bytes32 public constant REWARDS_ROLE = keccak256("REWARDS_ROLE");
+    /// @notice May withdraw the protocol share (the Safe multisig).
+    bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
+
+    uint256 private constant BPS = 10_000;
+    uint256 private constant POOLS = 2;
+    /// @notice The longest epoch accepted.
+    uint256 public constant MAX_EPOCH_DURATION = 366 days;
+
+    struct Epoch {
+        uint64 start;
+        uint64 end;
+    }
+
+    struct PoolEpoch {
+        uint128 totalShares;
+        uint128 budget;
+    }
+
+    /// @dev An account's standing in one pool. `cur` is the older unfolded epoch entry, `next`
+    /// the newer (staged) one; `accrued` is folded from ended epochs and not yet claimed;
+    /// `curClaimed` is what was claimed from `cur`'s stream so far.
+    struct Stake {
+        uint128 accrued;
+        uint128 curClaimed;
+        uint32 curEpoch;
+        uint32 nextEpoch;
+        uint96 curShares;
+        uint96 nextShares;
+    }
+
+    /// @custom:storage-location erc7201:cxpt.storage.RewardDistributor
+    struct DistributorStorage {
+        IERC20 token;
+        uint16 protocolBps;
+        uint16 providersBps;
+        uint16 usersBps;
+        uint32 currentEpoch;
+        address forwarder;
+        uint256 protocolBalance;
+        uint256[POOLS] pending;
+        mapping(uint256 epoch => Epoch) epochs;
+        mapping(uint256 epoch => PoolEpoch[POOLS]) poolEpochs;
+        mapping(address account => Stake[POOLS]) stakes;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("cxpt.storage.RewardDistributor")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant DISTRIBUTOR_STORAGE = 0x05f704302ae7c88296849cb40121b4103b52460bd7d80318e7f9a18265384500;
+
+    event Funded(uint256 amount, uint256 protocolShare, uint256 providersShare, uint256 usersShare);
+    event SplitSet(uint256 protocolBps, uint256 providersBps, uint256 usersBps);
+    event SharesUpdated(uint256 indexed epoch, Pool indexed pool, address indexed account, uint256 shares);
+    event EpochStarted(uint256 indexed epoch, uint256 start, uint256 end, uint256 providersBudget, uint256 usersBudget);
+    event Claimed(address indexed account, Pool indexed pool, uint256 amount);
+    event ProtocolWithdrawn(address indexed to, uint256 amount);
+    event TrustedForwarderSet(address forwarder);
+
+    error InvalidSplit(uint256 protocolBps, uint256 providersBps, uint256 usersBps);
+    error LengthMismatch(uint256 accounts, uint256 shares);
+    error NotNextEpoch(uint256 epoch, uint256 expected);
+    error EpochNotEnded(uint256 epoch, uint256 end);
+    error InvalidDuration(uint256 duration);
+    error NoShares(uint256 epoch);
+    error SharesTooLarge(uint256 shares);
+    error NothingToClaim(address account);
+    error InsufficientProtocolBalance(uint256 requested, uint256 available);
+
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor() ERC2771ContextUpgradeable(address(0)) {}
+
+    function _distributor() private pure returns (DistributorStorage storage $) {
+        assembly {
+            $.slot := DISTRIBUTOR_STORAGE
+        }
+    }
+
+    /// @notice Initializes the proxy.
+    /// @param admin Holder of the admin role (the timelock).
+    /// @param token_ The CXPT token.
+    /// @param forwarder_ The ERC-2771 trusted forwarder for gasless claims (may be zero).
+    /// @param protocolBps_ Protocol share of each funding, in basis points.
+    /// @param providersBps_ Provider pool share.
+    /// @param usersBps_ User (cashback) pool share; the three must sum to 10,000.
+    function initialize(
+        address admin,
+        address token_,
+        address forwarder_,
+        uint256 protocolBps_,
+        uint256 providersBps_,
+        uint256 usersBps_
+    ) external initializer {
+        _requireNonZero(token_);
+        __Governed_init(admin);
+        DistributorStorage storage $ = _distributor();
+        $.token = IERC20(token_);
+        $.forwarder = forwarder_;
+        emit TrustedForwarderSet(forwarder_);
+        _setSplit(protocolBps_, providersBps_, usersBps_);
+    }
+
+    // ───────────────────────────── funding ─────────────────────────────
+
+    /// @inheritdoc IRewardDistributor
+    /// @dev The pools' shares wait in `pending` until the next epoch starts.
+    function notifyFunding(uint256 amount) external onlyRole(FUNDER_ROLE) {
+        _requireNonZero(amount);
+        DistributorStorage storage $ = _distributor();
+        uint256 protocolShare = amount * $.protocolBps / BPS;
+        uint256 providersShare = amount * $.providersBps / BPS;
+        uint256 usersShare = amount - protocolShare - providersShare;
+        $.protocolBalance += protocolShare;
+        $.pending[uint256(Pool.Providers)] += providersShare;
+        $.pending[uint256(Pool.Users)] += usersShare;
+        emit Funded(amount, protocolShare, providersShare, usersShare);
+    }
+
+    // ───────────────────────────── epochs and shares ─────────────────────────────
+
+    /// @notice Sets the points of `accounts` in `pool` for the next epoch (one batch of many).
+    /// @dev Overwrites an account's earlier upload for the same epoch. Zero removes the account.
+    function updateShares(uint256 epoch, Pool pool, address[] calldata accounts, uint256[] calldata shares)
+        external
+        onlyRole(REWARDS_ROLE)
+    {
+        if (accounts.length != shares.length) revert LengthMismatch(accounts.length, shares.length);
+        DistributorStorage storage $ = _distributor();
+        uint256 current = $.currentEpoch;
+        if (epoch != current + 1) revert NotNextEpoch(epoch, current + 1);
+        PoolEpoch storage target = $.poolEpochs[epoch][uint256(pool)];
+        uint256 total = target.totalShares;
+        for (uint256 i; i < accounts.length; ++i) {
+            total = total - _updateShare(epoch, pool, current, accounts[i], shares[i]) + shares[i];
+        }
+        target.totalShares = SafeCast.toUint128(total);
+    }
+
+    /// @notice Starts the next epoch: each pool with points gets its pending funding as the
+    /// epoch's budget, released linearly over `duration` seconds.
+    function startEpoch(uint256 epoch, uint256 duration) external onlyRole(REWARDS_ROLE) {
+        DistributorStorage storage $ = _distributor();
+        uint256 current = $.currentEpoch;
+        if (epoch != current + 1) revert NotNextEpoch(epoch, current + 1);
+        uint256 previousEnd = $.epochs[current].end;
+        if (block.timestamp < previousEnd) revert EpochNotEnded(current, previousEnd);
+        if (duration == 0 || duration > MAX_EPOCH_DURATION) revert InvalidDuration(duration);
+        PoolEpoch[POOLS] storage pools = $.poolEpochs[epoch];
+        if (pools[0].totalShares == 0 && pools[1].totalShares == 0) revert NoShares(epoch);
+
+        uint256[POOLS] memory budgets;
+        for (uint256 p; p < POOLS; ++p) {
+            // A pool nobody earns in keeps its funding for a later epoch.
+            if (pools[p].totalShares == 0) continue;
+            budgets[p] = $.pending[p];
+            $.pending[p] = 0;
+            pools[p].budget = uint128(budgets[p]);
+        }
+        uint256 end = block.timestamp + duration;
+        $.epochs[epoch] = Epoch(uint64(block.timestamp), uint64(end));
+        $.currentEpoch = uint32(epoch);
+        emit EpochStarted(epoch, block.timestamp, end, budgets[0], budgets[1]);
+    }
+
+    // ───────────────────────────── claims ─────────────────────────────
+
+    /// @notice Pays the caller everything released to it so far, in both pools.
+    /// @dev Accepts ERC-2771 forward requests, so a relayer can pay the gas of a signed claim.
+    /// @return amount The CXPT paid.
+    function claim() external returns (uint256 amount) {
+        address account = _msgSender();
+        DistributorStorage storage $ = _distributor();
+        uint256 current = $.currentEpoch;
+        for (uint256 p; p < POOLS; ++p) {
+            Stake storage stake = $.stakes[account][p];
+            _settle(stake, p, current);
+            uint256 claimed = _release(stake, p);
+            if (claimed != 0) {
+                amount += claimed;
+                emit Claimed(account, Pool(p), claimed);
+            }
+        }
+        if (amount == 0) revert NothingToClaim(account);
+        $.token.safeTransfer(account, amount);
+    }
+
+    /// @notice Withdraws `amount` of the protocol share to `to` (the multisig treasurer).
+    function withdrawProtocol(address to, uint256 amount) external onlyRole(TREASURER_ROLE) {
+        _requireNonZero(to);
+        _requireNonZero(amount);
+        DistributorStorage storage $ = _distributor();
+        uint256 available = $.protocolBalance;
+        if (amount > available) revert InsufficientProtocolBalance(amount, available);
+        $.protocolBalance = available - amount;
+        emit ProtocolWithdrawn(to, amount);
+        $.token.safeTransfer(to, amount);
+    }
+
+    // ───────────────────────────── admin ─────────────────────────────
+
+    /// @notice Sets the protocol : providers : users split of future fundings (admin).
+    function setSplit(uint256 protocolBps_, uint256 providersBps_, uint256 usersBps_)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setSplit(protocolBps_, providersBps_, usersBps_);
+    }
+
+    /// @notice Sets the ERC-2771 forwarder trusted to relay claims (admin); zero disables relaying.
+    function setTrustedForwarder(address forwarder_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _distributor().forwarder = forwarder_;
+        emit TrustedForwarderSet(forwarder_);
+    }
+
+    // ───────────────────────────── views ─────────────────────────────
+
+    /// @notice CXPT `account` can claim now, over both pools.
+    function pendingOf(address account) external view returns (uint256 amount) {
+        for (uint256 p; p < POOLS; ++p) {
+            amount += pendingOf(account, Pool(p));
+        }
+    }
+
+    /// @notice CXPT `account` can claim now from `pool`.
+    function pendingOf(address account, Pool pool) public view returns (uint256) {
+        DistributorStorage storage $ = _distributor();
+        Stake memory s = $.stakes[account][uint256(pool)];
+        uint256 current = $.currentEpoch;
+        uint256 p = uint256(pool);
+        return s.accrued + _released(p, s.curEpoch, s.curShares, current) - s.curClaimed
+            + _released(p, s.nextEpoch, s.nextShares, current);
+    }
+
+    /// @notice The full amount `account` earns from `pool` in `epoch` once the epoch has ended.
+    function entitlementOf(address account, Pool pool, uint256 epoch) external view returns (uint256) {
+        Stake memory s = _distributor().stakes[account][uint256(pool)];
+        uint256 shares = s.curEpoch == epoch ? s.curShares : s.nextEpoch == epoch ? s.nextShares : 0;
+        return _entitlement(uint256(pool), epoch, shares);
+    }
+
+    /// @notice The points of `account` in `pool` for `epoch`, while the account still holds that entry.
+    function sharesOf(address account, Pool pool, uint256 epoch) external view returns (uint256) {
+        Stake memory s = _distributor().stakes[account][uint256(pool)];
+        if (s.curEpoch == epoch) return s.curShares;
+        if (s.nextEpoch == epoch) return s.nextShares;
+        return 0;
+    }
+
+    /// @notice Total points and budget of `pool` in `epoch`.
+    function poolEpoch(uint256 epoch, Pool pool) external view returns (uint256 totalShares, uint256 budget) {
+        PoolEpoch memory pe = _distributor().poolEpochs[epoch][uint256(pool)];
+        return (pe.totalShares, pe.budget);
+    }
+
+    /// @notice Start and end of `epoch` (zeroes until it starts).
+    function epochTimes(uint256 epoch) external view returns (uint256 start, uint256 end) {
+        Epoch memory e = _distributor().epochs[epoch];
+        return (e.start, e.end);
+    }
+
+    /// @notice The most recently started epoch (0 before the first).
+    function currentEpoch() external view returns (uint256) {
+        return _distributor().currentEpoch;
+    }
+
+    /// @notice Funding of `pool` waiting for the next epoch.
+    function pendingFunding(Pool pool) external view returns (uint256) {
+        return _distributor().pending[uint256(pool)];
+    }
+
+    /// @notice The protocol share not yet withdrawn.
+    function protocolBalance() external view returns (uint256) {
+        return _distributor().protocolBalance;
+    }
+
+    /// @notice The current split, in basis points.
+    function split() external view returns (uint256 protocolBps, uint256 providersBps, uint256 usersBps) {
+        DistributorStorage storage $ = _distributor();
+        return ($.protocolBps, $.providersBps, $.usersBps);
+    }
+
+    /// @notice The CXPT token.
+    function token() external view returns (address) {
+        return address(_distributor().token);
+    }
+
+    /// @inheritdoc ERC2771ContextUpgradeable
+    function trustedForwarder() public view override returns (address) {
+        return _distributor().forwarder;
+    }
+
+    // ───────────────────────────── internals ─────────────────────────────
+
+    /// @dev Folds every ended epoch entry of `stake` into `accrued`. Epochs before the current
+    /// one have all ended, since an epoch starts only after its predecessor ends.
+    function _settle(Stake storage stake, uint256 pool, uint256 current) private {
+        uint256 curEpoch = stake.curEpoch;
+        while (curEpoch != 0 && curEpoch < current) {
+            stake.accrued += uint128(_entitlement(pool, curEpoch, stake.curShares) - stake.curClaimed);
+            stake.curClaimed = 0;
+            (stake.curEpoch, stake.curShares) = (stake.nextEpoch, stake.nextShares);
+            (stake.nextEpoch, stake.nextShares) = (0, 0);
+            curEpoch = stake.curEpoch;
+        }
+    }
+
+    /// @dev Settles `account` in `pool` and stages its points for `epoch`.
+    /// @return previous The points it held for `epoch` before.
+    function _updateShare(uint256 epoch, Pool pool, uint256 current, address account, uint256 shares)
+        private
+        returns (uint256 previous)
+    {
+        _requireNonZero(account);
+        if (shares > type(uint96).max) revert SharesTooLarge(shares);
+        Stake storage stake = _distributor().stakes[account][uint256(pool)];
+        _settle(stake, uint256(pool), current);
+        previous = _stage(stake, epoch, uint96(shares));
+        emit SharesUpdated(epoch, pool, account, shares);
+    }
+
+    /// @dev Puts `shares` for `epoch` (the next epoch) into a settled stake.
+    /// @return previous The shares the stake held for `epoch` before.
+    function _stage(Stake storage stake, uint256 epoch, uint96 shares) private returns (uint256 previous) {
+        if (stake.curEpoch == 0 || stake.curEpoch == epoch) {
+            previous = stake.curEpoch == epoch ? stake.curShares : 0;
+            (stake.curEpoch, stake.curShares) = (uint32(epoch), shares);
+        } else {
+            previous = stake.nextEpoch == epoch ? stake.nextShares : 0;
+            (stake.nextEpoch, stake.nextShares) = (uint32(epoch), shares);
+        }
+    }
+
+    /// @dev Marks everything released to a settled stake as claimed and returns it.
+    function _release(Stake storage stake, uint256 pool) private returns (uint256 amount) {
+        uint256 current = _distributor().currentEpoch;
+        uint256 released = _released(pool, stake.curEpoch, stake.curShares, current);
+        amount = stake.accrued + released - stake.curClaimed;
+        if (amount != 0) {
+            stake.accrued = 0;
+            stake.curClaimed = uint128(released);
+        }
+    }
+
+    /// @dev What `shares` in `epoch` of `pool` have released so far: linear over the epoch.
+    function _released(uint256 pool, uint256 epoch, uint256 shares, uint256 current) private view returns (uint256) {
+        if (epoch == 0 || epoch > current || shares == 0) return 0;
+        DistributorStorage storage $ = _distributor();
+        Epoch memory e = $.epochs[epoch];
+        PoolEpoch memory pe = $.poolEpochs[epoch][pool];
+        if (block.timestamp >= e.end) return shares * pe.budget / pe.totalShares;
+        return Math.mulDiv(shares * pe.budget, block.timestamp - e.start, uint256(pe.totalShares) * (e.end - e.start));
+    }
+
+    /// @dev The full amount `shares` earn in an epoch of `pool`.
+    function _entitlement(uint256 pool, uint256 epoch, uint256 shares) private view returns (uint256) {
+        if (shares == 0) return 0;
+        PoolEpoch memory pe = _distributor().poolEpochs[epoch][pool];
+        return shares * pe.budget / pe.totalShares;
+    }
+
+    function _setSplit(uint256 protocolBps_, uint256 providersBps_, uint256 usersBps_) private {
+        if (protocolBps_ + providersBps_ + usersBps_ != BPS) {
+            revert InvalidSplit(protocolBps_, providersBps_, usersBps_);
+        }
+        DistributorStorage storage $ = _distributor();
+        ($.protocolBps, $.providersBps, $.usersBps) = (uint16(protocolBps_), uint16(providersBps_), uint16(usersBps_));
+        emit SplitSet(protocolBps_, providersBps_, usersBps_);
+    }
+
+    function _msgSender() internal view override(ContextUpgradeable, ERC2771ContextUpgradeable) returns (address) {
+        return ERC2771ContextUpgradeable._msgSender();
+    }
+
+    function _msgData() internal view override(ContextUpgradeable, ERC2771ContextUpgradeable) returns (bytes calldata) {
+        return ERC2771ContextUpgradeable._msgData();
+    }
+
+    function _contextSuffixLength() internal view override(ContextUpgradeable, ERC2771ContextUpgradeable) returns (uint256) {
+        return ERC2771ContextUpgradeable._contextSuffixLength();
+    }
+}

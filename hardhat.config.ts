@@ -1,0 +1,49 @@
+import { createRequire } from "node:module";
+import { configVariable, defineConfig } from "hardhat/config";
+import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
+import hardhatUpgrades from "@openzeppelin/hardhat-upgrades/viem";
+
+const require = createRequire(import.meta.url);
+
+// Compile offline with the npm solc build: no compiler download at build time.
+const solc = {
+  version: "0.8.30",
+  path: require.resolve("solc/soljson.js"),
+  settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxViem, hardhatUpgrades],
+  solidity: {
+    profiles: {
+      default: solc,
+      production: solc,
+    },
+    npmFilesToBuild: ["@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"],
+  },
+  paths: { tests: { nodejs: "test/nodejs", solidity: "test/solidity" } },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 32, failOnRevert: false },
+    },
+  },
+  networks: {
+    hardhat: { type: "edr-simulated", chainType: "l1", allowUnlimitedContractSize: false },
+    localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+    agung: {
+      type: "http",
+      chainType: "l1",
+      chainId: 9990,
+      url: configVariable("AGUNG_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+    peaq: {
+      type: "http",
+      chainType: "l1",
+      chainId: 3338,
+      url: configVariable("PEAQ_RPC_URL"),
+      accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+    },
+  },
+});

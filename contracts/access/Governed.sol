@@ -28,6 +28,7 @@ abstract contract Governed is Initializable, AccessControlUpgradeable, UUPSUpgra
     }
 
     /// @dev Only the admin (the timelock) may move the proxy to a new implementation.
+    // solhint-disable-next-line no-empty-blocks
     function _authorizeUpgrade(address) internal virtual override onlyRole(DEFAULT_ADMIN_ROLE) {}
 
     function _requireNonZero(address account) internal pure {

@@ -52,11 +52,12 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     }
 
     /// @dev An account's standing in one pool. `cur` is the older unfolded epoch entry, `next`
-    /// the newer (staged) one; `accrued` is folded from ended epochs and not yet claimed;
-    /// `curClaimed` is what was claimed from `cur`'s stream so far.
+    /// the newer (staged) one. `credit` is what ended epochs earned minus everything claimed,
+    /// so it is negative by what was claimed from `cur`'s running stream; what the account can
+    /// claim is `credit` plus what `cur` and `next` have released. `credit` shares its slot with
+    /// the epoch ids so that a claim only ever rewrites a slot that is already non-zero.
     struct Stake {
-        uint128 accrued;
-        uint128 curClaimed;
+        int128 credit;
         uint32 curEpoch;
         uint32 nextEpoch;
         uint96 curShares;
@@ -259,8 +260,8 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         Stake memory s = $.stakes[account][uint256(pool)];
         uint256 current = $.currentEpoch;
         uint256 p = uint256(pool);
-        return s.accrued + _released(p, s.curEpoch, s.curShares, current) - s.curClaimed
-            + _released(p, s.nextEpoch, s.nextShares, current);
+        int256 released = int256(_released(p, s.curEpoch, s.curShares, current) + _released(p, s.nextEpoch, s.nextShares, current));
+        return uint256(s.credit + released);
     }
 
     /// @notice The full amount `account` earns from `pool` in `epoch` once the epoch has ended.
@@ -323,13 +324,12 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
 
     // ───────────────────────────── internals ─────────────────────────────
 
-    /// @dev Folds every ended epoch entry of `stake` into `accrued`. Epochs before the current
+    /// @dev Folds every ended epoch entry of `stake` into `credit`. Epochs before the current
     /// one have all ended, since an epoch starts only after its predecessor ends.
     function _settle(Stake storage stake, uint256 pool, uint256 current) private {
         uint256 curEpoch = stake.curEpoch;
         while (curEpoch != 0 && curEpoch < current) {
-            stake.accrued += uint128(_entitlement(pool, curEpoch, stake.curShares) - stake.curClaimed);
-            stake.curClaimed = 0;
+            stake.credit += SafeCast.toInt128(int256(_entitlement(pool, curEpoch, stake.curShares)));
             (stake.curEpoch, stake.curShares) = (stake.nextEpoch, stake.nextShares);
             (stake.nextEpoch, stake.nextShares) = (0, 0);
             curEpoch = stake.curEpoch;
@@ -366,11 +366,8 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     function _release(Stake storage stake, uint256 pool) private returns (uint256 amount) {
         uint256 current = _distributor().currentEpoch;
         uint256 released = _released(pool, stake.curEpoch, stake.curShares, current);
-        amount = stake.accrued + released - stake.curClaimed;
-        if (amount != 0) {
-            stake.accrued = 0;
-            stake.curClaimed = uint128(released);
-        }
+        amount = uint256(stake.credit + int256(released));
+        if (amount != 0) stake.credit = -SafeCast.toInt128(int256(released));
     }
 
     /// @dev What `shares` in `epoch` of `pool` have released so far: linear over the epoch.

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
@@ -89,6 +88,7 @@ contract Vault is Governed, IVault {
         external
     {
         IBurnableERC20 token_ = _vault().token;
+        // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(address(token_)).permit(msg.sender, address(this), amount, deadline, v, r, s) {}
         catch (bytes memory reason) {
             if (token_.allowance(msg.sender, address(this)) < amount) {

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {CXPT} from "../token/CXPT.sol";
+
+/// @notice A harmless CXPT upgrade for tests: same storage, one new view.
+contract CXPTV2 is CXPT {
+    /// @notice The implementation's version.
+    function version() external pure returns (string memory) {
+        return "2";
+    }
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {RewardDistributor} from "../rewards/RewardDistributor.sol";
+
+/// @notice A harmless RewardDistributor upgrade for tests: same storage, one new view.
+contract RewardDistributorV2 is RewardDistributor {
+    /// @notice The implementation's version.
+    function version() external pure returns (string memory) {
+        return "2";
+    }
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {UsageBilling} from "../billing/UsageBilling.sol";
+
+/// @notice A harmless UsageBilling upgrade for tests: same storage, one new view.
+contract UsageBillingV2 is UsageBilling {
+    /// @notice The implementation's version.
+    function version() external pure returns (string memory) {
+        return "2";
+    }
+}

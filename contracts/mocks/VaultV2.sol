@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Vault} from "../vault/Vault.sol";
+
+/// @notice A harmless Vault upgrade for tests: same storage, one new view.
+contract VaultV2 is Vault {
+    /// @notice The implementation's version.
+    function version() external pure returns (string memory) {
+        return "2";
+    }
+}

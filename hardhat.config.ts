@@ -21,6 +21,8 @@ export default defineConfig({
     },
     npmFilesToBuild: ["@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"],
   },
+  // Test doubles and the tests themselves are not what coverage measures.
+  coverage: { skipFiles: ["contracts/mocks/**", "test/**"] },
   paths: { tests: { nodejs: "test/nodejs", solidity: "test/solidity" } },
   test: {
     solidity: {

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {ERC721Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC721/ERC721Upgradeable.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
 import {Governed} from "../access/Governed.sol";
 import {IVault} from "../interfaces/IVault.sol";
@@ -20,8 +21,10 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
     bytes32 public constant BILLING_ROLE = keccak256("BILLING_ROLE");
 
     uint256 private constant BPS = 10_000;
-    /// @notice Tranches a pass keeps at most; a further grant merges the two oldest.
-    uint256 public constant MAX_TRANCHES = 4;
+    /// @notice Tranches a pass keeps at most; a further grant merges the two oldest. Five slots
+    /// hold every live tranche of a plan whose period is at least a third of the rollover (the
+    /// monthly plans with 90-day rollover), renewed in the renewal window or prepaid.
+    uint256 public constant MAX_TRANCHES = 5;
     /// @notice Keepers may renew a pass with renewal on from this long before its period ends.
     uint256 public constant RENEWAL_WINDOW = 1 days;
     /// @notice The overage buffer cannot exceed half the bucket.
@@ -96,6 +99,7 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
     error NotPassOwner(uint256 passId, address caller);
     error RenewalOff(uint256 passId);
     error RenewalTooEarly(uint256 passId, uint256 allowedFrom);
+    error RenewalLapsed(uint256 passId, uint256 allowedUntil);
     error DepositTooSmall(uint256 depositId, uint256 amount, uint256 price);
     error BucketExhausted(uint256 passId, uint256 requested, uint256 available);
     error OverageTooHigh(uint256 overageBps);
@@ -173,7 +177,8 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
 
     /// @notice Pays the next period of `passId` from its owner's Vault allowance. The owner may
     /// prepay one period ahead; anyone else (a keeper) only for a pass with renewal on, within
-    /// `RENEWAL_WINDOW` of its period's end or after it.
+    /// `RENEWAL_WINDOW` before or after its period's end: a keeper cannot revive a pass that
+    /// lapsed long ago and charge an owner who has moved on.
     function renew(uint256 passId) external {
         address owner = _ownerOrRevert(passId);
         Pass storage pass = _subs().passes[passId];
@@ -186,6 +191,9 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
             if (!pass.autoRenew) revert RenewalOff(passId);
             if (pass.periodEnd > block.timestamp + RENEWAL_WINDOW) {
                 revert RenewalTooEarly(passId, pass.periodEnd - RENEWAL_WINDOW);
+            }
+            if (block.timestamp > pass.periodEnd + RENEWAL_WINDOW) {
+                revert RenewalLapsed(passId, pass.periodEnd + RENEWAL_WINDOW);
             }
         }
         _extend(passId, pass, plan, owner, 0);
@@ -234,7 +242,9 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         if (overage != 0) {
             uint256 buffer = _overageBuffer(pass.planId);
             uint256 used = pass.overageUsed;
-            if (used + overage > buffer) revert BucketExhausted(passId, amount, fromBucket + buffer - used);
+            if (used + overage > buffer) {
+                revert BucketExhausted(passId, amount, fromBucket + _saturatingSub(buffer, used));
+            }
             pass.overageUsed = uint96(used + overage);
         }
         emit TokensConsumed(passId, amount, fromBucket, overage, remaining);
@@ -288,7 +298,7 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
     /// @notice Overage still available to `passId` in its current period.
     function overageRemaining(uint256 passId) external view returns (uint256) {
         Pass storage pass = _subs().passes[passId];
-        return _overageBuffer(pass.planId) - pass.overageUsed;
+        return _saturatingSub(_overageBuffer(pass.planId), pass.overageUsed);
     }
 
     /// @notice The tranches of `passId`, oldest first (expired ones included until compacted).
@@ -343,7 +353,7 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         pass.periodEnd = uint64(periodEnd);
         pass.overageUsed = 0;
         uint256 expiry = periodEnd + _subs().rolloverPeriod;
-        _grant(pass, plan.bucket, uint32(expiry));
+        _grant(pass, plan.bucket, SafeCast.toUint32(expiry));
         emit BucketGranted(passId, plan.bucket, expiry);
     }
 
@@ -391,6 +401,11 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         return uint256($.plans[planId].bucket) * $.overageBps / BPS;
     }
 
+    /// @dev `a - b`, or 0 when the buffer shrank below what was used (plan or overage rate lowered).
+    function _saturatingSub(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a - b : 0;
+    }
+
     function _spendDeposit(uint256 depositId, address user, uint256 price) private {
         uint256 amount = _subs().vault.consumeDeposit(depositId, user);
         if (amount < price) revert DepositTooSmall(depositId, amount, price);
@@ -421,7 +436,7 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
     }
 
     function _setRolloverPeriod(uint256 rolloverPeriod_) private {
-        _subs().rolloverPeriod = uint32(rolloverPeriod_);
+        _subs().rolloverPeriod = SafeCast.toUint32(rolloverPeriod_);
         emit RolloverPeriodSet(rolloverPeriod_);
     }
 

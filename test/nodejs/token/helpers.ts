@@ -1,5 +1,5 @@
 // Helpers shared by the CXPT and Vault unit tests: EIP-2612 permit signing against a token's own
-// eip712Domain, and proxies deployed without running their initializer.
+// eip712Domain, and the implementation behind an ERC-1967 proxy.
 import { getAddress, parseSignature, slice, type Address, type Hex, type WalletClient } from "viem";
 import { networkHelpers, viem } from "../helpers/fixture.ts";
 
@@ -11,13 +11,6 @@ export async function implementationOf(proxy: Address): Promise<Address> {
   const publicClient = await viem.getPublicClient();
   const word = await publicClient.getStorageAt({ address: proxy, slot: IMPLEMENTATION_SLOT });
   return getAddress(slice(word!, 12));
-}
-
-/** A fresh `name` implementation behind an ERC1967Proxy whose initializer has not run yet. */
-export async function uninitializedProxy<const N extends "CXPT" | "Vault">(name: N) {
-  const implementation = await viem.deployContract(name as any);
-  const proxy = await viem.deployContract("ERC1967Proxy", [implementation.address, "0x"]);
-  return viem.getContractAt(name as any, proxy.address) as unknown as ReturnType<typeof viem.getContractAt<N>>;
 }
 
 /** What `signPermit` needs from a token: its EIP-712 domain and the owner's nonce. */

@@ -264,7 +264,9 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         return uint256(s.credit + released);
     }
 
-    /// @notice The full amount `account` earns from `pool` in `epoch` once the epoch has ended.
+    /// @notice The full amount `account` earns from `pool` in `epoch`, while its entry for that
+    /// epoch is unfolded (0 once a later claim or upload folded it into its balance; the
+    /// `SharesUpdated` and `Claimed` events keep the history).
     function entitlementOf(address account, Pool pool, uint256 epoch) external view returns (uint256) {
         Stake memory s = _distributor().stakes[account][uint256(pool)];
         uint256 shares = s.curEpoch == epoch ? s.curShares : s.nextEpoch == epoch ? s.nextShares : 0;

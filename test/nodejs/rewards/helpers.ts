@@ -56,6 +56,10 @@ export async function setup() {
 
   /** Mines a block at `timestamp`, so reads see that time. */
   const at = (timestamp: bigint) => networkHelpers.time.increaseTo(timestamp);
+  /** Mines a block at `timestamp` unless the chain is already past it. */
+  const reach = async (timestamp: bigint) => {
+    if (BigInt(await networkHelpers.time.latest()) < timestamp) await at(timestamp);
+  };
   /** The next transaction is mined at `timestamp`. */
   const nextAt = (timestamp: bigint) => networkHelpers.time.setNextBlockTimestamp(timestamp);
 
@@ -83,16 +87,23 @@ export async function setup() {
     return balance - protocol - pending;
   }
 
-  /** `signer`'s EIP-712 ForwardRequest to call `claim()` on the distributor, ready for `forwarder.execute`. */
-  async function signClaim(signer: Wallet, options: { deadline?: bigint; gas?: bigint; data?: Hex } = {}) {
-    const [, name, version, chainId, verifyingContract] = await forwarder.read.eip712Domain();
+  /**
+   * `signer`'s EIP-712 ForwardRequest (domain and nonce read from the forwarder `via`, the suite's
+   * by default) to call `claim()` on the distributor, ready for `forwarder.execute`.
+   */
+  async function signClaim(
+    signer: Wallet,
+    options: { deadline?: bigint; gas?: bigint; data?: Hex; via?: typeof forwarder } = {},
+  ) {
+    const via = options.via ?? forwarder;
+    const [, name, version, chainId, verifyingContract] = await via.read.eip712Domain();
     const from = signer.account.address;
     const message = {
       from,
       to: distributor.address,
       value: 0n,
       gas: options.gas ?? 300_000n,
-      nonce: await forwarder.read.nonces([from]),
+      nonce: await via.read.nonces([from]),
       deadline: Number(options.deadline ?? BigInt(await networkHelpers.time.latest()) + 3600n),
       data: options.data ?? encodeFunctionData({ abi: distributor.abi, functionName: "claim" }),
     };
@@ -117,7 +128,7 @@ export async function setup() {
     return { ...request, signature };
   }
 
-  return { ...suite, wait, fund, upload, start, at, nextAt, balanceOf, claim, pendingSum, claimable, signClaim };
+  return { ...suite, wait, fund, upload, start, at, reach, nextAt, balanceOf, claim, pendingSum, claimable, signClaim };
 }
 
 export type Setup = Awaited<ReturnType<typeof setup>>;
@@ -135,7 +146,7 @@ export async function withEpoch(
     users?: readonly [Address, bigint][];
   } = {},
 ) {
-  const funded = await s.fund(options.gross ?? 1_000_000n * 10n ** 18n);
+  const funded = await s.fund(options.gross ?? 100_000n * 10n ** 18n);
   const providers = options.providers ?? [];
   const users = options.users ?? [];
   if (providers.length) await s.upload(1n, Pool.Providers, providers.map(([a]) => a), providers.map(([, v]) => v));

@@ -3,7 +3,9 @@ pragma solidity ^0.8.30;
 
 import {SubscriptionManager} from "../subscriptions/SubscriptionManager.sol";
 
-/// @notice A harmless SubscriptionManager upgrade for tests: same storage, one new view.
+/// @notice A harmless SubscriptionManager upgrade for tests: same storage, one new view. It adds no initializer:
+/// the proxy keeps the state its V1 initializer set.
+/// @custom:oz-upgrades-unsafe-allow missing-initializer
 contract SubscriptionManagerV2 is SubscriptionManager {
     /// @notice The implementation's version.
     function version() external pure returns (string memory) {

@@ -1,0 +1,101 @@
+// Executes a transaction from a Safe multisig with viem: each owner signs the EIP-712 SafeTx,
+// signatures are concatenated in ascending owner order, and one account submits execTransaction.
+import { concat, zeroAddress, type Account, type Address, type Chain, type Hash, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import { safeAbi } from "./abi.ts";
+
+/** A wallet client with its account: an owner that signs, or the account that submits. */
+export type Signer = WalletClient<Transport, Chain | undefined, Account>;
+
+/** A call the Safe makes: `operation` 0 is CALL (the default), 1 is DELEGATECALL. */
+export interface SafeTransaction {
+  readonly to: Address;
+  readonly data: Hex;
+  readonly value?: bigint;
+  readonly operation?: 0 | 1;
+}
+
+const SAFE_TX_TYPES = {
+  SafeTx: [
+    { name: "to", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "data", type: "bytes" },
+    { name: "operation", type: "uint8" },
+    { name: "safeTxGas", type: "uint256" },
+    { name: "baseGas", type: "uint256" },
+    { name: "gasPrice", type: "uint256" },
+    { name: "gasToken", type: "address" },
+    { name: "refundReceiver", type: "address" },
+    { name: "nonce", type: "uint256" },
+  ],
+} as const;
+
+/** The SafeTx message for `tx` at `nonce`, with no gas refund (the submitter pays its own gas). */
+function safeTxMessage(tx: SafeTransaction, nonce: bigint) {
+  return {
+    to: tx.to,
+    value: tx.value ?? 0n,
+    data: tx.data,
+    operation: tx.operation ?? 0,
+    safeTxGas: 0n,
+    baseGas: 0n,
+    gasPrice: 0n,
+    gasToken: zeroAddress,
+    refundReceiver: zeroAddress,
+    nonce,
+  };
+}
+
+/** One owner's EIP-712 signature of `tx` for `safe` at `nonce` (65 bytes, v = 27 or 28). */
+export async function signSafeTransaction(
+  signer: Signer,
+  safe: Address,
+  chainId: number,
+  tx: SafeTransaction,
+  nonce: bigint,
+): Promise<Hex> {
+  return signer.signTypedData({
+    account: signer.account,
+    domain: { chainId, verifyingContract: safe },
+    types: SAFE_TX_TYPES,
+    primaryType: "SafeTx",
+    message: safeTxMessage(tx, nonce),
+  });
+}
+
+export interface ExecSafeTransactionArgs {
+  readonly publicClient: PublicClient;
+  readonly safe: Address;
+  readonly tx: SafeTransaction;
+  /** At least `threshold` owners; their order does not matter. */
+  readonly owners: readonly Signer[];
+  /** The account that submits and pays gas; the first owner by default. */
+  readonly executor?: Signer;
+}
+
+/**
+ * Signs `tx` with `owners` at the Safe's current nonce and submits it. Resolves with the mined
+ * transaction's hash; rejects with the inner call's revert data when the call fails (Safe ≥ 1.5
+ * bubbles it up when no safeTxGas is set).
+ */
+export async function execSafeTransaction(args: ExecSafeTransactionArgs): Promise<Hash> {
+  const { publicClient, safe, tx, owners } = args;
+  const executor = args.executor ?? owners[0];
+  const [nonce, chainId] = await Promise.all([
+    publicClient.readContract({ address: safe, abi: safeAbi, functionName: "nonce" }),
+    publicClient.getChainId(),
+  ]);
+  const sorted = [...owners].sort((a, b) => (a.account.address.toLowerCase() < b.account.address.toLowerCase() ? -1 : 1));
+  const signatures = concat(await Promise.all(sorted.map((owner) => signSafeTransaction(owner, safe, chainId, tx, nonce))));
+  const m = safeTxMessage(tx, nonce);
+  const hash = await executor.writeContract({
+    address: safe,
+    abi: safeAbi,
+    functionName: "execTransaction",
+    args: [m.to, m.value, m.data, m.operation, m.safeTxGas, m.baseGas, m.gasPrice, m.gasToken, m.refundReceiver, signatures],
+    account: executor.account,
+    chain: executor.chain,
+  });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`Safe transaction ${hash} reverted`);
+  return hash;
+}

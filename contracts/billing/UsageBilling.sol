@@ -64,6 +64,7 @@ contract UsageBilling is Governed {
     error LeafIndexOutOfRange(uint256 batchId, uint256 index, uint256 count);
     error LeafAlreadyCollected(uint256 batchId, uint256 index);
     error BatchTotalExceeded(uint256 batchId, uint256 collected, uint256 total);
+    error EmptyChunk(uint256 batchId);
 
     function _billing() private pure returns (BillingStorage storage $) {
         assembly {
@@ -168,19 +169,22 @@ contract UsageBilling is Governed {
     {
         Batch storage batch = _billing().batches[batchId];
         if (batch.root == bytes32(0)) revert UnknownBatch(batchId);
-        _verify(batchId, batch, leaves, proof, proofFlags);
+        _reserve(batchId, batch, leaves, proof, proofFlags);
         (uint256 collectedTotal, bool[] memory ok) = _pull(batchId, leaves);
         _record(batchId, batch, leaves, ok, collectedTotal);
     }
 
-    /// @dev Checks every leaf of the chunk: in range, not yet collected, and in the batch's tree.
-    function _verify(
+    /// @dev Checks every leaf of the chunk (in range, not yet collected, in the batch's tree) and
+    /// reserves its index as collected, so a leaf repeated within the chunk reverts too.
+    /// `_record` releases the reservation of each leaf the Vault could not collect.
+    function _reserve(
         uint256 batchId,
         Batch storage batch,
         Leaf[] calldata leaves,
         bytes32[] calldata proof,
         bool[] calldata proofFlags
-    ) private view {
+    ) private {
+        if (leaves.length == 0) revert EmptyChunk(batchId);
         BitMaps.BitMap storage collected = _billing().collected[batchId];
         uint256 count = batch.count;
         bytes32[] memory hashes = new bytes32[](leaves.length);
@@ -188,6 +192,7 @@ contract UsageBilling is Governed {
             Leaf calldata leaf = leaves[i];
             if (leaf.index >= count) revert LeafIndexOutOfRange(batchId, leaf.index, count);
             if (collected.get(leaf.index)) revert LeafAlreadyCollected(batchId, leaf.index);
+            collected.set(leaf.index);
             hashes[i] = _leafHash(leaf);
         }
         if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, batch.root, hashes)) revert InvalidProof(batchId);
@@ -206,40 +211,47 @@ contract UsageBilling is Governed {
         return _billing().vault.collectBatch(users, amounts, bytes32(batchId));
     }
 
-    /// @dev Books the Vault's per-leaf outcome: collected leaves are closed for good, the others
-    /// become (or stay) shortfalls.
+    /// @dev Books the Vault's per-leaf outcome and the batch's running sums.
     function _record(uint256 batchId, Batch storage batch, Leaf[] calldata leaves, bool[] memory ok, uint256 collectedTotal)
         private
     {
-        BillingStorage storage $ = _billing();
-        BitMaps.BitMap storage collected = $.collected[batchId];
-        BitMaps.BitMap storage short = $.short[batchId];
         uint256 newlyShort;
         uint256 shortRepaid;
         for (uint256 i; i < leaves.length; ++i) {
-            Leaf calldata leaf = leaves[i];
-            bool wasShort = short.get(leaf.index);
-            if (ok[i]) {
-                // A duplicate index inside one chunk is caught here: the first copy closed it.
-                if (collected.get(leaf.index)) revert LeafAlreadyCollected(batchId, leaf.index);
-                collected.set(leaf.index);
-                if (wasShort) {
-                    short.unset(leaf.index);
-                    shortRepaid += leaf.amount;
-                }
-                emit LeafCollected(batchId, leaf.index, leaf.user, leaf.amount);
-            } else {
-                if (!wasShort) {
-                    short.set(leaf.index);
-                    newlyShort += leaf.amount;
-                }
-                emit LeafShortfall(batchId, leaf.index, leaf.user, leaf.amount);
-            }
+            (uint256 added, uint256 repaid) = _recordLeaf(batchId, leaves[i], ok[i]);
+            (newlyShort, shortRepaid) = (newlyShort + added, shortRepaid + repaid);
         }
         uint256 collectedSoFar = batch.collected + collectedTotal;
         if (collectedSoFar > batch.total) revert BatchTotalExceeded(batchId, collectedSoFar, batch.total);
         batch.collected = uint128(collectedSoFar);
         batch.shortfall = uint128(batch.shortfall + newlyShort - shortRepaid);
+    }
+
+    /// @dev A collected leaf stays closed for good; one the Vault could not collect is reopened
+    /// and becomes (or stays) a shortfall.
+    /// @return newlyShort The leaf's amount if it just became short.
+    /// @return repaid The leaf's amount if it was short and is now collected.
+    function _recordLeaf(uint256 batchId, Leaf calldata leaf, bool collected)
+        private
+        returns (uint256 newlyShort, uint256 repaid)
+    {
+        BillingStorage storage $ = _billing();
+        BitMaps.BitMap storage short = $.short[batchId];
+        bool wasShort = short.get(leaf.index);
+        if (collected) {
+            if (wasShort) {
+                short.unset(leaf.index);
+                repaid = leaf.amount;
+            }
+            emit LeafCollected(batchId, leaf.index, leaf.user, leaf.amount);
+        } else {
+            $.collected[batchId].unset(leaf.index);
+            if (!wasShort) {
+                short.set(leaf.index);
+                newlyShort = leaf.amount;
+            }
+            emit LeafShortfall(batchId, leaf.index, leaf.user, leaf.amount);
+        }
     }
 
     /// @dev OpenZeppelin StandardMerkleTree leaf: keccak256(bytes.concat(keccak256(abi.encode(...)))).

@@ -422,7 +422,8 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
     }
 
     function _setPlan(uint256 planId, Plan calldata plan) private {
-        if (plan.price == 0 || plan.period == 0 || plan.bucket == 0) revert InvalidPlan();
+        // A period shorter than the renewal window would let a keeper renew it again and again.
+        if (plan.price == 0 || plan.period < RENEWAL_WINDOW || plan.bucket == 0) revert InvalidPlan();
         _subs().plans[planId] = plan;
         emit PlanSet(
             planId, plan.price, plan.period, plan.bucket, plan.requestsPerMinute, plan.concurrency, plan.active

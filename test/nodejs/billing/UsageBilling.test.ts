@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { getAddress, maxUint256, parseEther, toHex, zeroHash, type Address, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { loadSuite, networkHelpers, viem, ROLES, type Suite } from "../helpers/fixture.ts";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { buildBatch, LEAF_ENCODING, type BillingBatch, type Chunk } from "../helpers/merkle.ts";
@@ -276,6 +277,38 @@ describe("UsageBilling", () => {
         [1n, 0n],
       );
       assert.equal(await s.cxpt.read.balanceOf([leaf.user]), before);
+    });
+
+    it("reverts LeafAlreadyCollected for two leaves sharing an index, before charging anyone", async () => {
+      const s = await setup();
+      const { alice } = s.wallets;
+      // A faulty tree: index 0 for an unfunded account and again for alice.
+      const unfunded = { index: 0n, user: privateKeyToAddress(generatePrivateKey()), amount: parseEther("50") };
+      const funded = { index: 0n, user: addr(alice), amount: parseEther("20") };
+      const tree = StandardMerkleTree.of([Object.values(unfunded), Object.values(funded)], LEAF_ENCODING);
+      const { leaves, proof, proofFlags } = tree.getMultiProof([0, 1]);
+      await commit(s, 1n, { root: tree.root as Hex, total: unfunded.amount + funded.amount, count: 2n });
+      const before = await s.cxpt.read.balanceOf([funded.user]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collect(s, 1n, { leaves: leaves.map(([index, user, amount]) => ({ index: index as bigint, user: user as Address, amount: amount as bigint })), proof: proof as Hex[], proofFlags }),
+        s.billing,
+        "LeafAlreadyCollected",
+        [1n, 0n],
+      );
+      assert.equal(await s.cxpt.read.balanceOf([funded.user]), before);
+      assert.equal((await s.billing.read.batchOf([1n])).shortfall, 0n);
+    });
+
+    it("reverts EmptyChunk for a chunk without leaves", async () => {
+      const s = await setup();
+      const batch = chargeAll(s.payers);
+      await commit(s, 1n, batch);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collect(s, 1n, { leaves: [], proof: [batch.root], proofFlags: [] }),
+        s.billing,
+        "EmptyChunk",
+        [1n],
+      );
     });
 
     it("reverts InvalidProof for a proof from another batch and for a tampered amount", async () => {

@@ -129,9 +129,10 @@ describe("SubscriptionManager", () => {
       assert.deepEqual(await s.subscriptions.read.planOf([5n]), plan);
     });
 
-    it("rejects a zero price, period or bucket with InvalidPlan", async () => {
+    it("rejects a zero price or bucket, or a period shorter than RENEWAL_WINDOW, with InvalidPlan", async () => {
       const s = await setup();
-      for (const bad of [{ price: 0n }, { period: 0 }, { bucket: 0n }]) {
+      const window = Number(await s.subscriptions.read.RENEWAL_WINDOW());
+      for (const bad of [{ price: 0n }, { period: 0 }, { period: window - 1 }, { bucket: 0n }]) {
         await viem.assertions.revertWithCustomError(
           s.subscriptions.write.createPlan([{ ...STARTER, ...bad }]),
           s.subscriptions,

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {CXPT} from "../../../contracts/token/CXPT.sol";
+import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
+import {Assertions} from "../utils/Assertions.sol";
+import {InvariantTest} from "../utils/InvariantTest.sol";
+import {Deploy} from "../utils/Deploy.sol";
+import {RewardDistributorHandler} from "./RewardDistributorHandler.sol";
+
+/// @notice Fuzz tests of the distributor's split and linear release arithmetic. The test contract
+/// holds every role (admin, funder, rewards operator, treasurer).
+contract RewardDistributorTest is Assertions {
+    uint256 private constant BPS = 10_000;
+    RewardDistributor.Pool private constant PROVIDERS = RewardDistributor.Pool.Providers;
+    RewardDistributor.Pool private constant USERS = RewardDistributor.Pool.Users;
+
+    CXPT internal token;
+    RewardDistributor internal distributor;
+    address internal alice = address(0xA11CE);
+    address internal bob = address(0xB0B);
+
+    function setUp() public {
+        token = Deploy.cxpt(address(this), address(this));
+        distributor = Deploy.distributor(address(this), address(token));
+        distributor.grantRole(distributor.FUNDER_ROLE(), address(this));
+        distributor.grantRole(distributor.REWARDS_ROLE(), address(this));
+        distributor.grantRole(distributor.TREASURER_ROLE(), address(this));
+    }
+
+    /// @notice The three shares of a funding always add up to it, each at its rate.
+    function testFuzz_SplitSharesSumToFunding(uint256 amount, uint256 protocolBps, uint256 providersBps) public {
+        amount = bound(amount, 1, token.balanceOf(address(this)));
+        protocolBps = bound(protocolBps, 0, BPS);
+        providersBps = bound(providersBps, 0, BPS - protocolBps);
+        distributor.setSplit(protocolBps, providersBps, BPS - protocolBps - providersBps);
+        _fund(amount);
+        uint256 protocolShare = distributor.protocolBalance();
+        uint256 providersShare = distributor.pendingFunding(PROVIDERS);
+        uint256 usersShare = distributor.pendingFunding(USERS);
+        assertEq(protocolShare + providersShare + usersShare, amount, "shares sum to funding");
+        assertEq(protocolShare, amount * protocolBps / BPS, "protocol share");
+        assertEq(providersShare, amount * providersBps / BPS, "providers share");
+    }
+
+    function testFuzz_SplitNotSummingToWholeReverts(uint256 protocolBps, uint256 providersBps, uint256 usersBps) public {
+        protocolBps = bound(protocolBps, 0, type(uint64).max);
+        providersBps = bound(providersBps, 0, type(uint64).max);
+        usersBps = bound(usersBps, 0, type(uint64).max);
+        vm.assume(protocolBps + providersBps + usersBps != BPS);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.InvalidSplit.selector, protocolBps, providersBps, usersBps)
+        );
+        distributor.setSplit(protocolBps, providersBps, usersBps);
+    }
+
+    /// @notice Release is linear: claimable never falls with time, never exceeds the entitlement,
+    /// and reaches it exactly at the epoch's end; the accounts' entitlements fit in the budget.
+    function testFuzz_LinearReleaseIsMonotonicAndBounded(
+        uint256 aliceShares,
+        uint256 bobShares,
+        uint256 amount,
+        uint256 duration,
+        uint256 t1,
+        uint256 t2
+    ) public {
+        aliceShares = bound(aliceShares, 1, type(uint96).max);
+        bobShares = bound(bobShares, 0, type(uint96).max);
+        amount = bound(amount, 1, token.balanceOf(address(this)));
+        duration = bound(duration, 1, distributor.MAX_EPOCH_DURATION());
+        t1 = bound(t1, 0, duration);
+        t2 = bound(t2, t1, duration + 1);
+        _fund(amount);
+        _upload(1, PROVIDERS, aliceShares, bobShares);
+        uint256 start = block.timestamp;
+        distributor.startEpoch(1, duration);
+        (, uint256 budget) = distributor.poolEpoch(1, PROVIDERS);
+        uint256 entitled = distributor.entitlementOf(alice, PROVIDERS, 1);
+        assertEq(entitled, aliceShares * budget / (aliceShares + bobShares), "entitlement is the weighted share");
+        assertLe(entitled + distributor.entitlementOf(bob, PROVIDERS, 1), budget, "entitlements fit in the budget");
+
+        vm.warp(start + t1);
+        uint256 early = distributor.pendingOf(alice, PROVIDERS);
+        vm.warp(start + t2);
+        uint256 later = distributor.pendingOf(alice, PROVIDERS);
+        assertLe(early, later, "release never falls");
+        assertLe(later, entitled, "release within entitlement");
+        vm.warp(start + duration);
+        assertEq(distributor.pendingOf(alice, PROVIDERS), entitled, "fully released at the end");
+    }
+
+    /// @notice A claim pays what pendingOf showed, once; the next claim at the same time has nothing.
+    function testFuzz_ClaimPaysPendingOnce(uint256 shares, uint256 amount, uint256 duration, uint256 elapsed) public {
+        shares = bound(shares, 1, type(uint96).max);
+        amount = bound(amount, 1, token.balanceOf(address(this)));
+        duration = bound(duration, 1, distributor.MAX_EPOCH_DURATION());
+        elapsed = bound(elapsed, 1, 2 * duration);
+        _fund(amount);
+        _upload(1, USERS, shares, 0);
+        distributor.startEpoch(1, duration);
+        vm.warp(block.timestamp + elapsed);
+        uint256 pending = distributor.pendingOf(alice);
+        vm.assume(pending != 0);
+        vm.prank(alice);
+        assertEq(distributor.claim(), pending, "claim pays pendingOf");
+        assertEq(token.balanceOf(alice), pending, "alice received it");
+        assertEq(distributor.pendingOf(alice), 0, "nothing left to claim now");
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NothingToClaim.selector, alice));
+        distributor.claim();
+    }
+
+    function testFuzz_WithdrawProtocolIsBoundedByItsShare(uint256 amount, uint256 request) public {
+        amount = bound(amount, 1, token.balanceOf(address(this)));
+        _fund(amount);
+        uint256 available = distributor.protocolBalance();
+        request = bound(request, 1, type(uint256).max);
+        if (request > available) {
+            vm.expectRevert(
+                abi.encodeWithSelector(RewardDistributor.InsufficientProtocolBalance.selector, request, available)
+            );
+            distributor.withdrawProtocol(bob, request);
+        } else {
+            distributor.withdrawProtocol(bob, request);
+            assertEq(token.balanceOf(bob), request, "treasury received it");
+            assertEq(distributor.protocolBalance(), available - request, "protocol balance left");
+        }
+    }
+
+    function testFuzz_NextEpochWaitsForTheRunningOne(uint256 duration, uint256 early) public {
+        duration = bound(duration, 1, distributor.MAX_EPOCH_DURATION());
+        early = bound(early, 1, duration);
+        _fund(1 ether);
+        _upload(1, PROVIDERS, 1, 1);
+        distributor.startEpoch(1, duration);
+        uint256 end = block.timestamp + duration;
+        _upload(2, PROVIDERS, 1, 1);
+        vm.warp(end - early);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.EpochNotEnded.selector, 1, end));
+        distributor.startEpoch(2, duration);
+        vm.warp(end);
+        distributor.startEpoch(2, duration);
+        assertEq(distributor.currentEpoch(), 2, "epoch 2 started at the end of epoch 1");
+    }
+
+    function testFuzz_InvalidDurationReverts(uint256 duration) public {
+        duration = bound(duration, distributor.MAX_EPOCH_DURATION() + 1, type(uint256).max);
+        _upload(1, PROVIDERS, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.InvalidDuration.selector, duration));
+        distributor.startEpoch(1, duration);
+    }
+
+    function testFuzz_SharesAboveUint96Revert(uint256 shares) public {
+        shares = bound(shares, uint256(type(uint96).max) + 1, type(uint256).max);
+        address[] memory accounts = new address[](1);
+        uint256[] memory points = new uint256[](1);
+        (accounts[0], points[0]) = (alice, shares);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.SharesTooLarge.selector, shares));
+        distributor.updateShares(1, PROVIDERS, accounts, points);
+    }
+
+    function _fund(uint256 amount) private {
+        token.transfer(address(distributor), amount);
+        distributor.notifyFunding(amount);
+    }
+
+    function _upload(uint256 epoch, RewardDistributor.Pool pool, uint256 aliceShares, uint256 bobShares) private {
+        address[] memory accounts = new address[](2);
+        uint256[] memory shares = new uint256[](2);
+        (accounts[0], accounts[1], shares[0], shares[1]) = (alice, bob, aliceShares, bobShares);
+        distributor.updateShares(epoch, pool, accounts, shares);
+    }
+}
+
+/// @notice Invariants of the distributor under random fundings, uploads, epochs, claims and time.
+contract RewardDistributorInvariantTest is InvariantTest {
+    uint256 private constant POOLS = 2;
+
+    CXPT internal token;
+    RewardDistributor internal distributor;
+    RewardDistributorHandler internal handler;
+
+    function setUp() public {
+        token = Deploy.cxpt(address(this), address(this));
+        distributor = Deploy.distributor(address(this), address(token));
+        handler = new RewardDistributorHandler(token, distributor, address(this));
+        distributor.grantRole(distributor.FUNDER_ROLE(), handler.FUNDER());
+        distributor.grantRole(distributor.REWARDS_ROLE(), handler.REWARDS_OPERATOR());
+        distributor.grantRole(distributor.TREASURER_ROLE(), handler.TREASURER());
+        token.transfer(handler.FUNDER(), token.balanceOf(address(this)));
+
+        bytes4[] memory selectors = new bytes4[](7);
+        selectors[0] = RewardDistributorHandler.fund.selector;
+        selectors[1] = RewardDistributorHandler.updateShares.selector;
+        selectors[2] = RewardDistributorHandler.startEpoch.selector;
+        selectors[3] = RewardDistributorHandler.claim.selector;
+        selectors[4] = RewardDistributorHandler.withdrawProtocol.selector;
+        selectors[5] = RewardDistributorHandler.setSplit.selector;
+        selectors[6] = RewardDistributorHandler.warp.selector;
+        _target(address(handler), selectors);
+    }
+
+    /// @notice Property 3: protocol balance + pending funding + everything claimable fits in the
+    /// balance; exactly, the balance is the funding not yet claimed or withdrawn.
+    function invariant_ClaimableNeverExceedsBalance() public view {
+        _assertNoViolation(handler);
+        uint256 balance = token.balanceOf(address(distributor));
+        assertEq(
+            balance,
+            handler.ghostFunded() - handler.ghostClaimed() - handler.ghostWithdrawn(),
+            "balance == funded - claimed - withdrawn"
+        );
+        uint256 owed = distributor.protocolBalance() + distributor.pendingFunding(RewardDistributor.Pool.Providers)
+            + distributor.pendingFunding(RewardDistributor.Pool.Users);
+        address[] memory accounts = handler.actors();
+        for (uint256 i; i < accounts.length; ++i) {
+            owed += distributor.pendingOf(accounts[i]);
+        }
+        assertLe(owed, balance, "protocol + pending funding + claimable <= balance");
+
+        uint256 budgets;
+        uint256 current = distributor.currentEpoch();
+        for (uint256 e = 1; e <= current; ++e) {
+            budgets += handler.ghostBudget(e, 0) + handler.ghostBudget(e, 1);
+        }
+        assertEq(
+            balance - distributor.protocolBalance() - distributor.pendingFunding(RewardDistributor.Pool.Providers)
+                - distributor.pendingFunding(RewardDistributor.Pool.Users),
+            budgets - handler.ghostClaimed(),
+            "pool funds held == epoch budgets - claimed"
+        );
+    }
+
+    /// @notice Property 4: per pool, an account's claimed + claimable never exceeds its weighted
+    /// share (points x budget / total points) of the epochs started, and covers those ended;
+    /// the weighted shares of an epoch fit in its budget.
+    function invariant_NoAccountExceedsItsWeightedShare() public view {
+        address[] memory accounts = handler.actors();
+        uint256 current = distributor.currentEpoch();
+        for (uint256 p; p < POOLS; ++p) {
+            for (uint256 e = 1; e <= current; ++e) {
+                uint256 sum;
+                for (uint256 i; i < accounts.length; ++i) {
+                    sum += handler.entitlement(accounts[i], p, e);
+                }
+                assertLe(sum, handler.ghostBudget(e, p), "weighted shares of an epoch <= its budget");
+            }
+            for (uint256 i; i < accounts.length; ++i) {
+                uint256 started;
+                uint256 ended;
+                for (uint256 e = 1; e <= current; ++e) {
+                    uint256 share = handler.entitlement(accounts[i], p, e);
+                    started += share;
+                    if (block.timestamp >= handler.ghostEnd(e)) ended += share;
+                }
+                uint256 earned = handler.earnedOf(accounts[i], p);
+                assertLe(earned, started, "claimed + claimable <= weighted shares of started epochs");
+                assertGe(earned, ended, "claimed + claimable >= weighted shares of ended epochs");
+            }
+        }
+    }
+
+    /// @notice Fundings are split at the configured rates and wait in pending until an epoch starts.
+    function invariant_FundingSplitAsConfigured() public view {
+        assertEq(distributor.protocolBalance(), handler.ghostProtocol(), "protocol balance");
+        assertEq(
+            distributor.pendingFunding(RewardDistributor.Pool.Providers), handler.ghostPending(0), "providers pending"
+        );
+        assertEq(distributor.pendingFunding(RewardDistributor.Pool.Users), handler.ghostPending(1), "users pending");
+    }
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {CXPT} from "../../../contracts/token/CXPT.sol";
+import {Vault} from "../../../contracts/vault/Vault.sol";
+import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {SubscriptionManager} from "../../../contracts/subscriptions/SubscriptionManager.sol";
+import {Assertions} from "../utils/Assertions.sol";
+import {InvariantTest} from "../utils/InvariantTest.sol";
+import {Deploy, Defaults} from "../utils/Deploy.sol";
+import {SubscriptionManagerHandler} from "./SubscriptionManagerHandler.sol";
+
+/// @notice Token, Vault and SubscriptionManager wired as deployed (test contract as admin), with
+/// the published Starter and Pro plans and a weekly plan.
+abstract contract SubscriptionsSetup is Assertions {
+    uint256 internal constant BPS = 10_000;
+    address internal constant OPERATOR = address(0x0be2a702);
+    address internal constant BILLING = address(0xB111);
+
+    CXPT internal token;
+    Vault internal vault;
+    SubscriptionManager internal subscriptions;
+
+    function _deploySubscriptions() internal {
+        token = Deploy.cxpt(address(this), address(this));
+        // The Vault only needs a distributor address here: nothing is swept.
+        vault = Deploy.vault(address(this), address(token), address(0xD157));
+        subscriptions = Deploy.subscriptions(address(this), address(vault));
+        vault.grantRole(vault.COLLECTOR_ROLE(), address(subscriptions));
+        vault.grantRole(vault.DEPOSIT_CONSUMER_ROLE(), address(subscriptions));
+        vault.grantRole(vault.OPERATOR_ROLE(), OPERATOR);
+        subscriptions.grantRole(subscriptions.OPERATOR_ROLE(), OPERATOR);
+        subscriptions.grantRole(subscriptions.BILLING_ROLE(), BILLING);
+        subscriptions.createPlan(_plan(15 ether, 30 days, 20_000_000, 40, 1));
+        subscriptions.createPlan(_plan(69 ether, 30 days, 100_000_000, 200, 4));
+        subscriptions.createPlan(_plan(4 ether, 7 days, 5_000_000, 40, 1));
+        token.transfer(OPERATOR, 1_000_000 ether);
+        vm.prank(OPERATOR);
+        token.approve(address(vault), type(uint256).max);
+    }
+
+    function _plan(uint256 price, uint256 period, uint256 bucket, uint256 rpm, uint256 concurrency)
+        internal
+        pure
+        returns (SubscriptionManager.Plan memory)
+    {
+        return SubscriptionManager.Plan({
+            price: uint128(price),
+            period: uint32(period),
+            active: true,
+            bucket: uint96(bucket),
+            requestsPerMinute: uint32(rpm),
+            concurrency: uint32(concurrency)
+        });
+    }
+}
+
+/// @notice Fuzz tests of buckets, overage, rollover, renewal windows and soulbound passes.
+contract SubscriptionManagerTest is SubscriptionsSetup {
+    uint256 private constant STARTER = 1;
+    address private user = address(0xA11CE);
+
+    function setUp() public {
+        _deploySubscriptions();
+        token.transfer(user, 1_000_000 ether);
+        vm.prank(user);
+        token.approve(address(vault), type(uint256).max);
+    }
+
+    /// @notice Consumption draws the bucket, then up to 10 % more; beyond that it reverts.
+    function testFuzz_ConsumptionStopsAtBucketPlusBuffer(uint256 first, uint256 second) public {
+        uint256 passId = _activate(STARTER);
+        uint256 bucket = subscriptions.planOf(STARTER).bucket;
+        uint256 limit = bucket + bucket * Defaults.OVERAGE_BPS / BPS;
+        first = bound(first, 1, limit);
+        second = bound(second, 1, 2 * limit);
+        vm.prank(BILLING);
+        subscriptions.consumeTokens(passId, first);
+        assertEq(subscriptions.bucketRemaining(passId), first < bucket ? bucket - first : 0, "bucket left");
+        (,,, uint256 overageUsed) = subscriptions.passInfo(passId);
+        assertEq(overageUsed, first > bucket ? first - bucket : 0, "overage used");
+
+        uint256 available = limit - first;
+        vm.prank(BILLING);
+        if (second > available) {
+            vm.expectRevert(
+                abi.encodeWithSelector(SubscriptionManager.BucketExhausted.selector, passId, second, available)
+            );
+        }
+        subscriptions.consumeTokens(passId, second);
+    }
+
+    /// @notice An owner's early renewal adds a tranche; unused tokens of a period stay usable
+    /// until its rollover window closes.
+    function testFuzz_UnusedTokensRollOverThenExpire(uint256 used, uint256 late) public {
+        uint256 passId = _activate(STARTER);
+        uint256 bucket = subscriptions.planOf(STARTER).bucket;
+        used = bound(used, 0, bucket);
+        late = bound(late, 0, Defaults.ROLLOVER - 1);
+        if (used != 0) {
+            vm.prank(BILLING);
+            subscriptions.consumeTokens(passId, used);
+        }
+        uint256 firstEnd = subscriptions.expiryOf(passId);
+        vm.prank(user);
+        subscriptions.renew(passId);
+        assertEq(subscriptions.bucketRemaining(passId), 2 * bucket - used, "rolled over + new bucket");
+        vm.warp(firstEnd + late);
+        assertEq(subscriptions.bucketRemaining(passId), 2 * bucket - used, "still usable in the rollover window");
+        vm.warp(firstEnd + Defaults.ROLLOVER);
+        assertEq(subscriptions.bucketRemaining(passId), bucket, "first period's tokens expired");
+    }
+
+    /// @notice The owner may pay at most one period ahead: a lapsed pass restarts now and may then
+    /// be prepaid once more, an active one only once.
+    function testFuzz_OwnerRenewsAtMostOnePeriodAhead(uint256 elapsed) public {
+        uint256 passId = _activate(STARTER);
+        uint256 period = subscriptions.planOf(STARTER).period;
+        elapsed = bound(elapsed, 0, 3 * period);
+        vm.warp(block.timestamp + elapsed);
+        vm.prank(user);
+        subscriptions.renew(passId);
+        if (subscriptions.expiryOf(passId) <= block.timestamp + period) {
+            vm.prank(user);
+            subscriptions.renew(passId);
+        }
+        uint256 periodEnd = subscriptions.expiryOf(passId);
+        assertLe(periodEnd, block.timestamp + 2 * period, "at most one period prepaid");
+        vm.prank(user);
+        vm.expectRevert(
+            abi.encodeWithSelector(SubscriptionManager.RenewalTooEarly.selector, passId, periodEnd - period)
+        );
+        subscriptions.renew(passId);
+    }
+
+    /// @notice A keeper renews only a pass with renewal on, from RENEWAL_WINDOW before its end.
+    function testFuzz_KeeperRenewsOnlyInTheWindow(address keeper, uint256 before) public {
+        vm.assume(keeper != user);
+        uint256 passId = _activate(STARTER);
+        uint256 periodEnd = subscriptions.expiryOf(passId);
+        uint256 window = subscriptions.RENEWAL_WINDOW();
+        before = bound(before, 0, subscriptions.planOf(STARTER).period - 1);
+        vm.warp(periodEnd - before);
+        vm.prank(keeper);
+        if (before > window) {
+            vm.expectRevert(
+                abi.encodeWithSelector(SubscriptionManager.RenewalTooEarly.selector, passId, periodEnd - window)
+            );
+        }
+        subscriptions.renew(passId);
+
+        vm.prank(user);
+        subscriptions.cancel(passId);
+        vm.warp(subscriptions.expiryOf(passId));
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.RenewalOff.selector, passId));
+        subscriptions.renew(passId);
+    }
+
+    function testFuzz_DepositBelowPriceIsRefused(uint256 amount) public {
+        uint256 price = subscriptions.planOf(STARTER).price;
+        amount = bound(amount, 1, price - 1);
+        vm.startPrank(OPERATOR);
+        uint256 depositId = vault.depositFor(user, amount, "fiat");
+        vm.expectRevert(
+            abi.encodeWithSelector(SubscriptionManager.DepositTooSmall.selector, depositId, amount, price)
+        );
+        subscriptions.activatePlanFor(user, STARTER, depositId);
+        vm.stopPrank();
+    }
+
+    function testFuzz_DepositPaysOneActivation(uint256 amount) public {
+        uint256 price = subscriptions.planOf(STARTER).price;
+        amount = bound(amount, price, 1_000 ether);
+        vm.startPrank(OPERATOR);
+        uint256 depositId = vault.depositFor(user, amount, "fiat");
+        uint256 passId = subscriptions.activatePlanFor(user, STARTER, depositId);
+        assertTrue(subscriptions.isActive(passId), "pass active");
+        vm.expectRevert(abi.encodeWithSelector(IVault.DepositAlreadyConsumed.selector, depositId));
+        subscriptions.renewFor(passId, depositId);
+        vm.stopPrank();
+    }
+
+    function testFuzz_PassIsSoulbound(address to) public {
+        vm.assume(to != address(0) && to != user);
+        uint256 passId = _activate(STARTER);
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.PassNonTransferable.selector, passId));
+        subscriptions.transferFrom(user, to, passId);
+    }
+
+    /// @notice Cutting the overage rate mid-period leaves the pass with no overage left, not an
+    /// arithmetic failure: overageRemaining reads 0 and further use reverts BucketExhausted.
+    function testFuzz_OverageCutMidPeriodLeavesNoOverage(uint256 overage, uint256 newBps, uint256 more) public {
+        uint256 passId = _activate(STARTER);
+        uint256 bucket = subscriptions.planOf(STARTER).bucket;
+        overage = bound(overage, 1, bucket * Defaults.OVERAGE_BPS / BPS);
+        vm.prank(BILLING);
+        subscriptions.consumeTokens(passId, bucket + overage);
+        newBps = bound(newBps, 0, overage * BPS / bucket);
+        vm.assume(bucket * newBps / BPS < overage);
+        subscriptions.setOverageBps(newBps);
+        more = bound(more, 1, bucket);
+        assertEq(subscriptions.overageRemaining(passId), 0, "no overage left");
+        vm.prank(BILLING);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.BucketExhausted.selector, passId, more, 0));
+        subscriptions.consumeTokens(passId, more);
+    }
+
+    function _activate(uint256 planId) private returns (uint256 passId) {
+        vm.prank(user);
+        passId = subscriptions.activatePlan(planId);
+    }
+}
+
+/// @notice Invariants of SubscriptionManager under random subscriptions, consumption and time.
+contract SubscriptionManagerInvariantTest is SubscriptionsSetup, InvariantTest {
+    SubscriptionManagerHandler internal handler;
+
+    function setUp() public {
+        _deploySubscriptions();
+        handler = new SubscriptionManagerHandler(token, vault, subscriptions);
+        subscriptions.grantRole(subscriptions.BILLING_ROLE(), handler.BILLING());
+        address[] memory users = handler.actors();
+        for (uint256 i; i < users.length; ++i) {
+            token.transfer(users[i], 1_000_000 ether);
+        }
+        bytes4[] memory selectors = new bytes4[](8);
+        selectors[0] = SubscriptionManagerHandler.activate.selector;
+        selectors[1] = SubscriptionManagerHandler.activateFor.selector;
+        selectors[2] = SubscriptionManagerHandler.renew.selector;
+        selectors[3] = SubscriptionManagerHandler.renewFor.selector;
+        selectors[4] = SubscriptionManagerHandler.cancel.selector;
+        selectors[5] = SubscriptionManagerHandler.resumeRenewal.selector;
+        selectors[6] = SubscriptionManagerHandler.consume.selector;
+        selectors[7] = SubscriptionManagerHandler.warp.selector;
+        _target(address(handler), selectors);
+    }
+
+    /// @notice Property 6: per period, consumption stays within the plan's bucket x 1.1 plus the
+    /// rolled-over tranches; overage stays within the buffer; live tokens never exceed what was
+    /// granted, minus what was drawn, each grant expiring at its own period end + rollover.
+    function invariant_ConsumptionWithinBucketPlusBuffer() public view {
+        _assertNoViolation(handler);
+        address[] memory users = handler.actors();
+        for (uint256 i; i < users.length; ++i) {
+            address user = users[i];
+            uint256 passId = subscriptions.passOf(user);
+            if (passId == 0) continue;
+            (uint256 planId,,, uint256 overageUsed) = subscriptions.passInfo(passId);
+            assertEq(overageUsed, handler.ghostPeriodOverage(user), "overage used == period's ghost overage");
+            assertLe(overageUsed, handler.bufferOf(planId), "period overage <= buffer");
+            assertLe(
+                handler.ghostPeriodConsumed(user),
+                handler.ghostPeriodAllowance(user),
+                "period consumption <= live bucket at period start + buffer"
+            );
+            assertLe(
+                handler.ghostConsumed(user),
+                handler.ghostGranted(user) + handler.ghostBuffers(user),
+                "all consumption <= all buckets + all buffers"
+            );
+            assertLe(
+                subscriptions.bucketRemaining(passId), handler.modelRemaining(user), "live tokens <= the model's"
+            );
+        }
+    }
+
+    /// @notice Each subscriber holds at most one pass, its own, and every payment reached the Vault.
+    function invariant_OnePassPerSubscriberAndPaymentsInVault() public view {
+        address[] memory users = handler.actors();
+        for (uint256 i; i < users.length; ++i) {
+            uint256 passId = subscriptions.passOf(users[i]);
+            if (passId == 0) continue;
+            assertEq(subscriptions.ownerOf(passId), users[i], "pass owned by its subscriber");
+            assertEq(subscriptions.balanceOf(users[i]), 1, "one pass per subscriber");
+        }
+        assertEq(vault.totalBurned() + vault.accrued(), handler.ghostPaid(), "vault received every payment");
+    }
+}

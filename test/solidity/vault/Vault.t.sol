@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {ERC20PermitUpgradeable} from
+    "@openzeppelin/contracts-upgradeable/token/ERC20/extensions/ERC20PermitUpgradeable.sol";
+import {CXPT} from "../../../contracts/token/CXPT.sol";
+import {Vault} from "../../../contracts/vault/Vault.sol";
+import {IVault} from "../../../contracts/interfaces/IVault.sol";
+import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
+import {SanctionsListMock} from "../../../contracts/mocks/SanctionsListMock.sol";
+import {Assertions} from "../utils/Assertions.sol";
+import {InvariantTest} from "../utils/InvariantTest.sol";
+import {Deploy, Defaults} from "../utils/Deploy.sol";
+import {Permits} from "../utils/Permits.sol";
+import {VaultHandler} from "./VaultHandler.sol";
+
+/// @notice The token, distributor and Vault wired as deployed, with the test contract as admin.
+abstract contract VaultSetup is Assertions {
+    CXPT internal token;
+    RewardDistributor internal distributor;
+    Vault internal vault;
+
+    function _deployVault() internal {
+        token = Deploy.cxpt(address(this), address(this));
+        distributor = Deploy.distributor(address(this), address(token));
+        vault = Deploy.vault(address(this), address(token), address(distributor));
+        distributor.grantRole(distributor.FUNDER_ROLE(), address(vault));
+    }
+}
+
+/// @notice Fuzz tests of the Vault's payment arithmetic and one-shot deposits.
+contract VaultTest is VaultSetup {
+    uint256 private constant BPS = 10_000;
+    address private user = address(0xA11CE);
+    address private operator = address(0x0be2a702);
+    address private collector = address(0xC011EC702);
+    address private consumer = address(0xC025E3E2);
+
+    function setUp() public {
+        _deployVault();
+        vault.grantRole(vault.OPERATOR_ROLE(), operator);
+        vault.grantRole(vault.COLLECTOR_ROLE(), collector);
+        vault.grantRole(vault.DEPOSIT_CONSUMER_ROLE(), consumer);
+        token.transfer(user, 1_000_000 ether);
+        token.transfer(operator, 1_000_000 ether);
+        vm.prank(user);
+        token.approve(address(vault), type(uint256).max);
+        vm.prank(operator);
+        token.approve(address(vault), type(uint256).max);
+    }
+
+    /// @notice For any amount and rate up to the cap: burned + accrued == amount, burned at the rate.
+    function testFuzz_BurnSplitAddsUpToPayment(uint256 amount, uint256 bps) public {
+        amount = bound(amount, 1, token.balanceOf(user));
+        bps = bound(bps, 0, vault.MAX_BURN_BPS());
+        vault.setBurnRate(bps);
+        vm.prank(user);
+        vault.deposit(amount, "ref");
+        uint256 burned = vault.totalBurned();
+        assertEq(burned, amount * bps / BPS, "burned at the rate");
+        assertEq(burned + vault.accrued(), amount, "burned + accrued == amount");
+        assertEq(token.totalSupply(), Defaults.GENESIS_SUPPLY - burned, "supply fell by the burn");
+        assertEq(token.balanceOf(address(vault)), vault.accrued(), "vault holds accrued");
+    }
+
+    /// @notice A permit deposit goes through even when someone already submitted its permit.
+    function testFuzz_DepositWithPermitToleratesAFrontRunPermit(uint256 amount, bool frontRun) public {
+        uint256 key = 0xA11CE;
+        address signer = vm.addr(key);
+        token.transfer(signer, 1_000 ether);
+        amount = bound(amount, 1, 1_000 ether);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, amount, deadline);
+        if (frontRun) token.permit(signer, address(vault), amount, deadline, v, r, s);
+        vm.prank(signer);
+        vault.depositWithPermit(amount, "ref", deadline, v, r, s);
+        assertEq(vault.totalBurned() + vault.accrued(), amount, "payment booked");
+        assertEq(token.balanceOf(signer), 1_000 ether - amount, "signer paid");
+    }
+
+    function testFuzz_DepositWithExpiredPermitReverts(uint256 amount, uint256 deadline) public {
+        vm.warp(1_000_000);
+        uint256 key = 0xA11CE;
+        address signer = vm.addr(key);
+        token.transfer(signer, 1_000 ether);
+        amount = bound(amount, 1, 1_000 ether);
+        deadline = bound(deadline, 0, block.timestamp - 1);
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, amount, deadline);
+        vm.prank(signer);
+        vm.expectRevert(abi.encodeWithSelector(ERC20PermitUpgradeable.ERC2612ExpiredSignature.selector, deadline));
+        vault.depositWithPermit(amount, "ref", deadline, v, r, s);
+    }
+
+    function testFuzz_BurnRateAboveCapReverts(uint256 bps) public {
+        bps = bound(bps, vault.MAX_BURN_BPS() + 1, type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(IVault.BurnRateTooHigh.selector, bps, vault.MAX_BURN_BPS()));
+        vault.setBurnRate(bps);
+    }
+
+    function testFuzz_SetBurnRateOnlyAdmin(address caller, uint256 bps) public {
+        vm.assume(caller != address(this));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, caller, vault.DEFAULT_ADMIN_ROLE()
+            )
+        );
+        vm.prank(caller);
+        vault.setBurnRate(bps);
+    }
+
+    /// @notice A batch collects exactly the payers whose allowance covers their amount.
+    function testFuzz_CollectBatchSkipsShortPayers(uint256[3] memory amounts, uint256[3] memory allowances) public {
+        address[] memory payers = new address[](3);
+        uint256[] memory asked = new uint256[](3);
+        bool[] memory covered = new bool[](3);
+        uint256 expectedTotal;
+        for (uint256 i; i < 3; ++i) {
+            payers[i] = address(uint160(0x1000 + i));
+            token.transfer(payers[i], 1_000 ether);
+            asked[i] = bound(amounts[i], 0, 1_000 ether);
+            uint256 allowance = bound(allowances[i], 0, 1_000 ether);
+            vm.prank(payers[i]);
+            token.approve(address(vault), allowance);
+            covered[i] = asked[i] <= allowance;
+            if (covered[i]) expectedTotal += asked[i];
+        }
+        vm.prank(collector);
+        (uint256 total, bool[] memory collected) = vault.collectBatch(payers, asked, "batch");
+        assertEq(total, expectedTotal, "collected total");
+        for (uint256 i; i < 3; ++i) {
+            assertEq(collected[i], covered[i], "collected exactly the covered payers");
+            assertEq(token.balanceOf(payers[i]), 1_000 ether - (collected[i] ? asked[i] : 0), "payer balance");
+        }
+        assertEq(vault.totalBurned() + vault.accrued(), total, "burned + accrued == collected");
+    }
+
+    function testFuzz_SweepForwardsAccrued(uint256 amount) public {
+        amount = bound(amount, 1, token.balanceOf(user));
+        vm.prank(user);
+        vault.deposit(amount, "ref");
+        uint256 accrued = vault.accrued();
+        vm.assume(accrued != 0);
+        vault.sweep();
+        assertEq(vault.accrued(), 0, "accrued after sweep");
+        assertEq(token.balanceOf(address(vault)), 0, "vault balance after sweep");
+        assertEq(token.balanceOf(address(distributor)), accrued, "distributor received accrued");
+        assertEq(
+            distributor.protocolBalance() + distributor.pendingFunding(RewardDistributor.Pool.Providers)
+                + distributor.pendingFunding(RewardDistributor.Pool.Users),
+            accrued,
+            "distributor booked all of it"
+        );
+        vm.expectRevert(IVault.NothingToSweep.selector);
+        vault.sweep();
+    }
+
+    /// @notice An operator deposit pays for one purchase, for its own user only.
+    function testFuzz_DepositForIsConsumedOnce(uint256 amount, address other) public {
+        vm.assume(other != user);
+        amount = bound(amount, 1, token.balanceOf(operator));
+        vm.prank(operator);
+        uint256 depositId = vault.depositFor(user, amount, "fiat");
+        vm.prank(consumer);
+        vm.expectRevert(abi.encodeWithSelector(IVault.DepositUserMismatch.selector, depositId, user, other));
+        vault.consumeDeposit(depositId, other);
+        vm.prank(consumer);
+        assertEq(vault.consumeDeposit(depositId, user), amount, "consumed amount");
+        assertTrue(vault.isDepositConsumed(depositId), "deposit marked consumed");
+        vm.prank(consumer);
+        vm.expectRevert(abi.encodeWithSelector(IVault.DepositAlreadyConsumed.selector, depositId));
+        vault.consumeDeposit(depositId, user);
+    }
+
+    function testFuzz_DepositForAboveUint96Reverts(uint256 amount) public {
+        amount = bound(amount, uint256(type(uint96).max) + 1, type(uint256).max);
+        vm.prank(operator);
+        vm.expectRevert(abi.encodeWithSelector(IVault.AmountTooLarge.selector, amount));
+        vault.depositFor(user, amount, "fiat");
+    }
+
+    function testFuzz_SanctionedPayerIsRejected(uint256 amount) public {
+        amount = bound(amount, 1, token.balanceOf(user));
+        SanctionsListMock sanctions = new SanctionsListMock();
+        sanctions.setSanctioned(user, true);
+        vault.setSanctionsOracle(address(sanctions));
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(IVault.SanctionedAddress.selector, user));
+        vault.deposit(amount, "ref");
+    }
+
+    function testFuzz_CollectRequiresCollectorRole(address caller, uint256 amount) public {
+        vm.assume(caller != collector);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, caller, vault.COLLECTOR_ROLE()
+            )
+        );
+        vm.prank(caller);
+        vault.collect(user, amount, "ref");
+    }
+
+    function _signPermit(uint256 key, uint256 amount, uint256 deadline) private view returns (uint8, bytes32, bytes32) {
+        return vm.sign(key, Permits.digest(token, vm.addr(key), address(vault), amount, deadline));
+    }
+}
+
+/// @notice Invariants of the Vault under random payments, sweeps and configuration changes.
+contract VaultInvariantTest is VaultSetup, InvariantTest {
+    VaultHandler internal handler;
+
+    function setUp() public {
+        _deployVault();
+        handler = new VaultHandler(token, vault, distributor, address(this));
+        vault.grantRole(vault.OPERATOR_ROLE(), handler.OPERATOR());
+        vault.grantRole(vault.COLLECTOR_ROLE(), handler.COLLECTOR());
+        vault.grantRole(vault.DEPOSIT_CONSUMER_ROLE(), handler.CONSUMER());
+        vault.setSanctionsOracle(address(handler.sanctions()));
+        address[] memory users = handler.actors();
+        for (uint256 i; i < users.length; ++i) {
+            token.transfer(users[i], 1_000_000 ether);
+        }
+        token.transfer(handler.OPERATOR(), 1_000_000 ether);
+
+        bytes4[] memory selectors = new bytes4[](11);
+        selectors[0] = VaultHandler.deposit.selector;
+        selectors[1] = VaultHandler.depositFor.selector;
+        selectors[2] = VaultHandler.collect.selector;
+        selectors[3] = VaultHandler.collectBatch.selector;
+        selectors[4] = VaultHandler.consumeDeposit.selector;
+        selectors[5] = VaultHandler.sweep.selector;
+        selectors[6] = VaultHandler.setBurnRate.selector;
+        selectors[7] = VaultHandler.setSanctioned.selector;
+        selectors[8] = VaultHandler.setAllowance.selector;
+        selectors[9] = VaultHandler.burnDirectly.selector;
+        selectors[10] = VaultHandler.donate.selector;
+        _target(address(handler), selectors);
+    }
+
+    /// @notice Property 1: supply never rises and equals genesis minus the Vault's and direct burns.
+    function invariant_SupplyIsGenesisMinusBurns() public view {
+        _assertNoViolation(handler);
+        assertEq(
+            token.totalSupply(),
+            Defaults.GENESIS_SUPPLY - vault.totalBurned() - handler.ghostDirectBurned(),
+            "supply == genesis - vault burns - direct burns"
+        );
+    }
+
+    /// @notice Property 2: the Vault holds exactly the accrued, unswept payments (plus stray transfers,
+    /// which no function can move).
+    function invariant_VaultHoldsAccrued() public view {
+        assertEq(
+            token.balanceOf(address(vault)), vault.accrued() + handler.ghostDonated(), "vault balance == accrued + stray"
+        );
+    }
+
+    /// @notice Every payment is burned, accrued or swept to the distributor, which books all of it.
+    function invariant_PaymentsAreBurnedAccruedOrSwept() public view {
+        assertEq(
+            handler.ghostPaid(),
+            vault.totalBurned() + vault.accrued() + handler.ghostSwept(),
+            "paid == burned + accrued + swept"
+        );
+        assertEq(token.balanceOf(address(distributor)), handler.ghostSwept(), "distributor holds the sweeps");
+        assertEq(
+            distributor.protocolBalance() + distributor.pendingFunding(RewardDistributor.Pool.Providers)
+                + distributor.pendingFunding(RewardDistributor.Pool.Users),
+            handler.ghostSwept(),
+            "distributor booked the sweeps"
+        );
+    }
+}

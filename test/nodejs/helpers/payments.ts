@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import type { Address } from "viem";
 import { DEFAULT_BURN_BPS, type Suite } from "./fixture.ts";
 
-/** The part of a payment of `amount` the Vault burns at the default rate (5 %). */
-export const burnOf = (amount: bigint): bigint => (amount * DEFAULT_BURN_BPS) / 10_000n;
+/** The part of a payment of `amount` the Vault burns at `burnBps` (the default rate unless given). */
+export const burnOf = (amount: bigint, burnBps: bigint = DEFAULT_BURN_BPS): bigint => (amount * burnBps) / 10_000n;
 
 /** CXPT balances of `payers` with the Vault's holdings, accrual, burned total and the supply. */
 export async function paymentState({ cxpt, vault }: Suite, payers: readonly Address[]) {

@@ -13,6 +13,7 @@ import {
   type WalletClient,
 } from "viem";
 import { DEFAULT_BURN_BPS, ROLES, SPLIT, deployProxy, deploySuite, networkHelpers, viem } from "../helpers/fixture.ts";
+import { burnOf } from "../helpers/payments.ts";
 import { deadlineIn, implementationOf, signPermit, type Permit } from "../token/helpers.ts";
 
 const BPS = 10_000n;
@@ -52,7 +53,6 @@ async function assertHoldsAccrued({ cxpt, vault }: VaultSuite) {
   assert.equal(await cxpt.read.balanceOf([vault.address]), await vault.read.accrued());
 }
 
-const burnOf = (amount: bigint, burnBps: bigint) => (amount * burnBps) / BPS;
 
 /** What a payment changes: total supply, the Vault's books, and the payer's balance. */
 async function books({ cxpt, vault }: VaultSuite, payer: WalletClient) {

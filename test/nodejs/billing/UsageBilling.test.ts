@@ -64,7 +64,7 @@ async function statuses(s: Suite, batchId: bigint, count: number) {
 function assertUnauthorized(s: Suite, call: Promise<unknown>, account: Wallet) {
   return viem.assertions.revertWithCustomErrorWithArgs(call, s.billing, "AccessControlUnauthorizedAccount", [
     addr(account),
-    ROLES.settler,
+    ROLES.SETTLER,
   ]);
 }
 
@@ -86,8 +86,8 @@ describe("UsageBilling", () => {
     it("sets the Vault and the admin", async () => {
       const s = await setup();
       assert.equal(await s.billing.read.vault(), getAddress(s.vault.address));
-      assert.equal(await s.billing.read.hasRole([ROLES.admin, addr(s.wallets.admin)]), true);
-      assert.equal(await s.billing.read.hasRole([ROLES.settler, addr(s.wallets.settler)]), true);
+      assert.equal(await s.billing.read.hasRole([ROLES.DEFAULT_ADMIN, addr(s.wallets.admin)]), true);
+      assert.equal(await s.billing.read.hasRole([ROLES.SETTLER, addr(s.wallets.settler)]), true);
     });
 
     it("cannot run twice", async () => {

@@ -1,29 +1,20 @@
 // The contract suite behind ERC1967 proxies with plain accounts in every role, for unit tests.
 // The deployment with the timelock and the Safe in the roles is tested in deploy.test.ts.
 import { network } from "hardhat";
-import { encodeFunctionData, keccak256, parseEther, toHex, type Address, type Hex } from "viem";
+import { encodeFunctionData, parseEther, type Address, type Hex } from "viem";
+import { DEFAULT_ECONOMICS } from "../../../deploy/config.ts";
+import { ROLES } from "../../../src/chain/roles.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
 
 export const GENESIS_SUPPLY = parseEther("1000000000");
-export const DEFAULT_BURN_BPS = 500n;
-export const SPLIT = { protocol: 3_000n, providers: 5_500n, users: 1_500n } as const;
-export const OVERAGE_BPS = 1_000n;
-export const ROLLOVER = 90n * 24n * 3600n;
-
-export const role = (name: string): Hex => keccak256(toHex(name));
-export const ROLES = {
-  admin: "0x0000000000000000000000000000000000000000000000000000000000000000" as Hex,
-  operator: role("OPERATOR_ROLE"),
-  collector: role("COLLECTOR_ROLE"),
-  depositConsumer: role("DEPOSIT_CONSUMER_ROLE"),
-  funder: role("FUNDER_ROLE"),
-  rewards: role("REWARDS_ROLE"),
-  treasurer: role("TREASURER_ROLE"),
-  billing: role("BILLING_ROLE"),
-  settler: role("SETTLER_ROLE"),
-} as const;
+// The published economics the deployment uses (deploy/config.ts), and the suite's role ids.
+export const DEFAULT_BURN_BPS = DEFAULT_ECONOMICS.burnBps;
+export const SPLIT = DEFAULT_ECONOMICS.split;
+export const OVERAGE_BPS = DEFAULT_ECONOMICS.overageBps;
+export const ROLLOVER = DEFAULT_ECONOMICS.rolloverPeriod;
+export { ROLES };
 
 /** Deploys `name` behind an ERC1967 proxy initialized with `args`, returned at the proxy's address. */
 export async function deployProxy<const N extends "CXPT" | "Vault" | "RewardDistributor" | "SubscriptionManager" | "UsageBilling">(
@@ -64,16 +55,16 @@ export async function deploySuite() {
   const sanctions = await viem.deployContract("SanctionsListMock");
 
   const grants: [{ write: { grantRole: (a: [Hex, Address]) => Promise<Hex> } }, Hex, Address][] = [
-    [distributor as any, ROLES.funder, vault.address],
-    [distributor as any, ROLES.rewards, rewardsOperator.account.address],
-    [distributor as any, ROLES.treasurer, treasurer.account.address],
-    [vault as any, ROLES.operator, operator.account.address],
-    [vault as any, ROLES.collector, subscriptions.address],
-    [vault as any, ROLES.collector, billing.address],
-    [vault as any, ROLES.depositConsumer, subscriptions.address],
-    [subscriptions as any, ROLES.operator, operator.account.address],
-    [subscriptions as any, ROLES.billing, billingBackend.account.address],
-    [billing as any, ROLES.settler, settler.account.address],
+    [distributor as any, ROLES.FUNDER, vault.address],
+    [distributor as any, ROLES.REWARDS, rewardsOperator.account.address],
+    [distributor as any, ROLES.TREASURER, treasurer.account.address],
+    [vault as any, ROLES.OPERATOR, operator.account.address],
+    [vault as any, ROLES.COLLECTOR, subscriptions.address],
+    [vault as any, ROLES.COLLECTOR, billing.address],
+    [vault as any, ROLES.DEPOSIT_CONSUMER, subscriptions.address],
+    [subscriptions as any, ROLES.OPERATOR, operator.account.address],
+    [subscriptions as any, ROLES.BILLING, billingBackend.account.address],
+    [billing as any, ROLES.SETTLER, settler.account.address],
   ];
   for (const [contract, r, account] of grants) {
     await publicClient.waitForTransactionReceipt({ hash: await contract.write.grantRole([r, account]) });

@@ -50,7 +50,7 @@ describe("RewardDistributor", () => {
       assert.ok(isAddressEqual(await distributor.read.trustedForwarder(), forwarder.address));
       assert.equal(await distributor.read.isTrustedForwarder([forwarder.address]), true);
       assert.deepEqual(await distributor.read.split(), [SPLIT.protocol, SPLIT.providers, SPLIT.users]);
-      assert.equal(await distributor.read.hasRole([ROLES.admin, wallets.admin.account.address]), true);
+      assert.equal(await distributor.read.hasRole([ROLES.DEFAULT_ADMIN, wallets.admin.account.address]), true);
       assert.equal(await distributor.read.currentEpoch(), 0n);
       assert.equal(await distributor.read.MAX_EPOCH_DURATION(), MAX_EPOCH_DURATION);
     });
@@ -123,7 +123,7 @@ describe("RewardDistributor", () => {
 
     it("accumulates fundings and gives the rounding remainder to the users pool", async () => {
       const s = await setup();
-      await s.wait(s.distributor.write.grantRole([ROLES.funder, s.wallets.operator.account.address]));
+      await s.wait(s.distributor.write.grantRole([ROLES.FUNDER, s.wallets.operator.account.address]));
       const funder = { account: s.wallets.operator.account };
       await s.wait(s.distributor.write.notifyFunding([7n], funder));
       await s.wait(s.distributor.write.notifyFunding([13n], funder));
@@ -146,7 +146,7 @@ describe("RewardDistributor", () => {
 
     it("rejects a zero amount (ZeroAmount)", async () => {
       const s = await setup();
-      await s.wait(s.distributor.write.grantRole([ROLES.funder, s.wallets.operator.account.address]));
+      await s.wait(s.distributor.write.grantRole([ROLES.FUNDER, s.wallets.operator.account.address]));
       await viem.assertions.revertWithCustomError(
         s.distributor.write.notifyFunding([0n], { account: s.wallets.operator.account }),
         s.distributor,
@@ -157,7 +157,7 @@ describe("RewardDistributor", () => {
     it("is reserved to FUNDER_ROLE", async () => {
       const s = await setup();
       for (const w of [s.wallets.alice, s.wallets.admin, s.wallets.rewardsOperator]) {
-        await expectUnauthorized(s, s.distributor.write.notifyFunding([1n], { account: w.account }), w.account.address, ROLES.funder);
+        await expectUnauthorized(s, s.distributor.write.notifyFunding([1n], { account: w.account }), w.account.address, ROLES.FUNDER);
       }
     });
   });
@@ -197,7 +197,7 @@ describe("RewardDistributor", () => {
     it("is reserved to the admin", async () => {
       const s = await setup();
       for (const w of [s.wallets.alice, s.wallets.rewardsOperator, s.wallets.treasurer]) {
-        await expectUnauthorized(s, s.distributor.write.setSplit([0n, 0n, 10_000n], { account: w.account }), w.account.address, ROLES.admin);
+        await expectUnauthorized(s, s.distributor.write.setSplit([0n, 0n, 10_000n], { account: w.account }), w.account.address, ROLES.DEFAULT_ADMIN);
       }
     });
   });
@@ -224,7 +224,7 @@ describe("RewardDistributor", () => {
     it("is reserved to the admin", async () => {
       const s = await setup();
       for (const w of [s.wallets.alice, s.wallets.rewardsOperator, s.wallets.relayer]) {
-        await expectUnauthorized(s, s.distributor.write.setTrustedForwarder([w.account.address], { account: w.account }), w.account.address, ROLES.admin);
+        await expectUnauthorized(s, s.distributor.write.setTrustedForwarder([w.account.address], { account: w.account }), w.account.address, ROLES.DEFAULT_ADMIN);
       }
     });
   });
@@ -365,7 +365,7 @@ describe("RewardDistributor", () => {
           s,
           s.distributor.write.updateShares([1n, Pool.Users, [filler(1)], [1n]], { account: w.account }),
           w.account.address,
-          ROLES.rewards,
+          ROLES.REWARDS,
         );
       }
     });
@@ -503,7 +503,7 @@ describe("RewardDistributor", () => {
       const s = await setup();
       await s.upload(1n, Pool.Providers, [filler(1)], [1n]);
       for (const w of [s.wallets.alice, s.wallets.admin, s.wallets.treasurer]) {
-        await expectUnauthorized(s, s.distributor.write.startEpoch([1n, WEEK], { account: w.account }), w.account.address, ROLES.rewards);
+        await expectUnauthorized(s, s.distributor.write.startEpoch([1n, WEEK], { account: w.account }), w.account.address, ROLES.REWARDS);
       }
     });
   });
@@ -557,7 +557,7 @@ describe("RewardDistributor", () => {
       const s = await setup();
       await s.fund(10_000n * 10n ** 18n);
       for (const w of [s.wallets.alice, s.wallets.admin, s.wallets.rewardsOperator]) {
-        await expectUnauthorized(s, s.distributor.write.withdrawProtocol([w.account.address, 1n], { account: w.account }), w.account.address, ROLES.treasurer);
+        await expectUnauthorized(s, s.distributor.write.withdrawProtocol([w.account.address, 1n], { account: w.account }), w.account.address, ROLES.TREASURER);
       }
     });
   });
@@ -592,7 +592,7 @@ describe("RewardDistributor", () => {
       const s = await setup();
       const next = await viem.deployContract("RewardDistributor");
       for (const w of [s.wallets.alice, s.wallets.rewardsOperator, s.wallets.treasurer]) {
-        await expectUnauthorized(s, s.distributor.write.upgradeToAndCall([next.address, "0x"], { account: w.account }), w.account.address, ROLES.admin);
+        await expectUnauthorized(s, s.distributor.write.upgradeToAndCall([next.address, "0x"], { account: w.account }), w.account.address, ROLES.DEFAULT_ADMIN);
       }
     });
 
@@ -612,10 +612,10 @@ describe("RewardDistributor", () => {
   describe("roles", () => {
     it("role constants are the keccak of their names", async () => {
       const s = await setup();
-      assert.equal(await s.distributor.read.FUNDER_ROLE(), ROLES.funder);
-      assert.equal(await s.distributor.read.REWARDS_ROLE(), ROLES.rewards);
-      assert.equal(await s.distributor.read.TREASURER_ROLE(), ROLES.treasurer);
-      assert.equal(await s.distributor.read.hasRole([ROLES.funder, s.vault.address]), true);
+      assert.equal(await s.distributor.read.FUNDER_ROLE(), ROLES.FUNDER);
+      assert.equal(await s.distributor.read.REWARDS_ROLE(), ROLES.REWARDS);
+      assert.equal(await s.distributor.read.TREASURER_ROLE(), ROLES.TREASURER);
+      assert.equal(await s.distributor.read.hasRole([ROLES.FUNDER, s.vault.address]), true);
     });
 
     it("only the admin grants and revokes roles", async () => {
@@ -623,22 +623,22 @@ describe("RewardDistributor", () => {
       const { alice, rewardsOperator } = s.wallets;
       await expectUnauthorized(
         s,
-        s.distributor.write.grantRole([ROLES.rewards, alice.account.address], { account: rewardsOperator.account }),
+        s.distributor.write.grantRole([ROLES.REWARDS, alice.account.address], { account: rewardsOperator.account }),
         rewardsOperator.account.address,
-        ROLES.admin,
+        ROLES.DEFAULT_ADMIN,
       );
       await expectUnauthorized(
         s,
-        s.distributor.write.revokeRole([ROLES.rewards, rewardsOperator.account.address], { account: alice.account }),
+        s.distributor.write.revokeRole([ROLES.REWARDS, rewardsOperator.account.address], { account: alice.account }),
         alice.account.address,
-        ROLES.admin,
+        ROLES.DEFAULT_ADMIN,
       );
-      await s.wait(s.distributor.write.revokeRole([ROLES.rewards, rewardsOperator.account.address]));
+      await s.wait(s.distributor.write.revokeRole([ROLES.REWARDS, rewardsOperator.account.address]));
       await expectUnauthorized(
         s,
         s.distributor.write.startEpoch([1n, WEEK], { account: rewardsOperator.account }),
         rewardsOperator.account.address,
-        ROLES.rewards,
+        ROLES.REWARDS,
       );
     });
   });

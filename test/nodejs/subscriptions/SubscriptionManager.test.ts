@@ -99,7 +99,7 @@ describe("SubscriptionManager", () => {
       assert.equal(rolloverPeriod, ROLLOVER);
       assert.equal(await s.subscriptions.read.name(), "Cxmpute Subscription Pass");
       assert.equal(await s.subscriptions.read.symbol(), "CXPASS");
-      assert.equal(await s.subscriptions.read.hasRole([ROLES.admin, addr(s.wallets.admin)]), true);
+      assert.equal(await s.subscriptions.read.hasRole([ROLES.DEFAULT_ADMIN, addr(s.wallets.admin)]), true);
     });
 
     it("cannot run twice", async () => {
@@ -144,7 +144,7 @@ describe("SubscriptionManager", () => {
     it("is admin-only", async () => {
       const s = await setup();
       const { operator } = s.wallets;
-      await assertUnauthorized(s, s.subscriptions.write.createPlan([STARTER], { account: operator.account }), operator, ROLES.admin);
+      await assertUnauthorized(s, s.subscriptions.write.createPlan([STARTER], { account: operator.account }), operator, ROLES.DEFAULT_ADMIN);
     });
   });
 
@@ -191,7 +191,7 @@ describe("SubscriptionManager", () => {
         s,
         s.subscriptions.write.updatePlan([PLAN.starter, STARTER], { account: alice.account }),
         alice,
-        ROLES.admin,
+        ROLES.DEFAULT_ADMIN,
       );
     });
   });
@@ -222,7 +222,7 @@ describe("SubscriptionManager", () => {
         s,
         s.subscriptions.write.setOverageBps([0n], { account: billingBackend.account }),
         billingBackend,
-        ROLES.admin,
+        ROLES.DEFAULT_ADMIN,
       );
     });
   });
@@ -251,7 +251,7 @@ describe("SubscriptionManager", () => {
     it("is admin-only", async () => {
       const s = await setup();
       const { operator } = s.wallets;
-      await assertUnauthorized(s, s.subscriptions.write.setRolloverPeriod([0n], { account: operator.account }), operator, ROLES.admin);
+      await assertUnauthorized(s, s.subscriptions.write.setRolloverPeriod([0n], { account: operator.account }), operator, ROLES.DEFAULT_ADMIN);
     });
   });
 
@@ -483,7 +483,7 @@ describe("SubscriptionManager", () => {
         s,
         s.subscriptions.write.activatePlanFor([addr(carol), PLAN.starter, depositId], { account: alice.account }),
         alice,
-        ROLES.operator,
+        ROLES.OPERATOR,
       );
     });
   });
@@ -693,7 +693,7 @@ describe("SubscriptionManager", () => {
       );
       const { passId } = await activate(s, alice);
       const depositId = await depositFor(s, addr(alice), STARTER.price);
-      await assertUnauthorized(s, s.subscriptions.write.renewFor([passId, depositId], { account: alice.account }), alice, ROLES.operator);
+      await assertUnauthorized(s, s.subscriptions.write.renewFor([passId, depositId], { account: alice.account }), alice, ROLES.OPERATOR);
     });
   });
 
@@ -805,7 +805,7 @@ describe("SubscriptionManager", () => {
       const { alice, operator } = s.wallets;
       const { passId } = await activate(s, alice);
       for (const caller of [alice, operator]) {
-        await assertUnauthorized(s, s.subscriptions.write.consumeTokens([passId, 1n], { account: caller.account }), caller, ROLES.billing);
+        await assertUnauthorized(s, s.subscriptions.write.consumeTokens([passId, 1n], { account: caller.account }), caller, ROLES.BILLING);
       }
     });
 

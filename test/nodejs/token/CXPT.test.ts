@@ -45,8 +45,8 @@ describe("CXPT", () => {
       );
       assert.equal(await token.read.totalSupply(), GENESIS_SUPPLY);
       assert.equal(await token.read.balanceOf([wallets.distribution.account.address]), GENESIS_SUPPLY);
-      assert.equal(await token.read.hasRole([ROLES.admin, wallets.admin.account.address]), true);
-      assert.equal(await token.read.hasRole([ROLES.admin, wallets.distribution.account.address]), false);
+      assert.equal(await token.read.hasRole([ROLES.DEFAULT_ADMIN, wallets.admin.account.address]), true);
+      assert.equal(await token.read.hasRole([ROLES.DEFAULT_ADMIN, wallets.distribution.account.address]), false);
     });
 
     it("cannot run a second time (InvalidInitialization), so the genesis mint cannot repeat", async () => {
@@ -223,7 +223,7 @@ describe("CXPT", () => {
           cxpt.write.upgradeToAndCall([v2.address, "0x"], { account: caller.account }),
           cxpt,
           "AccessControlUnauthorizedAccount",
-          [caller.account!.address, ROLES.admin],
+          [caller.account!.address, ROLES.DEFAULT_ADMIN],
         );
       }
     });

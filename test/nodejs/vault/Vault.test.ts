@@ -28,8 +28,8 @@ async function vaultFixture() {
   const suite = await deploySuite();
   const [collector, consumer] = suite.allWallets.slice(11, 13);
   for (const [role, wallet] of [
-    [ROLES.collector, collector],
-    [ROLES.depositConsumer, consumer],
+    [ROLES.COLLECTOR, collector],
+    [ROLES.DEPOSIT_CONSUMER, consumer],
   ] as const) {
     const hash = await suite.vault.write.grantRole([role, wallet.account.address], {
       account: suite.wallets.admin.account,
@@ -144,7 +144,7 @@ describe("Vault", () => {
       assert.equal(getAddress(await vault.read.token()), getAddress(s.cxpt.address));
       assert.equal(getAddress(await vault.read.distributor()), getAddress(s.distributor.address));
       assert.equal(await vault.read.burnBps(), 300n);
-      assert.equal(await vault.read.hasRole([ROLES.admin, admin.account.address]), true);
+      assert.equal(await vault.read.hasRole([ROLES.DEFAULT_ADMIN, admin.account.address]), true);
       const events = await s.publicClient.getContractEvents({ address: vault.address, abi: vault.abi, fromBlock: 0n });
       const named = events.map((e) => e.eventName);
       assert.ok(named.includes("DistributorSet"));
@@ -213,9 +213,9 @@ describe("Vault", () => {
       assert.deepEqual(await vault.read.depositOf([1n]), [zeroAddress, 0n]);
       assert.equal(await vault.read.isDepositConsumed([1n]), false);
       assert.equal(await vault.read.isSanctioned([s.wallets.alice.account.address]), false);
-      assert.equal(await vault.read.OPERATOR_ROLE(), ROLES.operator);
-      assert.equal(await vault.read.COLLECTOR_ROLE(), ROLES.collector);
-      assert.equal(await vault.read.DEPOSIT_CONSUMER_ROLE(), ROLES.depositConsumer);
+      assert.equal(await vault.read.OPERATOR_ROLE(), ROLES.OPERATOR);
+      assert.equal(await vault.read.COLLECTOR_ROLE(), ROLES.COLLECTOR);
+      assert.equal(await vault.read.DEPOSIT_CONSUMER_ROLE(), ROLES.DEPOSIT_CONSUMER);
     });
   });
 
@@ -394,7 +394,7 @@ describe("Vault", () => {
     it("is reserved to OPERATOR_ROLE (AccessControlUnauthorizedAccount)", async () => {
       const s = await setup();
       const { alice, admin } = s.wallets;
-      await assertOnlyRole(s, ROLES.operator, [alice, admin, s.collector], (caller) =>
+      await assertOnlyRole(s, ROLES.OPERATOR, [alice, admin, s.collector], (caller) =>
         s.vault.write.depositFor([alice.account.address, AMOUNT, REF], { account: caller.account! }),
       );
     });
@@ -449,7 +449,7 @@ describe("Vault", () => {
       const s = await setup();
       const { alice, admin, operator } = s.wallets;
       await approveVault(s, alice, AMOUNT);
-      await assertOnlyRole(s, ROLES.collector, [alice, admin, operator], (caller) =>
+      await assertOnlyRole(s, ROLES.COLLECTOR, [alice, admin, operator], (caller) =>
         s.vault.write.collect([alice.account.address, AMOUNT, REF], { account: caller.account! }),
       );
     });
@@ -532,7 +532,7 @@ describe("Vault", () => {
     it("is reserved to COLLECTOR_ROLE (AccessControlUnauthorizedAccount)", async () => {
       const s = await setup();
       const { alice, admin, operator } = s.wallets;
-      await assertOnlyRole(s, ROLES.collector, [alice, admin, operator], (caller) =>
+      await assertOnlyRole(s, ROLES.COLLECTOR, [alice, admin, operator], (caller) =>
         s.vault.write.collectBatch([[alice.account.address], [AMOUNT], REF], { account: caller.account! }),
       );
     });
@@ -598,7 +598,7 @@ describe("Vault", () => {
       const s = await setup();
       const { alice, admin, operator } = s.wallets;
       await depositFor(s, alice);
-      await assertOnlyRole(s, ROLES.depositConsumer, [alice, admin, operator, s.collector], (caller) =>
+      await assertOnlyRole(s, ROLES.DEPOSIT_CONSUMER, [alice, admin, operator, s.collector], (caller) =>
         s.vault.write.consumeDeposit([1n, alice.account.address], { account: caller.account! }),
       );
     });
@@ -695,7 +695,7 @@ describe("Vault", () => {
     it("is reserved to the admin (AccessControlUnauthorizedAccount)", async () => {
       const s = await setup();
       const { alice, operator } = s.wallets;
-      await assertOnlyRole(s, ROLES.admin, [alice, operator, s.collector], (caller) =>
+      await assertOnlyRole(s, ROLES.DEFAULT_ADMIN, [alice, operator, s.collector], (caller) =>
         s.vault.write.setBurnRate([0n], { account: caller.account! }),
       );
     });
@@ -779,7 +779,7 @@ describe("Vault", () => {
     it("is reserved to the admin (AccessControlUnauthorizedAccount)", async () => {
       const s = await setup();
       const { alice, operator } = s.wallets;
-      await assertOnlyRole(s, ROLES.admin, [alice, operator, s.collector], (caller) =>
+      await assertOnlyRole(s, ROLES.DEFAULT_ADMIN, [alice, operator, s.collector], (caller) =>
         s.vault.write.setSanctionsOracle([zeroAddress], { account: caller.account! }),
       );
     });
@@ -808,7 +808,7 @@ describe("Vault", () => {
       const { alice, operator } = s.wallets;
       const next = await viem.deployContract("Vault");
       const data = encodeFunctionData({ abi: next.abi, functionName: "setBurnRate", args: [0n] });
-      await assertOnlyRole(s, ROLES.admin, [alice, operator], (caller) =>
+      await assertOnlyRole(s, ROLES.DEFAULT_ADMIN, [alice, operator], (caller) =>
         s.vault.write.upgradeToAndCall([next.address, data], { account: caller.account! }),
       );
     });

@@ -14,7 +14,7 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { accessControlAbi, distributorAbi, safeAbi, safeProxyFactoryAbi, subscriptionsAbi, timelockAbi, vaultAbi } from "../src/chain/abi.ts";
+import { distributorAbi, governedAbi, safeAbi, safeProxyFactoryAbi, subscriptionsAbi, timelockAbi, vaultAbi } from "../src/chain/abis.ts";
 import { implementationOf } from "../src/chain/proxy.ts";
 import { ROLES, roleName } from "../src/chain/roles.ts";
 import { timelockOperation, timelockProposal, type TimelockProposal } from "../src/chain/timelock.ts";
@@ -187,7 +187,7 @@ async function deployProxy(s: Session, key: ProxyKey, init: readonly unknown[]):
 }
 
 const hasRole = (s: Session, target: Address, role: Hex, account: Address): Promise<boolean> =>
-  s.publicClient.readContract({ address: target, abi: accessControlAbi, functionName: "hasRole", args: [role, account] });
+  s.publicClient.readContract({ address: target, abi: governedAbi, functionName: "hasRole", args: [role, account] });
 
 /** One admin change: skipped when `done`, sent when the deployer is still admin, else proposed. */
 interface Step {
@@ -212,7 +212,7 @@ function grant(s: Session, target: ContractKey, role: Hex, account: Address, who
   return ensure(s, {
     label: `grant ${roleName(role)} on ${target} to ${who} ${account}`,
     target: address,
-    data: encodeFunctionData({ abi: accessControlAbi, functionName: "grantRole", args: [role, account] }),
+    data: encodeFunctionData({ abi: governedAbi, functionName: "grantRole", args: [role, account] }),
     done: () => hasRole(s, address, role, account),
   });
 }
@@ -367,7 +367,7 @@ async function handOver(s: Session): Promise<void> {
     await grant(s, key, ROLES.DEFAULT_ADMIN, timelock, "timelock");
     if (await hasRole(s, proxy, ROLES.DEFAULT_ADMIN, s.deployer)) {
       await send(s, `${key}: deployer renounces DEFAULT_ADMIN_ROLE`, proxy,
-        encodeFunctionData({ abi: accessControlAbi, functionName: "renounceRole", args: [ROLES.DEFAULT_ADMIN, s.deployer] }));
+        encodeFunctionData({ abi: governedAbi, functionName: "renounceRole", args: [ROLES.DEFAULT_ADMIN, s.deployer] }));
     }
   }
 }

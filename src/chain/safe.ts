@@ -1,7 +1,7 @@
 // Executes a transaction from a Safe multisig with viem: each owner signs the EIP-712 SafeTx,
 // signatures are concatenated in ascending owner order, and one account submits execTransaction.
 import { concat, zeroAddress, type Account, type Address, type Chain, type Hash, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
-import { safeAbi } from "./abi.ts";
+import { safeAbi } from "./abis.ts";
 
 /** A wallet client with its account: an owner that signs, or the account that submits. */
 export type Signer = WalletClient<Transport, Chain | undefined, Account>;

@@ -1,7 +1,7 @@
 // Operations of the CxpProxyAdmin timelock (an OpenZeppelin TimelockController), proposed and
 // executed by the Safe: schedule now, execute once the delay has passed.
 import { encodeAbiParameters, encodeFunctionData, keccak256, parseAbiParameters, zeroHash, type Address, type Hash, type Hex, type PublicClient } from "viem";
-import { timelockAbi } from "./abi.ts";
+import { timelockAbi } from "./abis.ts";
 import { execSafeTransaction, type SafeTransaction, type Signer } from "./safe.ts";
 
 /** One call the timelock makes, as TimelockController identifies it. */

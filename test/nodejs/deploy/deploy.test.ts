@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { describe, it } from "node:test";
 import { parseEther, type Address } from "viem";
 import { DEFAULT_ECONOMICS, envConfig, parseTags, resolveTags, TAGS, usdToCxpt, writeDeployment, readDeployment } from "../../../deploy/index.ts";
-import { accessControlAbi, safeAbi } from "../../../src/chain/abi.ts";
+import { governedAbi, safeAbi } from "../../../src/chain/abis.ts";
 import { implementationOf } from "../../../src/chain/proxy.ts";
 import { ROLES, type RoleName } from "../../../src/chain/roles.ts";
 import { executeViaSafe, scheduleViaSafe } from "../../../src/chain/timelock.ts";
@@ -17,7 +17,7 @@ const PROXY_KEYS = ["cxpt", "distributor", "vault", "subscriptions", "billing"] 
 
 async function hasRole(d: SuiteDeployment, target: ContractKey, role: RoleName, account: Address): Promise<boolean> {
   const publicClient = await viem.getPublicClient();
-  return publicClient.readContract({ address: addressOf(d, target), abi: accessControlAbi, functionName: "hasRole", args: [ROLES[role], account] });
+  return publicClient.readContract({ address: addressOf(d, target), abi: governedAbi, functionName: "hasRole", args: [ROLES[role], account] });
 }
 
 /** Every role the deployment grants: [contract, role, holder, holder's name]. */

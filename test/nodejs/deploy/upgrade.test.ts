@@ -4,7 +4,7 @@ import hre from "hardhat";
 import { upgrades } from "@openzeppelin/hardhat-upgrades/viem";
 import { encodeFunctionData, getAddress, keccak256, maxUint256, parseEther, toHex, type Address, type Hex } from "viem";
 import { HOUR } from "../../../deploy/index.ts";
-import { uupsAbi } from "../../../src/chain/abi.ts";
+import { governedAbi } from "../../../src/chain/abis.ts";
 import { implementationOf } from "../../../src/chain/proxy.ts";
 import { ROLES } from "../../../src/chain/roles.ts";
 import { execSafeTransaction } from "../../../src/chain/safe.ts";
@@ -54,7 +54,7 @@ const deployWithMainnetDelay = async () => (await deploy({ config: { timelockDel
 const loadMainnetLike = () => networkHelpers.loadFixture(deployWithMainnetDelay);
 
 const upgradeCall = (implementation: Address) =>
-  encodeFunctionData({ abi: uupsAbi, functionName: "upgradeToAndCall", args: [implementation, "0x"] });
+  encodeFunctionData({ abi: governedAbi, functionName: "upgradeToAndCall", args: [implementation, "0x"] });
 
 async function upgradeOperation(d: SuiteDeployment, key: ProxyKey, v2: (typeof UPGRADES)[number]["v2"]) {
   const implementation = await viem.deployContract(v2);

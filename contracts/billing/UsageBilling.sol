@@ -215,10 +215,12 @@ contract UsageBilling is Governed {
     function _record(uint256 batchId, Batch storage batch, Leaf[] calldata leaves, bool[] memory ok, uint256 collectedTotal)
         private
     {
+        BillingStorage storage $ = _billing();
+        (BitMaps.BitMap storage collected, BitMaps.BitMap storage short) = ($.collected[batchId], $.short[batchId]);
         uint256 newlyShort;
         uint256 shortRepaid;
         for (uint256 i; i < leaves.length; ++i) {
-            (uint256 added, uint256 repaid) = _recordLeaf(batchId, leaves[i], ok[i]);
+            (uint256 added, uint256 repaid) = _recordLeaf(batchId, leaves[i], ok[i], collected, short);
             (newlyShort, shortRepaid) = (newlyShort + added, shortRepaid + repaid);
         }
         uint256 collectedSoFar = batch.collected + collectedTotal;
@@ -231,21 +233,22 @@ contract UsageBilling is Governed {
     /// and becomes (or stays) a shortfall.
     /// @return newlyShort The leaf's amount if it just became short.
     /// @return repaid The leaf's amount if it was short and is now collected.
-    function _recordLeaf(uint256 batchId, Leaf calldata leaf, bool collected)
-        private
-        returns (uint256 newlyShort, uint256 repaid)
-    {
-        BillingStorage storage $ = _billing();
-        BitMaps.BitMap storage short = $.short[batchId];
+    function _recordLeaf(
+        uint256 batchId,
+        Leaf calldata leaf,
+        bool ok,
+        BitMaps.BitMap storage collected,
+        BitMaps.BitMap storage short
+    ) private returns (uint256 newlyShort, uint256 repaid) {
         bool wasShort = short.get(leaf.index);
-        if (collected) {
+        if (ok) {
             if (wasShort) {
                 short.unset(leaf.index);
                 repaid = leaf.amount;
             }
             emit LeafCollected(batchId, leaf.index, leaf.user, leaf.amount);
         } else {
-            $.collected[batchId].unset(leaf.index);
+            collected.unset(leaf.index);
             if (!wasShort) {
                 short.set(leaf.index);
                 newlyShort = leaf.amount;

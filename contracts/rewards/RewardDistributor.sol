@@ -207,7 +207,7 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         for (uint256 p; p < POOLS; ++p) {
             Stake storage stake = $.stakes[account][p];
             _settle(stake, p, current);
-            uint256 claimed = _release(stake, p);
+            uint256 claimed = _release(stake, p, current);
             if (claimed != 0) {
                 amount += claimed;
                 emit Claimed(account, Pool(p), claimed);
@@ -365,8 +365,7 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     }
 
     /// @dev Marks everything released to a settled stake as claimed and returns it.
-    function _release(Stake storage stake, uint256 pool) private returns (uint256 amount) {
-        uint256 current = _distributor().currentEpoch;
+    function _release(Stake storage stake, uint256 pool, uint256 current) private returns (uint256 amount) {
         uint256 released = _released(pool, stake.curEpoch, stake.curShares, current);
         amount = uint256(stake.credit + int256(released));
         if (amount != 0) stake.credit = -SafeCast.toInt128(int256(released));

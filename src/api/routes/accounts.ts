@@ -1,0 +1,63 @@
+// The signed-in account and its API keys for the compute API.
+import { Type } from "typebox";
+import { createApiKey, listApiKeys, revokeApiKey } from "../../accounts/store.ts";
+import type { AppContext } from "../../app/context.ts";
+import { requireSession } from "../auth.ts";
+import { errors, Uuid } from "../schemas.ts";
+import type { Api } from "../server.ts";
+import { AccountView, accountView, ApiKeyView, apiKeyView } from "./views.ts";
+
+export function accountRoutes(app: Api, ctx: AppContext): void {
+  const security = [{ session: [] }];
+
+  app.get(
+    "/api/v1/accounts/me",
+    { schema: { tags: ["accounts"], summary: "The signed-in account", security, response: { 200: AccountView, ...errors(401) } } },
+    async (request) => accountView(await requireSession(ctx.db, request)),
+  );
+
+  app.post(
+    "/api/v1/keys",
+    {
+      schema: {
+        tags: ["accounts"],
+        summary: "Issue an API key for the compute API (shown once)",
+        security,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ key: Type.String({ description: "keep it: it is not shown again" }), apiKey: ApiKeyView }), ...errors(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const account = await requireSession(ctx.db, request);
+      const { key, record } = await createApiKey(ctx.db, account.id, request.body.name);
+      return reply.status(201).send({ key, apiKey: apiKeyView(record) });
+    },
+  );
+
+  app.get(
+    "/api/v1/keys",
+    { schema: { tags: ["accounts"], summary: "The account's API keys", security, response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...errors(401) } } },
+    async (request) => {
+      const account = await requireSession(ctx.db, request);
+      return { keys: (await listApiKeys(ctx.db, account.id)).map(apiKeyView) };
+    },
+  );
+
+  app.delete(
+    "/api/v1/keys/:id",
+    {
+      schema: {
+        tags: ["accounts"],
+        summary: "Revoke an API key",
+        security,
+        params: Type.Object({ id: Uuid }),
+        response: { 204: Type.Null(), ...errors(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const account = await requireSession(ctx.db, request);
+      await revokeApiKey(ctx.db, account.id, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,9 @@
+// Every route module, registered in this order. Each one is one domain of the API.
+import type { AppContext } from "../../app/context.ts";
+import type { Api } from "../server.ts";
+import { authRoutes } from "./auth.ts";
+import { accountRoutes } from "./accounts.ts";
+
+export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
+
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes];

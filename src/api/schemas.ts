@@ -1,0 +1,28 @@
+// Shared JSON schemas: amounts travel as decimal strings of wei (never JSON numbers), addresses
+// and hashes as 0x-hex, every error as { error: { code, message, details? } }.
+import { Type, type TSchema } from "typebox";
+
+export const Wei = Type.String({ pattern: "^[0-9]{1,78}$", description: "integer amount in wei (1 CXPT = 10^18 wei), as a decimal string" });
+export const Address = Type.String({ pattern: "^0x[0-9a-fA-F]{40}$", description: "an EVM address" });
+export const TxHash = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$", description: "a transaction hash" });
+export const HexData = Type.String({ pattern: "^0x([0-9a-fA-F]{2})*$" });
+export const Uuid = Type.String({ format: "uuid" });
+export const Timestamp = Type.String({ format: "date-time" });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: "machine-readable, UPPER_SNAKE" }),
+      message: Type.String({ description: "for people" }),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
+  },
+  { $id: "Error", description: "What went wrong" },
+);
+
+/** The error answers a route may give, for its OpenAPI description. */
+export function errors(...statuses: readonly number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorBody]));
+}
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

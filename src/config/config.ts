@@ -1,0 +1,160 @@
+// The backend's configuration, read once from the environment. Every setting has an embedded
+// default so `npm start` needs none; each real server is switched on by its URL.
+import { isAddress, isHex, type Address, type Hex } from "viem";
+import { join, resolve } from "node:path";
+import type { DbConfig } from "../db/db.ts";
+import type { ContractKey } from "../chain/types.ts";
+
+export type Stage = "off" | "testnet" | "mainnet";
+export type Phase = 0 | 1 | 2 | 3;
+
+/** Private keys of the backend's own accounts; each one holds exactly the role its name says. */
+export interface BackendKeys {
+  /** Vault + SubscriptionManager OPERATOR_ROLE: fiat-path deposits and activations. */
+  readonly operator?: Hex;
+  /** Pays gas for gasless claims through the trusted forwarder. */
+  readonly relayer?: Hex;
+  /** Safe owners the backend may sign with (local development only; production proposes). */
+  readonly safeOwners: readonly Hex[];
+}
+
+export interface ChainConfig {
+  readonly stage: Stage;
+  readonly phase: Phase;
+  /** Where the chain is; undefined with the chain off. */
+  readonly rpcUrl: string | undefined;
+  readonly chainId: number | undefined;
+  /** Contract addresses from the environment; missing ones come from src/chain/addresses by chain id. */
+  readonly addresses: Readonly<Partial<Record<ContractKey, Address>>>;
+  readonly keys: BackendKeys;
+  /** Blocks a deposit needs on top of its own before it is credited. */
+  readonly confirmations: number;
+}
+
+export interface AppConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Local state of the embedded stand-ins (PGlite, metering journal, local chain). */
+  readonly dataDir: string;
+  readonly database: DbConfig;
+  /** Redis for the metering hot path; the embedded store when undefined. */
+  readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
+  readonly chain: ChainConfig;
+  /** CXPT/USD: a fixed decimal rate, or a JSON price endpoint the admin configures. */
+  readonly price: { readonly cxptUsd: string; readonly sourceUrl: string | undefined; readonly jsonPath: string };
+  /** The origin SIWE messages must name (EIP-4361 domain + uri). */
+  readonly siwe: { readonly domain: string; readonly uri: string };
+  readonly sessionTtlSeconds: number;
+  /** How often metered usage moves from the hot store into PostgreSQL. */
+  readonly drainIntervalMs: number;
+  /** How long the gate trusts a cached account before refreshing it. */
+  readonly gateTtlMs: number;
+  /** The 0x Swap API for the fiat path; the local development swap when unset. */
+  readonly zeroEx: { readonly apiUrl: string; readonly apiKey: string } | undefined;
+  /** An external relayer (Biconomy-style) for gasless claims; the local relayer key when unset. */
+  readonly relayerUrl: string | undefined;
+  readonly relayerApiKey: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const STAGES: readonly Stage[] = ["off", "testnet", "mainnet"];
+/** ADDRESS_CXPT, ADDRESS_VAULT, …, ADDRESS_SAFE_PROXY_FACTORY: one variable per recorded contract. */
+const CONTRACT_KEYS: readonly ContractKey[] = [
+  "cxpt", "vault", "distributor", "subscriptions", "billing", "forwarder", "timelock", "safe",
+  "safeSingleton", "safeProxyFactory", "sanctionsOracle",
+];
+export const addressEnvName = (contract: ContractKey): string =>
+  "ADDRESS_" + contract.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase();
+
+const int = (env: Env, name: string, fallback: number, min = 0): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got "${raw}"`);
+  return value;
+};
+
+const key = (env: Env, name: string): Hex | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (!isHex(raw) || raw.length !== 66) throw new ConfigError(`${name} must be a 32-byte hex private key`);
+  return raw;
+};
+
+function parseStage(env: Env): { stage: Stage; phase: Phase } {
+  const stage = (env.CHAIN_STAGE ?? "testnet") as Stage;
+  if (!STAGES.includes(stage)) throw new ConfigError(`CHAIN_STAGE must be one of ${STAGES.join(" | ")}, got "${stage}"`);
+  const phase = int(env, "CHAIN_PHASE", stage === "off" ? 0 : 3);
+  if (phase > 3) throw new ConfigError(`CHAIN_PHASE must be 0, 1, 2 or 3, got ${phase}`);
+  return { stage, phase: phase as Phase };
+}
+
+function parseAddresses(env: Env): Partial<Record<ContractKey, Address>> {
+  const addresses: Partial<Record<ContractKey, Address>> = {};
+  for (const contract of CONTRACT_KEYS) {
+    const name = addressEnvName(contract);
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    if (!isAddress(raw)) throw new ConfigError(`${name} is not an address: "${raw}"`);
+    addresses[contract] = raw;
+  }
+  return addresses;
+}
+
+/** The configuration from `env` (process.env by default). Throws ConfigError naming the bad setting. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const dataDir = resolve(env.CXPT_DATA_DIR ?? ".data");
+  const { stage, phase } = parseStage(env);
+  const rpcUrl = env.RPC_URL || undefined;
+  if (stage !== "off" && rpcUrl === undefined) throw new ConfigError(`CHAIN_STAGE=${stage} needs RPC_URL`);
+  const port = int(env, "PORT", 8787);
+  const publicUrl = env.PUBLIC_URL ?? `http://localhost:${port}`;
+  const zeroExKey = env.ZEROEX_API_KEY;
+  return {
+    host: env.HOST ?? "127.0.0.1",
+    port,
+    dataDir,
+    // DATABASE_URL=memory keeps PGlite in memory (tests, benchmarks).
+    database: env.DATABASE_URL
+      ? env.DATABASE_URL === "memory"
+        ? { dataDir: undefined }
+        : { url: env.DATABASE_URL }
+      : { dataDir: join(dataDir, "pg") },
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX ?? "cxpt:",
+    chain: {
+      stage,
+      phase,
+      rpcUrl,
+      chainId: env.CHAIN_ID ? int(env, "CHAIN_ID", 0, 1) : undefined,
+      addresses: parseAddresses(env),
+      keys: {
+        operator: key(env, "OPERATOR_PRIVATE_KEY"),
+        relayer: key(env, "RELAYER_PRIVATE_KEY"),
+        safeOwners: (env.SAFE_OWNER_KEYS ?? "")
+          .split(",")
+          .map((k) => k.trim())
+          .filter(Boolean)
+          .map((k, i) => key({ [`SAFE_OWNER_KEYS[${i}]`]: k }, `SAFE_OWNER_KEYS[${i}]`) as Hex),
+      },
+      confirmations: int(env, "DEPOSIT_CONFIRMATIONS", 0),
+    },
+    price: { cxptUsd: env.CXPT_USD ?? "0.10", sourceUrl: env.PRICE_SOURCE_URL || undefined, jsonPath: env.PRICE_SOURCE_PATH ?? "price" },
+    siwe: { domain: new URL(publicUrl).host, uri: publicUrl },
+    sessionTtlSeconds: int(env, "SESSION_TTL_SECONDS", 7 * 24 * 3600, 60),
+    drainIntervalMs: int(env, "DRAIN_INTERVAL_MS", 250, 10),
+    gateTtlMs: int(env, "GATE_TTL_MS", 30_000, 100),
+    zeroEx: zeroExKey ? { apiUrl: env.ZEROEX_API_URL ?? "https://api.0x.org", apiKey: zeroExKey } : undefined,
+    relayerUrl: env.RELAYER_URL || undefined,
+    relayerApiKey: env.RELAYER_API_KEY || undefined,
+  };
+}

@@ -4,14 +4,20 @@ import { isAddress, isHex, type Address, type Hex } from "viem";
 import { join, resolve } from "node:path";
 import type { DbConfig } from "../db/db.ts";
 import type { ContractKey } from "../chain/types.ts";
+import { parseStage, type Phase, type Stage } from "../stage/stage.ts";
 
-export type Stage = "off" | "testnet" | "mainnet";
-export type Phase = 0 | 1 | 2 | 3;
+export type { Phase, Stage };
 
 /** Private keys of the backend's own accounts; each one holds exactly the role its name says. */
 export interface BackendKeys {
   /** Vault + SubscriptionManager OPERATOR_ROLE: fiat-path deposits and activations. */
   readonly operator?: Hex;
+  /** SubscriptionManager BILLING_ROLE: draws subscription buckets (settlement jobs). */
+  readonly billing?: Hex;
+  /** UsageBilling SETTLER_ROLE: commits and collects PAYG batches (settlement jobs). */
+  readonly settler?: Hex;
+  /** RewardDistributor REWARDS_ROLE: uploads shares and starts epochs. */
+  readonly rewards?: Hex;
   /** Pays gas for gasless claims through the trusted forwarder. */
   readonly relayer?: Hex;
   /** Safe owners the backend may sign with (local development only; production proposes). */
@@ -66,7 +72,6 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const STAGES: readonly Stage[] = ["off", "testnet", "mainnet"];
 /** ADDRESS_CXPT, ADDRESS_VAULT, …, ADDRESS_SAFE_PROXY_FACTORY: one variable per recorded contract. */
 const CONTRACT_KEYS: readonly ContractKey[] = [
   "cxpt", "vault", "distributor", "subscriptions", "billing", "forwarder", "timelock", "safe",
@@ -90,13 +95,6 @@ const key = (env: Env, name: string): Hex | undefined => {
   return raw;
 };
 
-function parseStage(env: Env): { stage: Stage; phase: Phase } {
-  const stage = (env.CHAIN_STAGE ?? "testnet") as Stage;
-  if (!STAGES.includes(stage)) throw new ConfigError(`CHAIN_STAGE must be one of ${STAGES.join(" | ")}, got "${stage}"`);
-  const phase = int(env, "CHAIN_PHASE", stage === "off" ? 0 : 3);
-  if (phase > 3) throw new ConfigError(`CHAIN_PHASE must be 0, 1, 2 or 3, got ${phase}`);
-  return { stage, phase: phase as Phase };
-}
 
 function parseAddresses(env: Env): Partial<Record<ContractKey, Address>> {
   const addresses: Partial<Record<ContractKey, Address>> = {};
@@ -113,6 +111,7 @@ function parseAddresses(env: Env): Partial<Record<ContractKey, Address>> {
 /** The configuration from `env` (process.env by default). Throws ConfigError naming the bad setting. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const dataDir = resolve(env.CXPT_DATA_DIR ?? ".data");
+  // The chain is off unless configured: a backend never bills in CXPT by accident.
   const { stage, phase } = parseStage(env);
   const rpcUrl = env.RPC_URL || undefined;
   if (stage !== "off" && rpcUrl === undefined) throw new ConfigError(`CHAIN_STAGE=${stage} needs RPC_URL`);
@@ -139,6 +138,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       addresses: parseAddresses(env),
       keys: {
         operator: key(env, "OPERATOR_PRIVATE_KEY"),
+        billing: key(env, "BILLING_PRIVATE_KEY"),
+        settler: key(env, "SETTLER_PRIVATE_KEY"),
+        rewards: key(env, "REWARDS_PRIVATE_KEY"),
         relayer: key(env, "RELAYER_PRIVATE_KEY"),
         safeOwners: (env.SAFE_OWNER_KEYS ?? "")
           .split(",")

@@ -1,0 +1,94 @@
+// Connects the backend to the chain: a public client, the suite's addresses (configured ones over
+// the recorded deployment for the chain id), and one wallet client per backend key. Before the
+// backend trusts the chain, the deployment is validated: code, identities, wiring and roles.
+import { createPublicClient, createWalletClient, http, type Address, type Hex, type PublicClient, type Transport, type WalletClient, type Account, type Chain } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { deploymentFor } from "../chain/addresses.ts";
+import type { ContractKey } from "../chain/types.ts";
+import { addressEnvName, type AppConfig } from "../config/config.ts";
+import { AppError } from "../errors.ts";
+import { assertStageChain, type Stage } from "../stage/stage.ts";
+import { assertValidDeployment } from "../stage/validate.ts";
+import { localChain } from "../devstack/suite.ts";
+
+export type Signer = WalletClient<Transport, Chain, Account>;
+
+const SUITE = ["cxpt", "vault", "distributor", "subscriptions", "billing", "forwarder"] as const;
+
+export type SuiteAddresses = Readonly<Record<(typeof SUITE)[number], Address>> & Readonly<Partial<Record<ContractKey, Address>>>;
+
+/** The backend's signers, one per key it was given. */
+export interface Signers {
+  readonly operator?: Signer;
+  readonly billing?: Signer;
+  readonly settler?: Signer;
+  readonly rewards?: Signer;
+  readonly relayer?: Signer;
+  readonly safeOwners: readonly Signer[];
+}
+
+export interface ChainContext {
+  readonly client: PublicClient;
+  readonly chainId: number;
+  readonly addresses: SuiteAddresses;
+  readonly signers: Signers;
+}
+
+export interface ConnectOptions {
+  /** How to reach the chain; HTTP to RPC_URL by default (tests pass an in-process provider). */
+  readonly transport?: Transport;
+  /** Addresses that take precedence over the configuration (the local stack's own deployment). */
+  readonly addresses?: Readonly<Partial<Record<ContractKey, Address>>>;
+}
+
+function suiteAddresses(found: Readonly<Partial<Record<ContractKey, Address>>>, chainId: number): SuiteAddresses {
+  const missing = SUITE.filter((key) => found[key] === undefined);
+  if (missing.length > 0) {
+    throw new AppError(
+      "INVALID_DEPLOYMENT",
+      `no address for ${missing.join(", ")} on chain ${chainId}: set ${missing.map(addressEnvName).join(", ")} or record a deployment`,
+      422,
+    );
+  }
+  return found as SuiteAddresses;
+}
+
+/** Connects to the configured chain and validates the deployment for `stage`; throws naming every problem. */
+export async function connectChain(config: AppConfig, stage: Stage, options: ConnectOptions = {}): Promise<ChainContext> {
+  const transport = options.transport ?? http(config.chain.rpcUrl);
+  const probe = createPublicClient({ transport });
+  const chainId = await probe.getChainId();
+  if (config.chain.chainId !== undefined && config.chain.chainId !== chainId) {
+    throw new AppError("INVALID_CONFIG", `CHAIN_ID is ${config.chain.chainId} but the RPC serves chain ${chainId}`, 500);
+  }
+  assertStageChain(stage, chainId);
+  const chain = localChain(chainId, config.chain.rpcUrl ?? "http://127.0.0.1:8545");
+  const client = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient;
+  const addresses = suiteAddresses({ ...deploymentFor(chainId)?.contracts, ...config.chain.addresses, ...options.addresses }, chainId);
+
+  const signer = (key: Hex | undefined): Signer | undefined =>
+    key === undefined ? undefined : createWalletClient({ chain, transport, account: privateKeyToAccount(key) });
+  const { keys } = config.chain;
+  const signers: Signers = {
+    operator: signer(keys.operator),
+    billing: signer(keys.billing),
+    settler: signer(keys.settler),
+    rewards: signer(keys.rewards),
+    relayer: signer(keys.relayer),
+    safeOwners: keys.safeOwners.map((k) => signer(k)!),
+  };
+  const address = (s: Signer | undefined) => s?.account.address as Address;
+  await assertValidDeployment(client, {
+    chainId,
+    stage,
+    addresses,
+    backend: {
+      operator: address(signers.operator),
+      billing: address(signers.billing),
+      settler: address(signers.settler),
+      rewards: address(signers.rewards),
+      ...(signers.relayer ? { relayer: signers.relayer.account.address } : {}),
+    },
+  });
+  return { client, chainId, addresses, signers };
+}

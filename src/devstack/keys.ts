@@ -1,0 +1,24 @@
+// The development accounts of the local stack: Hardhat's public test mnemonic, one account per
+// part. Deploy roles follow deploy/config.ts (DEV_ACCOUNTS); the rest are the backend's relayer
+// and the demo admin, user and provider. Never use these keys anywhere but a local chain.
+import { bytesToHex, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { DEV_ACCOUNTS } from "../../deploy/config.ts";
+
+export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+export const DEV_KEYS = {
+  deployer: 0,
+  ...DEV_ACCOUNTS,
+  relayer: 10,
+  demoAdmin: 11,
+  demoUser: 12,
+  demoProvider: 13,
+} as const;
+
+/** The private key of development account `index`. */
+export function devKey(index: number): Hex {
+  const key = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
+  if (!key) throw new Error(`no private key for development account ${index}`);
+  return bytesToHex(key);
+}

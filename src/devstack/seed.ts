@@ -1,0 +1,61 @@
+// The demo accounts of the local stack: an admin, a user and a provider, each with its development
+// wallet linked and holding CXPT from the distribution account, and an API key for the user.
+// Idempotent: a restart finds them and changes nothing.
+import { readFile, writeFile } from "node:fs/promises";
+import { createWalletClient, http, parseEther, type Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { accountIdForKeyHash, createAccount, createApiKey, findAccountByWallet, hashSecret, type Account, type AccountKind, type AccountRole } from "../accounts/store.ts";
+import { cxptAbi } from "../chain/abis.ts";
+import type { Db } from "../db/db.ts";
+import type { ChainContext } from "../app/chain.ts";
+import { DEV_KEYS, devKey } from "./keys.ts";
+import { localChain } from "./suite.ts";
+
+/** CXPT each demo wallet starts with. */
+export const DEMO_GRANT = parseEther("100000");
+
+export interface DemoAccount {
+  readonly name: "admin" | "user" | "provider";
+  readonly account: Account;
+  readonly privateKey: `0x${string}`;
+}
+
+export interface Demo {
+  readonly accounts: readonly DemoAccount[];
+  /** The demo user's API key for the compute API (kept in the data folder, local only). */
+  readonly userApiKey: string;
+}
+
+const DEMO: readonly { name: DemoAccount["name"]; index: number; kind: AccountKind; role: AccountRole }[] = [
+  { name: "admin", index: DEV_KEYS.demoAdmin, kind: "user", role: "admin" },
+  { name: "user", index: DEV_KEYS.demoUser, kind: "user", role: "member" },
+  { name: "provider", index: DEV_KEYS.demoProvider, kind: "provider", role: "member" },
+];
+
+async function fund(chain: ChainContext, rpcUrl: string, wallet: Address): Promise<void> {
+  const balance = await chain.client.readContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "balanceOf", args: [wallet] });
+  if (balance > 0n) return;
+  const distribution = createWalletClient({ chain: localChain(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(devKey(DEV_KEYS.distribution)) });
+  const hash = await distribution.writeContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "transfer", args: [wallet, DEMO_GRANT] });
+  await chain.client.waitForTransactionReceipt({ hash });
+}
+
+/** Creates (or finds) the demo accounts and funds their wallets; `keyFile` keeps the user's API key. */
+export async function seedDemo(db: Db, chain: ChainContext, rpcUrl: string, keyFile: string): Promise<Demo> {
+  const accounts: DemoAccount[] = [];
+  for (const demo of DEMO) {
+    const privateKey = devKey(demo.index);
+    const wallet = privateKeyToAccount(privateKey).address;
+    const account =
+      (await findAccountByWallet(db, wallet)) ??
+      (await createAccount(db, { kind: demo.kind, role: demo.role, wallet, displayName: `Demo ${demo.name}` }));
+    await fund(chain, rpcUrl, wallet);
+    accounts.push({ name: demo.name, account, privateKey });
+  }
+  const user = accounts.find((a) => a.name === "user")!.account;
+  const kept = await readFile(keyFile, "utf8").then((text) => (JSON.parse(text) as { userApiKey?: string }).userApiKey, () => undefined);
+  if (kept !== undefined && (await accountIdForKeyHash(db, hashSecret(kept))) === user.id) return { accounts, userApiKey: kept };
+  const { key } = await createApiKey(db, user.id, "demo");
+  await writeFile(keyFile, JSON.stringify({ userApiKey: key }, null, 2) + "\n", { mode: 0o600 });
+  return { accounts, userApiKey: key };
+}

@@ -13,7 +13,7 @@ import { localChain } from "../devstack/suite.ts";
 
 export type Signer = WalletClient<Transport, Chain, Account>;
 
-const SUITE = ["cxpt", "vault", "distributor", "subscriptions", "billing", "forwarder"] as const;
+const SUITE = ["cxpt", "vault", "distributor", "subscriptions", "billing", "forwarder", "safe", "timelock"] as const;
 
 export type SuiteAddresses = Readonly<Record<(typeof SUITE)[number], Address>> & Readonly<Partial<Record<ContractKey, Address>>>;
 

@@ -1,0 +1,44 @@
+// Builds the backend from its configuration: the database (migrated), the runtime stage, the
+// chain (validated) and the billing hot path. One call for the server, the jobs and the tests.
+import type { Transport, Address } from "viem";
+import type { ContractKey } from "../chain/types.ts";
+import type { AppConfig } from "../config/config.ts";
+import { openDb } from "../db/db.ts";
+import { migrate } from "../db/migrate.ts";
+import { connectChain } from "./chain.ts";
+import type { AppContext, RuntimeStage } from "./context.ts";
+import { loadStage } from "./settings.ts";
+
+export interface App extends AppContext {
+  /** Stops background work, drains what is metered and closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface CreateOptions {
+  /** How to reach the chain instead of RPC_URL (tests: an in-process provider). */
+  readonly transport?: Transport;
+  /** Contract addresses over the configured ones (the local stack's own deployment). */
+  readonly addresses?: Readonly<Partial<Record<ContractKey, Address>>>;
+}
+
+export async function createApp(config: AppConfig, options: CreateOptions = {}): Promise<App> {
+  const db = await openDb(config.database);
+  try {
+    await migrate(db);
+    const stage: RuntimeStage = await loadStage(db, { stage: config.chain.stage, phase: config.chain.phase });
+    const chain = stage.stage === "off" ? undefined : await connectChain(config, stage.stage, options);
+    const app: App = {
+      config,
+      db,
+      stage,
+      chain,
+      async close() {
+        await db.close();
+      },
+    };
+    return app;
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,148 @@
+// The backend as the integration tests run it: the real contract suite (deploy/suite.ts, Safe and
+// timelock included) on the in-process chain, and the API built by createApp over either the
+// real PostgreSQL and Redis of this machine or the embedded stand-ins (PGlite, the embedded
+// metering store). Tests loop over BACKENDS so every behaviour is checked on both.
+import { randomBytes } from "node:crypto";
+import { network } from "hardhat";
+import pg from "pg";
+import { Redis } from "ioredis";
+import { custom, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createSiweMessage } from "viem/siwe";
+import { deploySuite, devConfig } from "../../../deploy/index.ts";
+import type { SuiteDeployment } from "../../../src/chain/types.ts";
+import { loadConfig } from "../../../src/config/config.ts";
+import { createApp, type App } from "../../../src/app/create.ts";
+import { buildServer, type Api } from "../../../src/api/server.ts";
+import { DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
+
+export const connection = await network.create();
+export const { viem, networkHelpers } = connection;
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export type BackendName = "embedded" | "servers";
+export const BACKENDS: readonly BackendName[] = ["embedded", "servers"];
+
+/** Private keys of development accounts that play no part in the deployment: test users. */
+export const USERS = { alice: devKey(14), bob: devKey(15), carol: devKey(16), admin: devKey(DEV_KEYS.demoAdmin) } as const;
+
+const deployAll = async (): Promise<SuiteDeployment> => {
+  const wallets = await viem.getWalletClients();
+  const publicClient = await viem.getPublicClient();
+  const result = await deploySuite(
+    { publicClient, wallet: wallets[0]! },
+    { network: "hardhat", config: devConfig(wallets.map((w) => w.account.address)) },
+  );
+  return result.deployment;
+};
+
+/** The suite, deployed once per test file and restored from a snapshot on each call. */
+export const loadDeployment = () => networkHelpers.loadFixture(deployAll);
+
+async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `cxpt_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client(TEST_DATABASE_URL);
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client(TEST_DATABASE_URL);
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  redis.disconnect();
+}
+
+export interface Stack {
+  readonly backend: BackendName;
+  readonly app: App;
+  readonly api: Api;
+  readonly deployment: SuiteDeployment;
+  close(): Promise<void>;
+}
+
+/**
+ * The API over `backend` with the suite deployed; `env` adds or overrides configuration
+ * (CHAIN_STAGE=testnet, phase 3 by default). Close it at the end of the test.
+ */
+export async function startStack(backend: BackendName, env: Record<string, string> = {}): Promise<Stack> {
+  const deployment = await loadDeployment();
+  const database = backend === "servers" ? await freshDatabase() : undefined;
+  const redisPrefix = `cxpt:test:${randomBytes(6).toString("hex")}:`;
+  const config = loadConfig({
+    CHAIN_STAGE: "testnet",
+    CHAIN_PHASE: "3",
+    RPC_URL: "http://in-process.invalid",
+    DATABASE_URL: database?.url ?? "memory",
+    ...(backend === "servers" ? { REDIS_URL: TEST_REDIS_URL } : {}),
+    REDIS_PREFIX: redisPrefix,
+    CXPT_DATA_DIR: `/tmp/cxpt-test-${randomBytes(6).toString("hex")}`,
+    OPERATOR_PRIVATE_KEY: devKey(DEV_KEYS.operator),
+    BILLING_PRIVATE_KEY: devKey(DEV_KEYS.billing),
+    SETTLER_PRIVATE_KEY: devKey(DEV_KEYS.settler),
+    REWARDS_PRIVATE_KEY: devKey(DEV_KEYS.rewards),
+    RELAYER_PRIVATE_KEY: devKey(DEV_KEYS.relayer),
+    SAFE_OWNER_KEYS: DEV_KEYS.safeOwners.map(devKey).join(","),
+    PUBLIC_URL: "http://cxpt.test",
+    ...env,
+  });
+  const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts });
+  const api = await buildServer(app);
+  return {
+    backend,
+    app,
+    api,
+    deployment,
+    async close() {
+      await api.close();
+      await app.close();
+      await database?.drop();
+      if (backend === "servers") await deleteKeys(redisPrefix);
+    },
+  };
+}
+
+/** Signs in with the wallet of `privateKey` through SIWE; returns the session token and account id. */
+export async function signIn(api: Api, privateKey: Hex, options: { kind?: "user" | "provider"; token?: string } = {}) {
+  const account = privateKeyToAccount(privateKey);
+  const nonce = (await api.inject({ method: "POST", url: "/api/v1/auth/nonce" })).json() as { nonce: string; domain: string; uri: string; chainId: number | null };
+  const message = createSiweMessage({
+    address: account.address,
+    chainId: nonce.chainId ?? 1,
+    domain: nonce.domain,
+    nonce: nonce.nonce,
+    uri: nonce.uri,
+    version: "1",
+  });
+  const signature = await account.signMessage({ message });
+  const response = await api.inject({
+    method: "POST",
+    url: "/api/v1/auth/siwe",
+    payload: { message, signature, ...(options.kind ? { kind: options.kind } : {}) },
+    headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+  });
+  if (response.statusCode !== 200) throw new Error(`sign-in failed: ${response.statusCode} ${response.body}`);
+  const body = response.json() as { token: string; account: { id: string; wallet: Address } };
+  return { token: body.token, accountId: body.account.id, wallet: account.address, message, signature };
+}
+
+/** Authorization header for a session token or API key. */
+export const auth = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -1,9 +1,9 @@
 // Accounts, sessions and API keys in PostgreSQL. Secrets (session tokens, API keys) are stored only
-// as their SHA-256; the plain value is shown once, when it is created.
-import { createHash, randomBytes } from "node:crypto";
+// as their SHA-256 (./secrets.ts); the plain value is shown once, when it is created.
 import { getAddress, type Address } from "viem";
 import type { Queryable } from "../db/db.ts";
 import { conflict, notFound } from "../errors.ts";
+import { hashSecret, newSecret } from "./secrets.ts";
 
 export type AccountKind = "user" | "provider";
 export type AccountRole = "member" | "admin";
@@ -75,11 +75,6 @@ export function toAccount(row: AccountRow): Account {
   };
 }
 
-/** SHA-256 hex of a secret: how session tokens and API keys are looked up. */
-export const hashSecret = (secret: string): string => createHash("sha256").update(secret).digest("hex");
-
-/** A new random secret with a readable prefix: `cxk_…` for API keys, `cxs_…` for sessions. */
-export const newSecret = (prefix: "cxk" | "cxs"): string => `${prefix}_${randomBytes(24).toString("base64url")}`;
 
 export interface NewAccount {
   readonly kind: AccountKind;
@@ -186,12 +181,14 @@ export async function listApiKeys(db: Queryable, accountId: string): Promise<Api
   return rows.map(toApiKey);
 }
 
-export async function revokeApiKey(db: Queryable, accountId: string, keyId: string): Promise<void> {
-  const { rows } = await db.query(
-    "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 and account_id = $2 returning id",
+/** Revokes one of the account's keys; returns the key's hash (for caches holding it). */
+export async function revokeApiKey(db: Queryable, accountId: string, keyId: string): Promise<string> {
+  const { rows } = await db.query<{ key_hash: string }>(
+    "update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 and account_id = $2 returning key_hash",
     [keyId, accountId],
   );
   if (rows.length === 0) throw notFound("API_KEY_NOT_FOUND", `No API key ${keyId} on this account`);
+  return rows[0]!.key_hash;
 }
 
 /** The account an active API key belongs to, by the key's hash. */

@@ -15,7 +15,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { AppError } from "../errors.ts";
 import type { AppContext } from "../app/context.ts";
 import { ErrorBody } from "./schemas.ts";
-import { ROUTES } from "./routes/index.ts";
+import { ROUTES, type RouteModule } from "./routes/index.ts";
 
 /** The Fastify instance routes register on, typed by their TypeBox schemas. */
 export type Api = FastifyInstance<
@@ -29,6 +29,8 @@ export type Api = FastifyInstance<
 export interface ServerOptions {
   /** Log each request (off in tests and benchmarks). */
   readonly logger?: boolean;
+  /** Route modules besides the API's own (the benchmark's ungated baseline). */
+  readonly extraRoutes?: readonly RouteModule[];
 }
 
 /** The error body for anything thrown by a route: AppErrors as they are, schema failures as 400. */
@@ -99,7 +101,7 @@ export async function buildServer(ctx: AppContext, options: ServerOptions = {}):
       .send(),
   );
 
-  for (const register of ROUTES) await app.register(async (scope) => register(scope as Api, ctx));
+  for (const register of [...ROUTES, ...(options.extraRoutes ?? [])]) await app.register(async (scope) => register(scope as Api, ctx));
   await app.ready();
   return app;
 }

@@ -1,6 +1,7 @@
 // Everything a request handler can reach: configuration, the database, the chain, the billing
 // hot path and the runtime stage. Built once by createApp (./create.ts) and passed to every route.
 import type { AppConfig, Phase, Stage } from "../config/config.ts";
+import type { Billing } from "./billing.ts";
 import type { ChainContext } from "./chain.ts";
 import type { Db } from "../db/db.ts";
 
@@ -16,4 +17,5 @@ export interface AppContext {
   readonly stage: RuntimeStage;
   /** Connected while the stage is testnet or mainnet; the admin's stage switch reconnects it. */
   chain: ChainContext | undefined;
+  readonly billing: Billing;
 }

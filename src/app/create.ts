@@ -5,6 +5,7 @@ import type { ContractKey } from "../chain/types.ts";
 import type { AppConfig } from "../config/config.ts";
 import { openDb } from "../db/db.ts";
 import { migrate } from "../db/migrate.ts";
+import { openBilling } from "./billing.ts";
 import { connectChain } from "./chain.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
 import { loadStage } from "./settings.ts";
@@ -27,15 +28,21 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
     await migrate(db);
     const stage: RuntimeStage = await loadStage(db, { stage: config.chain.stage, phase: config.chain.phase });
     const chain = stage.stage === "off" ? undefined : await connectChain(config, stage.stage, options);
-    const app: App = {
+    const persistent = "url" in config.database || config.database.dataDir !== undefined;
+    // Billing reads the chain through the app, since the admin's stage switch may connect or drop it.
+    const built: { app?: App } = {};
+    const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined });
+    const app: App = (built.app = {
       config,
       db,
       stage,
       chain,
+      billing,
       async close() {
+        await billing.close();
         await db.close();
       },
-    };
+    });
     return app;
   } catch (error) {
     await db.close();

@@ -4,7 +4,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createWalletClient, http, parseEther, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { accountIdForKeyHash, createAccount, createApiKey, findAccountByWallet, hashSecret, type Account, type AccountKind, type AccountRole } from "../accounts/store.ts";
+import { hashSecret } from "../accounts/secrets.ts";
+import { accountIdForKeyHash, createAccount, createApiKey, findAccountByWallet, type Account, type AccountKind, type AccountRole } from "../accounts/store.ts";
 import { cxptAbi } from "../chain/abis.ts";
 import type { Db } from "../db/db.ts";
 import type { ChainContext } from "../app/chain.ts";

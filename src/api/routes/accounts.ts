@@ -56,7 +56,8 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
     },
     async (request, reply) => {
       const account = await requireSession(ctx.db, request);
-      await revokeApiKey(ctx.db, account.id, request.params.id);
+      const keyHash = await revokeApiKey(ctx.db, account.id, request.params.id);
+      ctx.billing.gate.invalidateApiKey(keyHash); // the compute API refuses it from the next request on
       return reply.status(204).send(null);
     },
   );

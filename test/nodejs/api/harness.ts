@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import pg from "pg";
 import { Redis } from "ioredis";
-import { custom, type Address, type Hex } from "viem";
+import { createWalletClient, custom, type Address, type Hex } from "viem";
+import { cxptAbi } from "../../../src/chain/abis.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { deploySuite, devConfig } from "../../../deploy/index.ts";
@@ -142,6 +143,20 @@ export async function signIn(api: Api, privateKey: Hex, options: { kind?: "user"
   if (response.statusCode !== 200) throw new Error(`sign-in failed: ${response.statusCode} ${response.body}`);
   const body = response.json() as { token: string; account: { id: string; wallet: Address } };
   return { token: body.token, accountId: body.account.id, wallet: account.address, message, signature };
+}
+
+/** A wallet client signing with `privateKey` on the in-process chain. */
+export async function walletOf(privateKey: Hex) {
+  const publicClient = await viem.getPublicClient();
+  return createWalletClient({ account: privateKeyToAccount(privateKey), chain: publicClient.chain, transport: custom(connection.provider) });
+}
+
+/** Sends `amount` CXPT from the distribution account (which holds the genesis supply) to `to`. */
+export async function fundCxpt(deployment: SuiteDeployment, to: Address, amount: bigint): Promise<void> {
+  const distribution = await walletOf(devKey(DEV_KEYS.distribution));
+  const publicClient = await viem.getPublicClient();
+  const hash = await distribution.writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "transfer", args: [to, amount] });
+  await publicClient.waitForTransactionReceipt({ hash });
 }
 
 /** Authorization header for a session token or API key. */

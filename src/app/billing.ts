@@ -1,0 +1,145 @@
+// The billing hot path as the app runs it: the price table (admin-configurable, kept in settings),
+// the CXPT/USD price source, the metering store (Redis, or the embedded store), the meter, the
+// gate with its PostgreSQL and chain loaders, the drain loop, and the chain watch that invalidates
+// the gate's cache when a wallet's balance or allowance changes.
+import { join } from "node:path";
+import type { Address } from "viem";
+import {
+  createGate,
+  createMeter,
+  dbKeyResolver,
+  dbSpendingLoader,
+  DEFAULT_PRICE_TABLE,
+  fixedPriceSource,
+  openEmbeddedMeterStore,
+  openHttpPriceSource,
+  openRedisMeterStore,
+  parsePriceTable,
+  priceTableToJson,
+  startDrainLoop,
+  type BilledIn,
+  type Gate,
+  type Meter,
+  type MeterStore,
+  type PriceSource,
+  type PriceTable,
+} from "../billing/index.ts";
+import { cxptAbi, vaultAbi } from "../chain/abis.ts";
+import type { AppConfig } from "../config/config.ts";
+import type { Db } from "../db/db.ts";
+import { features } from "../stage/stage.ts";
+import { readWalletFunds } from "../tokens/balances.ts";
+import type { ChainContext } from "./chain.ts";
+import type { RuntimeStage } from "./context.ts";
+import { readSetting, writeSetting } from "./settings.ts";
+
+const PRICE_TABLE_KEY = "price_table";
+
+export interface Billing {
+  readonly store: MeterStore;
+  readonly meter: Meter;
+  readonly gate: Gate;
+  readonly priceSource: PriceSource;
+  /** The price table in force. */
+  prices(): PriceTable;
+  /** Replaces the price table (validated) and keeps it for the next start. */
+  setPrices(json: unknown): Promise<PriceTable>;
+  /** How usage is billed at the current stage: CXPT from phase 2 on, legacy credits before. */
+  billedIn(): BilledIn;
+  /** Stops the chain watch and the drain loop, draining everything metered so far. */
+  close(): Promise<void>;
+}
+
+export interface BillingDeps {
+  readonly config: AppConfig;
+  readonly db: Db;
+  readonly stage: RuntimeStage;
+  /** The chain as it is now (the admin's stage switch may connect or drop it). */
+  readonly chain: () => ChainContext | undefined;
+  /** Where the embedded store keeps its journal; memory only when undefined. */
+  readonly dataDir: string | undefined;
+}
+
+export async function openBilling(deps: BillingDeps): Promise<Billing> {
+  const { config, db, stage } = deps;
+  let table = await readSetting<unknown>(db, PRICE_TABLE_KEY).then((json) => (json === undefined ? DEFAULT_PRICE_TABLE : parsePriceTable(json)));
+  const priceSource = config.price.sourceUrl
+    ? await openHttpPriceSource({ url: config.price.sourceUrl, path: config.price.jsonPath, initialUsd: config.price.cxptUsd })
+    : fixedPriceSource(config.price.cxptUsd);
+  const store = config.redisUrl
+    ? await openRedisMeterStore({ url: config.redisUrl, prefix: config.redisPrefix })
+    : await openEmbeddedMeterStore({ dataDir: deps.dataDir === undefined ? undefined : join(deps.dataDir, "meter") });
+  const billedIn = (): BilledIn => (features(stage.stage, stage.phase).paygInCxpt ? "cxpt" : "legacy");
+  const meter = createMeter({ store, prices: () => table, priceSource });
+
+  const paygCapacity = async (wallet: string): Promise<bigint> => {
+    const chain = deps.chain();
+    if (!chain) return 0n;
+    const funds = await readWalletFunds(chain.client, { cxpt: chain.addresses.cxpt, vault: chain.addresses.vault, wallet: wallet as Address });
+    return funds.paygCapacity;
+  };
+  const gate = createGate({
+    resolveKey: dbKeyResolver(db),
+    loadSpending: dbSpendingLoader({ db, billedIn, paygCapacity }),
+    meter,
+    ttlMs: config.gateTtlMs,
+  });
+  const drain = startDrainLoop({ store, db, meter, refresh: (ids) => gate.reloadAccounts(ids), intervalMs: config.drainIntervalMs });
+  const unwatch = watchWallets(deps.chain(), gate);
+
+  return {
+    store,
+    meter,
+    gate,
+    priceSource,
+    prices: () => table,
+    async setPrices(json) {
+      const parsed = parsePriceTable(json);
+      await writeSetting(db, PRICE_TABLE_KEY, priceTableToJson(parsed));
+      table = parsed;
+      return parsed;
+    },
+    billedIn,
+    async close() {
+      unwatch();
+      await drain.stop();
+      priceSource.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Invalidates the gate's cached PAYG capacity of every wallet whose CXPT balance or allowance to
+ * the Vault changes, and of every payer through the Vault. Polls logs; no call on the hot path.
+ */
+function watchWallets(chain: ChainContext | undefined, gate: Gate): () => void {
+  if (!chain) return () => {};
+  const { client, addresses } = chain;
+  const onError = () => {}; // a missed poll is retried on the next one; the gate's TTL bounds staleness
+  const stops = [
+    client.watchContractEvent({
+      address: addresses.cxpt,
+      abi: cxptAbi,
+      onError,
+      onLogs: (logs) => {
+        for (const log of logs) {
+          if (log.eventName === "Transfer") {
+            gate.invalidateWallet(log.args.from!.toLowerCase());
+            gate.invalidateWallet(log.args.to!.toLowerCase());
+          } else if (log.eventName === "Approval") {
+            gate.invalidateWallet(log.args.owner!.toLowerCase());
+          }
+        }
+      },
+    }),
+    client.watchContractEvent({
+      address: addresses.vault,
+      abi: vaultAbi,
+      eventName: "Paid",
+      onError,
+      onLogs: (logs) => logs.forEach((log) => gate.invalidateWallet(log.args.user!.toLowerCase())),
+    }),
+  ];
+  return () => stops.forEach((stop) => stop());
+}

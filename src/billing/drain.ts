@@ -1,0 +1,250 @@
+// The drain moves metered events from the store into PostgreSQL, the system of record. Each pulled
+// batch is ONE transaction: the events are inserted keyed by request id (a re-delivered event is a
+// no-op, so a crash between commit and ack charges once) and each new event's charge is split over
+// the account: subscription bucket first, then credits, then PAYG (left for on-chain settlement by
+// UsageBilling) — or, for legacy billing, legacy credits and then legacy debt. Only after the commit
+// are the events acknowledged in the store and settled in the meter's undrained tally.
+import type { Db, Queryable } from "../db/db.ts";
+import type { Meter } from "./meter.ts";
+import type { MeterStore, UsageEvent } from "./meter-store.ts";
+import { ceilDiv } from "./pricing.ts";
+
+/** What an account can draw from when an event is charged. */
+export interface Funds {
+  readonly creditsWei: bigint;
+  readonly legacyCreditsAusd: bigint;
+  readonly bucketRemaining: bigint;
+  /** ms, null without a subscription. */
+  readonly subscriptionEnd: number | null;
+}
+
+/** How one event's charge is met. */
+export interface Split {
+  readonly bucketTokens: bigint;
+  readonly creditsWei: bigint;
+  readonly paygWei: bigint;
+  readonly legacyAusd: bigint;
+  readonly legacyDebtAusd: bigint;
+}
+
+/**
+ * Splits an event's charge over the account's funds, exactly. The bucket covers
+ * min(tokens, bucket) tokens while the subscription is active at the event's time; the cost of the
+ * tokens it does not cover, pro rata and rounded up (ceil(cost × uncovered / tokens)), is drawn from
+ * credits and the rest is PAYG. Legacy events draw legacy credits and the rest becomes legacy debt.
+ * Returns the split and the funds left.
+ */
+export function splitCharge(funds: Funds, event: UsageEvent): { split: Split; rest: Funds } {
+  const tokens = BigInt(event.tokens);
+  const active = funds.subscriptionEnd !== null && funds.subscriptionEnd > event.recordedAt;
+  const bucketTokens = active && tokens > 0n ? min(tokens, funds.bucketRemaining) : 0n;
+  const legacy = event.billedIn === "legacy";
+  const cost = legacy ? event.costAusd : event.costWei;
+  const uncoveredCost = tokens === 0n ? cost : ceilDiv(cost * (tokens - bucketTokens), tokens);
+  const fromCredits = min(uncoveredCost, legacy ? funds.legacyCreditsAusd : funds.creditsWei);
+  const shortfall = uncoveredCost - fromCredits;
+  return {
+    split: {
+      bucketTokens,
+      creditsWei: legacy ? 0n : fromCredits,
+      paygWei: legacy ? 0n : shortfall,
+      legacyAusd: legacy ? fromCredits : 0n,
+      legacyDebtAusd: legacy ? shortfall : 0n,
+    },
+    rest: {
+      ...funds,
+      bucketRemaining: funds.bucketRemaining - bucketTokens,
+      creditsWei: legacy ? funds.creditsWei : funds.creditsWei - fromCredits,
+      legacyCreditsAusd: legacy ? funds.legacyCreditsAusd - fromCredits : funds.legacyCreditsAusd,
+    },
+  };
+}
+
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+export interface DrainConfig {
+  readonly store: MeterStore;
+  readonly db: Db;
+  /** Most events per transaction; default 1000. */
+  readonly max?: number;
+  /** Its undrained tally is settled after each batch. */
+  readonly meter?: Pick<Meter, "settle">;
+  /** Reloads cached spending of accounts just charged (the gate's reloadAccounts), before the tally is settled. */
+  readonly refresh?: (accountIds: readonly string[]) => Promise<void>;
+}
+
+export interface DrainResult {
+  /** Newly inserted (and charged) events. */
+  readonly drained: number;
+  /** Events already in PostgreSQL (re-delivered after a crash), or repeated in the batch. */
+  readonly duplicates: number;
+  /** Events of accounts that do not exist (deleted): acknowledged and dropped, never charged. */
+  readonly orphaned: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type FundsRow = {
+  id: string;
+  credits_wei: string;
+  legacy_credits_ausd: string;
+  bucket_remaining: string;
+  subscription_end: Date | string | null;
+};
+
+/** Drains one batch (at most `max` events) from the store into PostgreSQL. */
+export async function drainOnce(config: DrainConfig): Promise<DrainResult> {
+  const { store, db, max = 1000, meter, refresh } = config;
+  const batch = await store.pull(max);
+  if (batch.ids.length === 0) return { drained: 0, duplicates: 0, orphaned: 0 };
+  const { inserted, orphaned } = await db.transaction((tx) => chargeBatch(tx, batch.events));
+  await store.ack(batch.ids);
+  if (inserted.length > 0) await refresh?.([...new Set(inserted.map((e) => e.accountId.toLowerCase()))]);
+  meter?.settle(batch.events.map((e) => e.requestId));
+  return { drained: inserted.length, duplicates: batch.ids.length - inserted.length - orphaned, orphaned };
+}
+
+async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promise<{ inserted: UsageEvent[]; orphaned: number }> {
+  // Lock the accounts (in id order: concurrent drains cannot deadlock), then see what is already in.
+  const accountIds = [...new Set(events.map((e) => e.accountId.toLowerCase()).filter((id) => UUID.test(id)))].sort();
+  const { rows: accountRows } = await tx.query<FundsRow>(
+    `select id, credits_wei, legacy_credits_ausd, bucket_remaining, subscription_end
+       from accounts where id = any($1::uuid[]) order by id for update`,
+    [accountIds],
+  );
+  const { rows: existingRows } = await tx.query<{ request_id: string }>(
+    "select request_id from usage_events where request_id = any($1::text[])",
+    [events.map((e) => e.requestId)],
+  );
+  const funds = new Map<string, Funds>(
+    accountRows.map((r) => [
+      r.id,
+      {
+        creditsWei: BigInt(r.credits_wei),
+        legacyCreditsAusd: BigInt(r.legacy_credits_ausd),
+        bucketRemaining: BigInt(r.bucket_remaining),
+        subscriptionEnd: r.subscription_end === null ? null : new Date(r.subscription_end).getTime(),
+      },
+    ]),
+  );
+  const initial = new Map(funds);
+  const debts = new Map<string, bigint>();
+  const seen = new Set(existingRows.map((r) => r.request_id));
+  const inserted: UsageEvent[] = [];
+  const splits: Split[] = [];
+  let orphaned = 0;
+  for (const event of events) {
+    if (seen.has(event.requestId)) continue;
+    seen.add(event.requestId);
+    const accountId = event.accountId.toLowerCase();
+    const before = funds.get(accountId);
+    if (before === undefined) {
+      orphaned++;
+      continue;
+    }
+    const { split, rest } = splitCharge(before, event);
+    funds.set(accountId, rest);
+    debts.set(accountId, (debts.get(accountId) ?? 0n) + split.legacyDebtAusd);
+    inserted.push(event);
+    splits.push(split);
+  }
+  if (inserted.length === 0) return { inserted, orphaned };
+
+  const column = <T>(pick: (e: UsageEvent, s: Split) => T) => inserted.map((e, i) => pick(e, splits[i]));
+  const { rows: insertedRows } = await tx.query(
+    `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei,
+                               billed_in, bucket_tokens, credits_wei, payg_wei, legacy_ausd, legacy_debt_ausd, recorded_at)
+     select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::numeric[],
+                          $8::numeric[], $9::text[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[],
+                          $14::numeric[], $15::timestamptz[])
+     on conflict (request_id) do nothing
+     returning request_id`,
+    [
+      column((e) => e.requestId),
+      column((e) => e.accountId),
+      column((e) => e.endpoint),
+      column((e) => e.service),
+      column((e) => e.unitsIn),
+      column((e) => e.unitsOut),
+      column((e) => e.costAusd.toString()),
+      column((e) => e.costWei.toString()),
+      column((e) => e.billedIn),
+      column((_, s) => s.bucketTokens.toString()),
+      column((_, s) => s.creditsWei.toString()),
+      column((_, s) => s.paygWei.toString()),
+      column((_, s) => s.legacyAusd.toString()),
+      column((_, s) => s.legacyDebtAusd.toString()),
+      column((e) => new Date(e.recordedAt).toISOString()),
+    ],
+  );
+  // The account locks make this impossible; if it ever happens, roll back rather than mis-charge.
+  if (insertedRows.length !== inserted.length) throw new Error("usage events were inserted concurrently; batch rolled back");
+
+  const changed = [...funds].filter(([id, rest]) => rest !== initial.get(id));
+  const delta = (pick: (f: Funds) => bigint) => changed.map(([id, rest]) => (pick(initial.get(id) as Funds) - pick(rest)).toString());
+  await tx.query(
+    `update accounts a
+        set bucket_remaining = a.bucket_remaining - v.bucket,
+            credits_wei = a.credits_wei - v.credits,
+            legacy_credits_ausd = a.legacy_credits_ausd - v.legacy,
+            legacy_debt_ausd = a.legacy_debt_ausd + v.debt
+       from unnest($1::uuid[], $2::numeric[], $3::numeric[], $4::numeric[], $5::numeric[]) as v(id, bucket, credits, legacy, debt)
+      where a.id = v.id`,
+    [
+      changed.map(([id]) => id),
+      delta((f) => f.bucketRemaining),
+      delta((f) => f.creditsWei),
+      delta((f) => f.legacyCreditsAusd),
+      changed.map(([id]) => (debts.get(id) ?? 0n).toString()),
+    ],
+  );
+  return { inserted, orphaned };
+}
+
+export interface DrainLoopConfig extends DrainConfig {
+  readonly intervalMs: number;
+  /** The meter is flushed before the final drain on stop. */
+  readonly meter?: Pick<Meter, "settle" | "flush">;
+  /** Called with each failed round (the next round retries). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface DrainLoop {
+  /** Stops the loop after flushing the meter and draining everything left (graceful shutdown). */
+  stop(): Promise<void>;
+}
+
+/** Drains every `intervalMs`, in full batches back to back while there is a backlog. */
+export function startDrainLoop(config: DrainLoopConfig): DrainLoop {
+  const { intervalMs, max = 1000, onError = () => {} } = config;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function drainAll(): Promise<void> {
+    for (;;) {
+      const { drained, duplicates, orphaned } = await drainOnce(config);
+      if (drained + duplicates + orphaned < max) return;
+    }
+  }
+
+  function round(): void {
+    running = drainAll()
+      .catch(onError)
+      .finally(() => {
+        running = undefined;
+        if (!stopped) timer = setTimeout(round, intervalMs);
+      });
+  }
+  timer = setTimeout(round, intervalMs);
+
+  return {
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await config.meter?.flush();
+      await drainAll();
+    },
+  };
+}

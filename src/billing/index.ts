@@ -1,0 +1,46 @@
+// Billing: pricing, the CXPT/USD price source, metering (Redis or embedded store), the drain into
+// PostgreSQL and the gate. The seeds call this module src/lib/billing.ts.
+export {
+  ONE_E18,
+  DEFAULT_PRICE_TABLE,
+  DEFAULT_PRICE_TABLE_JSON,
+  ausdToWei,
+  formatDecimal,
+  parseDecimal,
+  parsePriceTable,
+  priceRequest,
+  priceTableToJson,
+  rateFor,
+  type Price,
+  type PriceInput,
+  type PriceTable,
+  type PriceTableJson,
+  type Rate,
+  type RateJson,
+} from "./pricing.ts";
+export { fixedPriceSource, openHttpPriceSource, parseCxptUsd, type HttpPriceSourceConfig, type PriceSource } from "./price-source.ts";
+export {
+  DEFAULT_DEDUPE_TTL_SECONDS,
+  decodeEvent,
+  encodeEvent,
+  type BilledIn,
+  type MeterStore,
+  type PulledBatch,
+  type UsageEvent,
+} from "./meter-store.ts";
+export { openRedisMeterStore, type RedisMeterStoreConfig } from "./meter-store-redis.ts";
+export { JOURNAL_FILE, openEmbeddedMeterStore, type EmbeddedMeterStoreConfig } from "./meter-store-embedded.ts";
+export { createMeter, type Meter, type MeterConfig, type Quote, type Undrained, type UsageInput, type UsageResult } from "./meter.ts";
+export {
+  drainOnce,
+  splitCharge,
+  startDrainLoop,
+  type DrainConfig,
+  type DrainLoop,
+  type DrainLoopConfig,
+  type DrainResult,
+  type Funds,
+  type Split,
+} from "./drain.ts";
+export { checkCoverage, createGate, type Gate, type GateAccount, type GateConfig, type Spending } from "./gate.ts";
+export { dbKeyResolver, dbSpendingLoader, type DbSpendingLoaderConfig } from "./spending-db.ts";

@@ -1,0 +1,196 @@
+// The embedded metering store, for runs without Redis: the same semantics in memory, made durable by
+// an append-only journal in the data folder. Every record and ack is appended with a synchronous
+// write on an open descriptor before the call resolves, so a crash of the process loses nothing that
+// was acknowledged to a caller; the journal is replayed on open and rewritten (compacted) to the
+// live state when it grows. Without a data folder the store is memory-only.
+import fs from "node:fs";
+import path from "node:path";
+import {
+  DEFAULT_DEDUPE_TTL_SECONDS,
+  encodeEvent,
+  tupleToEvent,
+  type MeterStore,
+  type PulledBatch,
+  type UsageEvent,
+} from "./meter-store.ts";
+
+export interface EmbeddedMeterStoreConfig {
+  /** Folder of the journal (`meter.journal`); undefined = memory only. */
+  readonly dataDir?: string | undefined;
+  /** How long a request id is remembered; default 7 days. */
+  readonly dedupeTtlSeconds?: number;
+  /** fsync after each write: survives an OS crash too, at a cost per batch. Default false. */
+  readonly fsync?: boolean;
+  /** Compact once the journal exceeds this many bytes (and twice its last compacted size); default 8 MiB. */
+  readonly compactBytes?: number;
+  /** Clock (ms), for tests of the dedupe window. */
+  readonly now?: () => number;
+}
+
+/** The journal file inside the data folder. */
+export const JOURNAL_FILE = "meter.journal";
+
+// Journal lines, one JSON array each:
+//   ["e", seq, dedupeExpiresAt, eventTuple]   an event recorded (its request id remembered until then)
+//   ["a", seq, …]                             events acknowledged
+//   ["d", requestId, dedupeExpiresAt]         a remembered request id without a live event (compaction)
+type JournalLine = ["e", number, number, unknown] | ["a", ...number[]] | ["d", string, number];
+
+interface State {
+  /** request id → when it may be recorded again (ms); insertion order ≈ expiry order. */
+  readonly seen: Map<string, number>;
+  /** seq → unacknowledged event, oldest first. */
+  readonly pending: Map<number, UsageEvent>;
+  nextSeq: number;
+}
+
+/** Opens the store, replaying (and repairing a torn last line of) the journal if there is one. */
+export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = {}): Promise<MeterStore> {
+  const { dataDir, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, fsync = false, compactBytes = 8 << 20, now = Date.now } = config;
+  if (!Number.isSafeInteger(dedupeTtlSeconds) || dedupeTtlSeconds <= 0) throw new RangeError("dedupeTtlSeconds must be a positive integer");
+  const ttlMs = dedupeTtlSeconds * 1000;
+  const state: State = { seen: new Map(), pending: new Map(), nextSeq: 1 };
+  const file = dataDir === undefined ? undefined : path.join(dataDir, JOURNAL_FILE);
+  let fd: number | undefined;
+  let bytes = 0;
+  let compactedBytes = 0;
+  let closed = false;
+
+  if (file !== undefined) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    bytes = replay(file, state);
+    compactedBytes = bytes;
+    fd = fs.openSync(file, "a");
+  }
+
+  function append(lines: string): void {
+    if (fd === undefined) return;
+    const buffer = Buffer.from(lines);
+    for (let offset = 0; offset < buffer.length; ) offset += fs.writeSync(fd, buffer, offset);
+    if (fsync) fs.fsyncSync(fd);
+    bytes += buffer.length;
+  }
+
+  function expireSeen(at: number): void {
+    for (const [requestId, expiresAt] of state.seen) {
+      if (expiresAt > at) break;
+      state.seen.delete(requestId);
+    }
+  }
+
+  /** Rewrites the journal as the live state: remembered request ids and unacknowledged events. */
+  function compact(): void {
+    if (file === undefined || fd === undefined) return;
+    expireSeen(now());
+    const withEvent = new Set([...state.pending.values()].map((e) => e.requestId));
+    const lines: string[] = [];
+    for (const [requestId, expiresAt] of state.seen)
+      if (!withEvent.has(requestId)) lines.push(JSON.stringify(["d", requestId, expiresAt]));
+    for (const [seq, event] of state.pending)
+      lines.push(`["e",${seq},${state.seen.get(event.requestId) ?? 0},${encodeEvent(event)}]`);
+    const text = lines.length ? lines.join("\n") + "\n" : "";
+    const temp = `${file}.tmp`;
+    fs.writeFileSync(temp, text);
+    const tempFd = fs.openSync(temp, "r+");
+    fs.fsyncSync(tempFd);
+    fs.closeSync(tempFd);
+    fs.renameSync(temp, file);
+    fs.closeSync(fd);
+    fd = fs.openSync(file, "a");
+    bytes = compactedBytes = Buffer.byteLength(text);
+  }
+
+  const assertOpen = () => {
+    if (closed) throw new Error("the meter store is closed");
+  };
+
+  return {
+    async record(events: readonly UsageEvent[]): Promise<boolean[]> {
+      assertOpen();
+      const at = now();
+      expireSeen(at);
+      const results: boolean[] = new Array(events.length);
+      let lines = "";
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i];
+        const expiresAt = state.seen.get(event.requestId);
+        if (expiresAt !== undefined && expiresAt > at) {
+          results[i] = false;
+          continue;
+        }
+        const seq = state.nextSeq++;
+        state.seen.delete(event.requestId); // re-insert at the back: keeps insertion ≈ expiry order
+        state.seen.set(event.requestId, at + ttlMs);
+        state.pending.set(seq, event);
+        lines += `["e",${seq},${at + ttlMs},${encodeEvent(event)}]\n`;
+        results[i] = true;
+      }
+      append(lines);
+      return results;
+    },
+
+    async pull(max: number): Promise<PulledBatch> {
+      assertOpen();
+      const ids: string[] = [];
+      const events: UsageEvent[] = [];
+      for (const [seq, event] of state.pending) {
+        if (ids.length >= max) break;
+        ids.push(String(seq));
+        events.push(event);
+      }
+      return { ids, events };
+    },
+
+    async ack(ids: readonly string[]): Promise<void> {
+      assertOpen();
+      const acked = ids.map(Number).filter((seq) => state.pending.delete(seq));
+      if (acked.length === 0) return;
+      append(JSON.stringify(["a", ...acked]) + "\n");
+      if (bytes > compactBytes && bytes > 2 * compactedBytes) compact();
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      if (fd !== undefined) fs.closeSync(fd);
+    },
+  };
+}
+
+/** Replays the journal into `state`; truncates a torn (unterminated) last line. Returns the file size. */
+function replay(file: string, state: State): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+  const end = text.lastIndexOf("\n") + 1;
+  if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end))); // a write cut short by a crash
+  const lines = text.slice(0, end).split("\n");
+  lines.pop(); // after the last newline
+  lines.forEach((raw, index) => {
+    let line: JournalLine;
+    try {
+      line = JSON.parse(raw) as JournalLine;
+    } catch {
+      throw new Error(`${file}: corrupt journal line ${index + 1}`);
+    }
+    if (line[0] === "e") {
+      const [, seq, expiresAt, tuple] = line;
+      const event = tupleToEvent(tuple);
+      state.seen.delete(event.requestId);
+      state.seen.set(event.requestId, expiresAt);
+      state.pending.set(seq, event);
+      state.nextSeq = Math.max(state.nextSeq, seq + 1);
+    } else if (line[0] === "a") {
+      for (const seq of line.slice(1) as number[]) state.pending.delete(seq);
+    } else if (line[0] === "d") {
+      state.seen.set(line[1], line[2]);
+    } else {
+      throw new Error(`${file}: unknown journal line ${index + 1}`);
+    }
+  });
+  return Buffer.byteLength(text.slice(0, end));
+}

@@ -1,0 +1,64 @@
+// The gate's loaders over PostgreSQL: API key hash → account, and an account's spending (credits,
+// legacy credits net of debt, bucket, subscription end, drained-but-unsettled PAYG). The PAYG
+// capacity comes from the chain through a function the caller passes (none: no PAYG).
+import type { Queryable } from "../db/db.ts";
+import { notFound } from "../errors.ts";
+import type { Spending } from "./gate.ts";
+import type { BilledIn } from "./meter-store.ts";
+
+/** Resolves an active (not revoked) API key by its hash. */
+export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ accountId: string } | null> {
+  return async (keyHash) => {
+    const { rows } = await db.query<{ account_id: string }>(
+      "select account_id from api_keys where key_hash = $1 and revoked_at is null",
+      [keyHash],
+    );
+    return rows.length ? { accountId: rows[0].account_id } : null;
+  };
+}
+
+export interface DbSpendingLoaderConfig {
+  readonly db: Queryable;
+  /** How usage is billed now ("legacy" while CHAIN_STAGE=off or before PAYG in CXPT). */
+  readonly billedIn: () => BilledIn;
+  /** min(allowance to the Vault, balance) of a wallet, from the chain; omitted = no PAYG capacity. */
+  readonly paygCapacity?: (wallet: string) => Promise<bigint>;
+}
+
+type SpendingRow = {
+  credits_wei: string;
+  legacy_credits_ausd: string;
+  legacy_debt_ausd: string;
+  bucket_remaining: string;
+  subscription_end: Date | string | null;
+  wallet: string | null;
+  pending_payg_wei: string;
+};
+
+/** Loads an account's spending; throws 404 ACCOUNT_NOT_FOUND. */
+export function dbSpendingLoader(config: DbSpendingLoaderConfig): (accountId: string) => Promise<Spending> {
+  const { db, billedIn, paygCapacity } = config;
+  return async (accountId) => {
+    const { rows } = await db.query<SpendingRow>(
+      `select a.credits_wei, a.legacy_credits_ausd, a.legacy_debt_ausd, a.bucket_remaining, a.subscription_end, a.wallet,
+              coalesce((select sum(u.payg_wei) from usage_events u
+                         where u.account_id = a.id and u.payg_wei > 0 and u.settled_at is null), 0) as pending_payg_wei
+         from accounts a where a.id = $1`,
+      [accountId],
+    );
+    if (rows.length === 0) throw notFound("ACCOUNT_NOT_FOUND", `no account ${accountId}`);
+    const row = rows[0];
+    const mode = billedIn();
+    const legacy = BigInt(row.legacy_credits_ausd) - BigInt(row.legacy_debt_ausd);
+    return {
+      creditsWei: BigInt(row.credits_wei),
+      legacyCreditsAusd: legacy > 0n ? legacy : 0n,
+      bucketRemaining: BigInt(row.bucket_remaining),
+      subscriptionEnd: row.subscription_end === null ? null : new Date(row.subscription_end).getTime(),
+      paygCapacityWei: mode === "cxpt" && row.wallet && paygCapacity ? await paygCapacity(row.wallet) : 0n,
+      pendingPaygWei: BigInt(row.pending_payg_wei),
+      billedIn: mode,
+      wallet: row.wallet,
+    };
+  };
+}

@@ -46,6 +46,8 @@ export interface Billing {
   setPrices(json: unknown): Promise<PriceTable>;
   /** How usage is billed at the current stage: CXPT from phase 2 on, legacy credits before. */
   billedIn(): BilledIn;
+  /** The stage switch connected or dropped the chain: watch the new one, drop cached chain reads. */
+  chainChanged(): void;
   /** Stops the chain watch and the drain loop, draining everything metered so far. */
   close(): Promise<void>;
 }
@@ -85,7 +87,7 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     ttlMs: config.gateTtlMs,
   });
   const drain = startDrainLoop({ store, db, meter, refresh: (ids) => gate.reloadAccounts(ids), intervalMs: config.drainIntervalMs });
-  const unwatch = watchWallets(deps.chain(), gate);
+  let unwatch = watchWallets(deps.chain(), gate);
 
   return {
     store,
@@ -100,6 +102,11 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
       return parsed;
     },
     billedIn,
+    chainChanged() {
+      unwatch();
+      unwatch = watchWallets(deps.chain(), gate);
+      gate.invalidateAll(); // billing mode and PAYG capacity depend on the stage and the chain
+    },
     async close() {
       unwatch();
       await drain.stop();

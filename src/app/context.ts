@@ -2,7 +2,7 @@
 // hot path and the runtime stage. Built once by createApp (./create.ts) and passed to every route.
 import type { AppConfig, Phase, Stage } from "../config/config.ts";
 import type { Billing } from "./billing.ts";
-import type { ChainContext } from "./chain.ts";
+import type { ChainContext, ConnectOptions } from "./chain.ts";
 import type { Db } from "../db/db.ts";
 
 /** The stage the backend runs at now: starts from the configuration, switched by the admin. */
@@ -17,5 +17,7 @@ export interface AppContext {
   readonly stage: RuntimeStage;
   /** Connected while the stage is testnet or mainnet; the admin's stage switch reconnects it. */
   chain: ChainContext | undefined;
+  /** How the chain is reached (transport, addresses), for reconnecting on a stage switch. */
+  readonly connectOptions: ConnectOptions;
   readonly billing: Billing;
 }

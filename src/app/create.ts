@@ -37,6 +37,7 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       db,
       stage,
       chain,
+      connectOptions: options,
       billing,
       async close() {
         await billing.close();

@@ -43,6 +43,8 @@ export interface Gate {
   invalidateAccount(accountId: string): void;
   /** An allowance or balance of this wallet changed on chain. */
   invalidateWallet(wallet: string): void;
+  /** How every account is billed changed (a stage switch): reload each on its next request. */
+  invalidateAll(): void;
   /** A key was revoked (or created for a hash seen as unknown). */
   invalidateApiKey(keyHash: string): void;
   /** Reloads these accounts' spending now if cached (the drain calls it after committing a batch). */
@@ -118,6 +120,8 @@ export function createGate(config: GateConfig): Gate {
       const accountId = walletAccounts.get(wallet.toLowerCase());
       if (accountId !== undefined) spendings.invalidate(accountId);
     },
+
+    invalidateAll: () => spendings.clear(),
 
     invalidateApiKey: (keyHash) => keys.invalidate(keyHash),
 

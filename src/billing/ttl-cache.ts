@@ -10,6 +10,8 @@ export interface TtlCache<K, V> {
   peek(key: K): V | undefined;
   /** Forgets the key: the next get waits for a fresh load. */
   invalidate(key: K): void;
+  /** Drops every entry: the next get of any key waits for a fresh load. */
+  clear(): void;
   /** Loads a cached key again now (a load started before this call does not count). */
   reload(key: K): Promise<void>;
 }
@@ -85,6 +87,8 @@ export function createTtlCache<K, V>(config: TtlCacheConfig<K, V>): TtlCache<K, 
     invalidate(key: K): void {
       entries.delete(key);
     },
+
+    clear: () => entries.clear(),
 
     async reload(key: K): Promise<void> {
       const entry = entries.get(key);

@@ -3,8 +3,9 @@ import type { AppContext } from "../../app/context.ts";
 import type { Api } from "../server.ts";
 import { authRoutes } from "./auth.ts";
 import { accountRoutes } from "./accounts.ts";
+import { adminRoutes } from "./admin.ts";
 import { computeRoutes } from "./compute.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, adminRoutes];

@@ -1,0 +1,334 @@
+// The admin API: the suite's economics (split, plans, burn rate), the stage switch, the points
+// upload and the audit log. Admins only: 401 without a session, 403 without the admin role, both
+// before the body is looked at. A change to the suite answers 200 when it was executed through the
+// Safe and the timelock, 202 when it was only proposed (the body carries the proposal).
+import type { FastifyRequest } from "fastify";
+import { Type, type Static } from "typebox";
+import type { Account } from "../../accounts/store.ts";
+import type { AppContext } from "../../app/context.ts";
+import { listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../admin/audit.ts";
+import type { Plan } from "../../admin/governance.ts";
+import { uploadPoints, type PointsUploadResult } from "../../admin/rewards.ts";
+import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
+import { switchStage, type StageSwitch } from "../../admin/stage.ts";
+import type { Plan as ChainPlan } from "../../subscriptions/chain.ts";
+import { requireAdmin } from "../auth.ts";
+import { Address, errors, HexData, Nullable, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
+import type { Api } from "../server.ts";
+
+const UINT32_MAX = 2 ** 32 - 1;
+const Bps = Type.Integer({ minimum: 0, maximum: 10_000, description: "basis points (10000 = 100 %)" });
+const Bytes32 = Type.String({ pattern: "^0x[0-9a-fA-F]{64}$" });
+const Uint32 = Type.Integer({ minimum: 0, maximum: UINT32_MAX });
+const StageName = Type.Union([Type.Literal("off"), Type.Literal("testnet"), Type.Literal("mainnet")]);
+const PhaseNumber = Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2), Type.Literal(3)], { description: "migration phase 0–3" });
+const PoolName = Type.Union([Type.Literal("providers"), Type.Literal("users")]);
+
+const Split = Type.Object({ protocolBps: Bps, providersBps: Bps, usersBps: Bps }, { additionalProperties: false, description: "must sum to 10000" });
+
+const planFields = {
+  priceWei: Wei,
+  periodSeconds: Type.Integer({ minimum: 0, maximum: UINT32_MAX, description: "at least 86400 (one day)" }),
+  bucketTokens: Type.String({ pattern: "^[0-9]{1,29}$", description: "tokens per period, as a decimal string (uint96)" }),
+  requestsPerMinute: Uint32,
+  concurrency: Uint32,
+  active: Type.Boolean(),
+};
+const NewPlan = Type.Object({ ...planFields, active: Type.Optional(Type.Boolean({ description: "true unless given" })) }, { additionalProperties: false });
+const PlanChanges = Type.Partial(Type.Object(planFields), { additionalProperties: false, minProperties: 1 });
+
+const PlanView = Type.Object({ id: Type.Integer(), ...planFields });
+const SafeTxView = Type.Object({ to: Address, valueWei: Wei, data: HexData });
+const Executed = Type.Object({
+  status: Type.Literal("executed"),
+  label: Type.String(),
+  operationId: Bytes32,
+  txHashes: Type.Array(TxHash, { description: "the Safe's schedule transaction, then its execute transaction" }),
+  planId: Type.Optional(Type.Integer({ description: "the plan created" })),
+});
+const Proposed = Type.Object({
+  status: Type.Literal("proposed"),
+  label: Type.String(),
+  reason: Type.String({ description: "why the backend did not execute it" }),
+  proposal: Type.Object({
+    timelock: Address,
+    delaySeconds: Type.String(),
+    operationId: Bytes32,
+    operation: Type.Object({ target: Address, valueWei: Wei, data: HexData, predecessor: Bytes32, salt: Bytes32 }),
+    schedule: SafeTxView,
+    execute: SafeTxView,
+  }),
+  text: Type.String({ description: "the two Safe transactions, for the owners" }),
+});
+const changeResponses = { 200: Executed, 202: Proposed, ...errors(400, 401, 403, 409, 422) };
+
+const StageView = Type.Object({ stage: StageName, phase: PhaseNumber });
+const FeaturesView = Type.Object({
+  deposits: Type.Boolean(),
+  claims: Type.Boolean(),
+  paygInCxpt: Type.Boolean(),
+  subscriptions: Type.Boolean(),
+  faucet: Type.Boolean(),
+  legacyCredits: Type.Boolean(),
+});
+const SettingsView = Type.Object({
+  stage: StageName,
+  phase: PhaseNumber,
+  features: FeaturesView,
+  chain: Nullable(
+    Type.Object({
+      chainId: Type.Integer(),
+      split: Split,
+      burnBps: Bps,
+      plans: Type.Array(PlanView),
+      protocolBalanceWei: Wei,
+      currentEpoch: Type.Integer(),
+      safe: Address,
+      timelock: Address,
+    }),
+  ),
+});
+const PoolTally = Type.Object({ accounts: Type.Integer(), points: Type.String() });
+const UploadView = Type.Object({
+  epoch: Type.Integer(),
+  rows: Type.Integer(),
+  sent: Type.Integer({ description: "rows sent to the chain now" }),
+  unchanged: Type.Integer({ description: "rows already on chain with these points" }),
+  pools: Type.Object({ providers: PoolTally, users: PoolTally }),
+  txHashes: Type.Array(TxHash),
+});
+const AuditView = Type.Object({
+  id: Type.String(),
+  actorId: Nullable(Uuid),
+  actorWallet: Nullable(Address),
+  action: Type.String(),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  outcome: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Timestamp,
+});
+
+function changeView(result: ChangeResult) {
+  if (result.status === "executed") {
+    const { status, label, operationId, txHashes, planId } = result;
+    return { status, label, operationId, txHashes: [...txHashes], ...(planId === undefined ? {} : { planId: Number(planId) }) };
+  }
+  const { proposal } = result;
+  const safeTx = (tx: typeof proposal.schedule) => ({ to: tx.to, valueWei: (tx.value ?? 0n).toString(), data: tx.data });
+  return {
+    status: result.status,
+    label: proposal.label,
+    reason: result.reason,
+    proposal: {
+      timelock: proposal.timelock,
+      delaySeconds: proposal.delay.toString(),
+      operationId: proposal.id,
+      operation: { ...proposal.operation, valueWei: proposal.operation.value.toString() },
+      schedule: safeTx(proposal.schedule),
+      execute: safeTx(proposal.execute),
+    },
+    text: result.text,
+  };
+}
+
+const planView = (plan: ChainPlan) => ({
+  id: Number(plan.planId),
+  priceWei: plan.price.toString(),
+  periodSeconds: plan.period,
+  bucketTokens: plan.bucket.toString(),
+  requestsPerMinute: plan.requestsPerMinute,
+  concurrency: plan.concurrency,
+  active: plan.active,
+});
+
+/** A plan's fields from the API names, only those given. */
+function planOf(body: Partial<Static<typeof PlanChanges>>): Partial<Plan> {
+  return {
+    ...(body.priceWei === undefined ? {} : { price: BigInt(body.priceWei) }),
+    ...(body.periodSeconds === undefined ? {} : { period: body.periodSeconds }),
+    ...(body.bucketTokens === undefined ? {} : { bucket: BigInt(body.bucketTokens) }),
+    ...(body.requestsPerMinute === undefined ? {} : { requestsPerMinute: body.requestsPerMinute }),
+    ...(body.concurrency === undefined ? {} : { concurrency: body.concurrency }),
+    ...(body.active === undefined ? {} : { active: body.active }),
+  };
+}
+
+function settingsView(s: AdminSettings) {
+  const chain = s.chain;
+  return {
+    stage: s.stage,
+    phase: s.phase,
+    features: s.features,
+    chain:
+      chain === null
+        ? null
+        : {
+            chainId: chain.chainId,
+            split: { protocolBps: Number(chain.split.protocol), providersBps: Number(chain.split.providers), usersBps: Number(chain.split.users) },
+            burnBps: Number(chain.burnBps),
+            plans: chain.plans.map(planView),
+            protocolBalanceWei: chain.protocolBalance.toString(),
+            currentEpoch: Number(chain.currentEpoch),
+            safe: chain.safe,
+            timelock: chain.timelock,
+          },
+  };
+}
+
+const stageView = (s: StageSwitch) => {
+  const { stage, phase, ...features } = s.current;
+  return { previous: s.previous, stage, phase, features, chainId: s.chainId };
+};
+
+const uploadView = (u: PointsUploadResult) => ({
+  epoch: Number(u.epoch),
+  rows: u.rows,
+  sent: u.sent,
+  unchanged: u.unchanged,
+  pools: {
+    providers: { accounts: u.pools.providers.accounts, points: u.pools.providers.points.toString() },
+    users: { accounts: u.pools.users.accounts, points: u.pools.users.points.toString() },
+  },
+  txHashes: [...u.txHashes],
+});
+
+const auditView = (e: AuditEntry) => ({ ...e, createdAt: e.createdAt.toISOString() });
+
+/** Largest points CSV accepted, in bytes of JSON (about 150,000 rows). */
+const MAX_CSV_BODY = 10 * 1024 * 1024;
+
+export function adminRoutes(app: Api, ctx: AppContext): void {
+  const security = [{ session: [] }];
+  const tags = ["admin"];
+  const admins = new WeakMap<FastifyRequest, Account>();
+  // Every route here: who is asking is settled before the body is validated.
+  app.addHook("onRequest", async (request) => {
+    admins.set(request, await requireAdmin(ctx.db, request));
+  });
+  const actor = (request: FastifyRequest) => admins.get(request)!.id;
+  const statusOf = (result: ChangeResult) => (result.status === "executed" ? 200 : 202);
+
+  app.get(
+    "/api/v1/admin/settings",
+    { schema: { tags, security, summary: "Stage, phase, features and the suite's economics on chain", response: { 200: SettingsView, ...errors(401, 403) } } },
+    async () => settingsView(await readAdminSettings(ctx)),
+  );
+
+  app.put(
+    "/api/v1/admin/split",
+    { schema: { tags, security, summary: "Set the reward split protocol/providers/users", body: Split, response: changeResponses } },
+    async (request, reply) => {
+      const { protocolBps, providersBps, usersBps } = request.body;
+      const result = await changeSplit(ctx, actor(request), { protocol: BigInt(protocolBps), providers: BigInt(providersBps), users: BigInt(usersBps) });
+      return reply.status(statusOf(result)).send(changeView(result));
+    },
+  );
+
+  app.post(
+    "/api/v1/admin/plans",
+    { schema: { tags, security, summary: "Create a subscription plan", body: NewPlan, response: changeResponses } },
+    async (request, reply) => {
+      // The schema requires every field but `active`.
+      const result = await createPlan(ctx, actor(request), { active: true, ...planOf(request.body) } as Plan);
+      return reply.status(statusOf(result)).send(changeView(result));
+    },
+  );
+
+  app.put(
+    "/api/v1/admin/plans/:id",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Change a subscription plan (the fields given; the others stay)",
+        params: Type.Object({ id: Type.String({ pattern: "^[0-9]{1,10}$" }) }),
+        body: PlanChanges,
+        response: { ...changeResponses, ...errors(404) },
+      },
+    },
+    async (request, reply) => {
+      const result = await updatePlan(ctx, actor(request), BigInt(request.params.id), planOf(request.body));
+      return reply.status(statusOf(result)).send(changeView(result));
+    },
+  );
+
+  app.put(
+    "/api/v1/admin/burn-rate",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Set the Vault's burn rate",
+        body: Type.Object({ burnBps: Type.Integer({ minimum: 0, description: "basis points, at most 1000 (10 %)" }) }, { additionalProperties: false }),
+        response: changeResponses,
+      },
+    },
+    async (request, reply) => {
+      const result = await changeBurnRate(ctx, actor(request), BigInt(request.body.burnBps));
+      return reply.status(statusOf(result)).send(changeView(result));
+    },
+  );
+
+  app.put(
+    "/api/v1/admin/stage",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Switch the chain stage and migration phase",
+        description: "Switching onto a chain validates the deployment there first and answers 422 naming every problem; nothing changes then.",
+        body: Type.Object({ stage: StageName, phase: PhaseNumber }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ previous: StageView, stage: StageName, phase: PhaseNumber, features: FeaturesView, chainId: Nullable(Type.Integer()) }),
+          ...errors(400, 401, 403, 409, 422, 502),
+        },
+      },
+    },
+    async (request) => stageView(await switchStage(ctx, actor(request), request.body)),
+  );
+
+  app.post(
+    "/api/v1/admin/rewards/points",
+    {
+      bodyLimit: MAX_CSV_BODY,
+      schema: {
+        tags,
+        security,
+        summary: "Upload reward points for the next epoch from a CSV",
+        description: "CSV header wallet,points[,pool]; `pool` applies to every row when the CSV has no pool column. Uploading again only sends rows whose points changed.",
+        body: Type.Object(
+          { epoch: Type.Integer({ minimum: 1 }), pool: Type.Optional(PoolName), csv: Type.String({ minLength: 1, maxLength: MAX_CSV_BODY }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: UploadView, ...errors(400, 401, 403, 409, 502, 503) },
+      },
+    },
+    async (request) => {
+      const { epoch, pool, csv } = request.body;
+      return uploadView(await uploadPoints(ctx, actor(request), { epoch: BigInt(epoch), csv, ...(pool === undefined ? {} : { pool }) }));
+    },
+  );
+
+  app.get(
+    "/api/v1/admin/audit",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The audit log of admin actions, newest first",
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,4}$", description: `entries per page, 1–${MAX_AUDIT_PAGE} (50)` })),
+            cursor: Type.Optional(Type.String({ description: "nextCursor of the previous page" })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ entries: Type.Array(AuditView), nextCursor: Nullable(Type.String()) }), ...errors(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const page = await listAudit(ctx.db, { ...(limit === undefined ? {} : { limit: Number(limit) }), ...(cursor === undefined ? {} : { cursor }) });
+      return { entries: page.entries.map(auditView), nextCursor: page.nextCursor };
+    },
+  );
+}

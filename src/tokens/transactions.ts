@@ -1,0 +1,114 @@
+// Transactions on the chain, seen from the backend: a user's transaction looked up with the
+// confirmations the caller wants (did it really happen, and can it still be reorganised away?),
+// and the backend's own transactions, sent from one of its keys and waited for.
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  TransactionNotFoundError,
+  TransactionReceiptNotFoundError,
+  decodeErrorResult,
+  isAddressEqual,
+  isHash,
+  isHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+} from "viem";
+import { billingAbi, cxptAbi, distributorAbi, forwarderAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
+import { AppError, badRequest, conflict, notFound } from "../errors.ts";
+
+/**
+ * The receipt of `txHash` once it is mined, successful and buried under at least `minConfirmations`
+ * blocks (its own block counts as one; default 1: mined).
+ *
+ * @throws AppError 400 `INVALID_TX_HASH`, 404 `TX_NOT_FOUND` (unknown to the node), 409 `TX_PENDING`
+ * (in the mempool, or too few confirmations: `details.confirmations` / `details.required`),
+ * 422 `TX_REVERTED`.
+ */
+export async function confirmedReceipt(client: PublicClient, txHash: Hex, minConfirmations = 1): Promise<TransactionReceipt> {
+  if (!isHash(txHash)) throw badRequest("INVALID_TX_HASH", `${txHash} is not a transaction hash`);
+  const required = Math.max(1, minConfirmations);
+  const receipt = await client.getTransactionReceipt({ hash: txHash }).catch((error: unknown) => {
+    if (!(error instanceof TransactionReceiptNotFoundError)) throw error;
+    return undefined;
+  });
+  if (receipt === undefined) {
+    // No receipt: the node either holds it in its mempool or has never seen it.
+    const pending = await client.getTransaction({ hash: txHash }).catch((error: unknown) => {
+      if (!(error instanceof TransactionNotFoundError)) throw error;
+      return undefined;
+    });
+    if (pending === undefined) throw notFound("TX_NOT_FOUND", `transaction ${txHash} is unknown to the chain`);
+    throw conflict("TX_PENDING", `transaction ${txHash} is not mined yet`, { confirmations: 0, required });
+  }
+  // A fresh block number (no client cache): confirmations decide whether a payment counts.
+  const confirmations = Number((await client.getBlockNumber({ cacheTime: 0 })) - receipt.blockNumber + 1n);
+  // Too shallow comes first: a reorganisation could still include the transaction with another outcome.
+  if (confirmations < required) {
+    throw conflict("TX_PENDING", `transaction ${txHash} has ${confirmations} of ${required} confirmations`, {
+      confirmations,
+      required,
+    });
+  }
+  if (receipt.status !== "success") throw new AppError("TX_REVERTED", `transaction ${txHash} reverted`, 422);
+  return receipt;
+}
+
+/** How a failed backend transaction is reported. */
+export interface TxFailure {
+  /** The AppError code, e.g. `RELAY_FAILED`. */
+  readonly code: string;
+  /** What was attempted, for the message ("relaying the claim"). */
+  readonly what: string;
+  /** Merged into the error's details (e.g. what the caller needs to retry). */
+  readonly details?: Record<string, unknown>;
+}
+
+/**
+ * Sends a backend transaction (`send` returns its hash) and waits until it is mined. A transaction
+ * the node refuses (it would revert) or that reverts throws AppError `failure.code` with status 502:
+ * the chain, not the caller, failed. `details.reason` names the contract's custom error when known.
+ */
+export async function mined(client: PublicClient, send: () => Promise<Hex>, failure: TxFailure): Promise<TransactionReceipt> {
+  const fail = (reason: string, extra: Record<string, unknown>) =>
+    new AppError(failure.code, `${failure.what} failed: ${reason}`, 502, { ...failure.details, ...extra });
+  let hash: Hex;
+  try {
+    hash = await send();
+  } catch (error) {
+    throw fail(...describe(error));
+  }
+  const receipt = await client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw fail(`transaction ${hash} reverted`, { txHash: hash });
+  return receipt;
+}
+
+/** Every custom error of the suite: a revert bubbles up from whichever contract raised it (the token under the Vault…). */
+const SUITE_ERRORS = [cxptAbi, vaultAbi, distributorAbi, subscriptionsAbi, billingAbi, forwarderAbi]
+  .flat()
+  .filter((item) => item.type === "error");
+
+/** A short reason for a failed send, with the custom error's name when it can be decoded. */
+function describe(error: unknown): [string, Record<string, unknown>] {
+  if (!(error instanceof BaseError)) return [String(error), {}];
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+  // A raw send (no ABI) only carries the node's revert data somewhere down the cause chain.
+  const node = error.walk((e) => isHex((e as { data?: unknown }).data)) as { data: Hex } | null;
+  const reason = reverted?.data?.errorName ?? errorName(reverted?.raw ?? node?.data);
+  return [reason ?? error.shortMessage, reason === undefined ? {} : { reason }];
+}
+
+function errorName(raw: Hex | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    return decodeErrorResult({ abi: SUITE_ERRORS, data: raw }).errorName;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The logs `address` emitted: events of look-alike contracts never count. */
+export function emittedBy<T extends { readonly address: Address }>(logs: readonly T[], address: Address): T[] {
+  return logs.filter((log) => isAddressEqual(log.address, address));
+}

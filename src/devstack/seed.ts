@@ -1,8 +1,9 @@
 // The demo accounts of the local stack: an admin, a user and a provider, each with its development
-// wallet linked and holding CXPT from the distribution account, and an API key for the user.
-// Idempotent: a restart finds them and changes nothing.
+// wallet linked and holding CXPT from the distribution account, and an API key for the user. The
+// admin and the user allow the Vault to collect their CXPT, so the compute API bills them in PAYG
+// from the first request. Idempotent: a restart finds them and changes nothing.
 import { readFile, writeFile } from "node:fs/promises";
-import { createWalletClient, http, parseEther, type Address } from "viem";
+import { createWalletClient, http, parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hashSecret } from "../accounts/secrets.ts";
 import { accountIdForKeyHash, createAccount, createApiKey, findAccountByWallet, type Account, type AccountKind, type AccountRole } from "../accounts/store.ts";
@@ -33,11 +34,23 @@ const DEMO: readonly { name: DemoAccount["name"]; index: number; kind: AccountKi
   { name: "provider", index: DEV_KEYS.demoProvider, kind: "provider", role: "member" },
 ];
 
+const signer = (chain: ChainContext, rpcUrl: string, privateKey: Hex) =>
+  createWalletClient({ chain: localChain(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(privateKey) });
+
 async function fund(chain: ChainContext, rpcUrl: string, wallet: Address): Promise<void> {
   const balance = await chain.client.readContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "balanceOf", args: [wallet] });
   if (balance > 0n) return;
-  const distribution = createWalletClient({ chain: localChain(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(devKey(DEV_KEYS.distribution)) });
-  const hash = await distribution.writeContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "transfer", args: [wallet, DEMO_GRANT] });
+  const hash = await signer(chain, rpcUrl, devKey(DEV_KEYS.distribution)).writeContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "transfer", args: [wallet, DEMO_GRANT] });
+  await chain.client.waitForTransactionReceipt({ hash });
+}
+
+/** PAYG is collected through the Vault: without an allowance the billing gate answers 402. */
+async function allowVault(chain: ChainContext, rpcUrl: string, privateKey: Hex): Promise<void> {
+  const owner = signer(chain, rpcUrl, privateKey);
+  const { cxpt, vault } = chain.addresses;
+  const allowance = await chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "allowance", args: [owner.account.address, vault] });
+  if (allowance > 0n) return;
+  const hash = await owner.writeContract({ address: cxpt, abi: cxptAbi, functionName: "approve", args: [vault, DEMO_GRANT] });
   await chain.client.waitForTransactionReceipt({ hash });
 }
 
@@ -51,6 +64,7 @@ export async function seedDemo(db: Db, chain: ChainContext, rpcUrl: string, keyF
       (await findAccountByWallet(db, wallet)) ??
       (await createAccount(db, { kind: demo.kind, role: demo.role, wallet, displayName: `Demo ${demo.name}` }));
     await fund(chain, rpcUrl, wallet);
+    if (demo.kind === "user") await allowVault(chain, rpcUrl, privateKey);
     accounts.push({ name: demo.name, account, privateKey });
   }
   const user = accounts.find((a) => a.name === "user")!.account;

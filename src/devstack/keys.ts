@@ -22,3 +22,13 @@ export function devKey(index: number): Hex {
   if (!key) throw new Error(`no private key for development account ${index}`);
   return bytesToHex(key);
 }
+
+/** The backend's key settings on a local chain: the development accounts the suite was deployed with. */
+export const DEV_BACKEND_ENV: Readonly<Record<string, string>> = {
+  OPERATOR_PRIVATE_KEY: devKey(DEV_KEYS.operator),
+  BILLING_PRIVATE_KEY: devKey(DEV_KEYS.billing),
+  SETTLER_PRIVATE_KEY: devKey(DEV_KEYS.settler),
+  REWARDS_PRIVATE_KEY: devKey(DEV_KEYS.rewards),
+  RELAYER_PRIVATE_KEY: devKey(DEV_KEYS.relayer),
+  SAFE_OWNER_KEYS: DEV_KEYS.safeOwners.map(devKey).join(","),
+};

@@ -21,7 +21,7 @@ import { createApp, type App } from "../app/create.ts";
 import { buildServer, type Api } from "../api/server.ts";
 import { startDevChain, type DevChain } from "../devchain/devchain.ts";
 import { AppError } from "../errors.ts";
-import { DEV_KEYS, devKey } from "./keys.ts";
+import { DEV_BACKEND_ENV } from "./keys.ts";
 import { seedDemo } from "./seed.ts";
 import { ensureSuite } from "./suite.ts";
 
@@ -83,15 +83,6 @@ function devchainAddress(env: Env): { host: string; port: number } {
   return { host: env.CHAIN_HOST || "127.0.0.1", port };
 }
 
-/** The backend keys of a local chain: the development accounts the suite was deployed with. */
-const LOCAL_KEYS: Env = {
-  OPERATOR_PRIVATE_KEY: devKey(DEV_KEYS.operator),
-  BILLING_PRIVATE_KEY: devKey(DEV_KEYS.billing),
-  SETTLER_PRIVATE_KEY: devKey(DEV_KEYS.settler),
-  REWARDS_PRIVATE_KEY: devKey(DEV_KEYS.rewards),
-  RELAYER_PRIVATE_KEY: devKey(DEV_KEYS.relayer),
-  SAFE_OWNER_KEYS: DEV_KEYS.safeOwners.map(devKey).join(","),
-};
 
 /** `env` over `defaults`, where an empty value counts as unset. */
 const withDefaults = (env: Env, defaults: Env): Env => {
@@ -209,7 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
     }
     const local = chainId === LOCAL_CHAIN_ID;
-    const finalEnv = local ? withDefaults({ ...env, RPC_URL: rpcUrl }, LOCAL_KEYS) : { ...env, RPC_URL: rpcUrl };
+    const finalEnv = local ? withDefaults({ ...env, RPC_URL: rpcUrl }, DEV_BACKEND_ENV) : { ...env, RPC_URL: rpcUrl };
     const config = loadConfig(finalEnv);
 
     // A local chain without configured addresses gets the suite from the development accounts.

@@ -15,7 +15,7 @@ import type { SuiteDeployment } from "../../../src/chain/types.ts";
 import { loadConfig } from "../../../src/config/config.ts";
 import { createApp, type App } from "../../../src/app/create.ts";
 import { buildServer, type Api } from "../../../src/api/server.ts";
-import { DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
+import { DEV_BACKEND_ENV, DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
@@ -96,12 +96,7 @@ export async function startStack(backend: BackendName, env: Record<string, strin
     ...(backend === "servers" ? { REDIS_URL: TEST_REDIS_URL } : {}),
     REDIS_PREFIX: redisPrefix,
     CXPT_DATA_DIR: `/tmp/cxpt-test-${randomBytes(6).toString("hex")}`,
-    OPERATOR_PRIVATE_KEY: devKey(DEV_KEYS.operator),
-    BILLING_PRIVATE_KEY: devKey(DEV_KEYS.billing),
-    SETTLER_PRIVATE_KEY: devKey(DEV_KEYS.settler),
-    REWARDS_PRIVATE_KEY: devKey(DEV_KEYS.rewards),
-    RELAYER_PRIVATE_KEY: devKey(DEV_KEYS.relayer),
-    SAFE_OWNER_KEYS: DEV_KEYS.safeOwners.map(devKey).join(","),
+    ...DEV_BACKEND_ENV,
     PUBLIC_URL: "http://cxpt.test",
     ...env,
   });

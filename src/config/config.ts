@@ -56,8 +56,8 @@ export interface AppConfig {
   readonly drainIntervalMs: number;
   /** How long the gate trusts a cached account before refreshing it. */
   readonly gateTtlMs: number;
-  /** The 0x Swap API for the fiat path; the local development swap when unset. */
-  readonly zeroEx: { readonly apiUrl: string; readonly apiKey: string } | undefined;
+  /** The 0x Swap API for the fiat path (selling `sellToken`, a USD stablecoin); the local development swap when unset. */
+  readonly zeroEx: { readonly apiUrl: string; readonly apiKey: string; readonly sellToken: Address } | undefined;
   /** An external relayer (Biconomy-style) for gasless claims; the local relayer key when unset. */
   readonly relayerUrl: string | undefined;
   readonly relayerApiKey: string | undefined;
@@ -95,6 +95,12 @@ const key = (env: Env, name: string): Hex | undefined => {
   return raw;
 };
 
+
+function sellToken(env: Env): Address {
+  const raw = env.ZEROEX_SELL_TOKEN;
+  if (raw === undefined || !isAddress(raw)) throw new ConfigError(`ZEROEX_API_KEY needs ZEROEX_SELL_TOKEN, the address of the USD stablecoin the operator sells (got "${raw ?? ""}")`);
+  return raw;
+}
 
 function parseAddresses(env: Env): Partial<Record<ContractKey, Address>> {
   const addresses: Partial<Record<ContractKey, Address>> = {};
@@ -155,7 +161,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionTtlSeconds: int(env, "SESSION_TTL_SECONDS", 7 * 24 * 3600, 60),
     drainIntervalMs: int(env, "DRAIN_INTERVAL_MS", 250, 10),
     gateTtlMs: int(env, "GATE_TTL_MS", 30_000, 100),
-    zeroEx: zeroExKey ? { apiUrl: env.ZEROEX_API_URL ?? "https://api.0x.org", apiKey: zeroExKey } : undefined,
+    zeroEx: zeroExKey ? { apiUrl: env.ZEROEX_API_URL ?? "https://api.0x.org", apiKey: zeroExKey, sellToken: sellToken(env) } : undefined,
     relayerUrl: env.RELAYER_URL || undefined,
     relayerApiKey: env.RELAYER_API_KEY || undefined,
   };

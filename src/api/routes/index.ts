@@ -5,7 +5,10 @@ import { authRoutes } from "./auth.ts";
 import { accountRoutes } from "./accounts.ts";
 import { adminRoutes } from "./admin.ts";
 import { computeRoutes } from "./compute.ts";
+import { tokenRoutes } from "./tokens.ts";
+import { rewardRoutes } from "./rewards.ts";
+import { subscriptionRoutes } from "./subscriptions.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, adminRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, adminRoutes];

@@ -2,18 +2,20 @@
 import { Type } from "typebox";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../accounts/store.ts";
 import type { AppContext } from "../../app/context.ts";
-import { requireSession } from "../auth.ts";
+import { accountOf, sessionHook } from "../auth.ts";
 import { errors, Uuid } from "../schemas.ts";
 import type { Api } from "../server.ts";
 import { AccountView, accountView, ApiKeyView, apiKeyView } from "./views.ts";
 
 export function accountRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
+  // Every route here: who is asking is settled before the body or params are validated.
+  app.addHook("onRequest", sessionHook(ctx.db));
 
   app.get(
     "/api/v1/accounts/me",
     { schema: { tags: ["accounts"], summary: "The signed-in account", security, response: { 200: AccountView, ...errors(401) } } },
-    async (request) => accountView(await requireSession(ctx.db, request)),
+    async (request) => accountView(accountOf(request)),
   );
 
   app.post(
@@ -28,8 +30,7 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const account = await requireSession(ctx.db, request);
-      const { key, record } = await createApiKey(ctx.db, account.id, request.body.name);
+      const { key, record } = await createApiKey(ctx.db, accountOf(request).id, request.body.name);
       return reply.status(201).send({ key, apiKey: apiKeyView(record) });
     },
   );
@@ -38,8 +39,7 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
     "/api/v1/keys",
     { schema: { tags: ["accounts"], summary: "The account's API keys", security, response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...errors(401) } } },
     async (request) => {
-      const account = await requireSession(ctx.db, request);
-      return { keys: (await listApiKeys(ctx.db, account.id)).map(apiKeyView) };
+      return { keys: (await listApiKeys(ctx.db, accountOf(request).id)).map(apiKeyView) };
     },
   );
 
@@ -55,8 +55,7 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const account = await requireSession(ctx.db, request);
-      const keyHash = await revokeApiKey(ctx.db, account.id, request.params.id);
+      const keyHash = await revokeApiKey(ctx.db, accountOf(request).id, request.params.id);
       ctx.billing.gate.invalidateApiKey(keyHash); // the compute API refuses it from the next request on
       return reply.status(204).send(null);
     },

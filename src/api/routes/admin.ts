@@ -2,9 +2,7 @@
 // upload and the audit log. Admins only: 401 without a session, 403 without the admin role, both
 // before the body is looked at. A change to the suite answers 200 when it was executed through the
 // Safe and the timelock, 202 when it was only proposed (the body carries the proposal).
-import type { FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
-import type { Account } from "../../accounts/store.ts";
 import type { AppContext } from "../../app/context.ts";
 import { listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../admin/audit.ts";
 import type { Plan } from "../../admin/governance.ts";
@@ -12,7 +10,7 @@ import { uploadPoints, type PointsUploadResult } from "../../admin/rewards.ts";
 import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
 import { switchStage, type StageSwitch } from "../../admin/stage.ts";
 import type { Plan as ChainPlan } from "../../subscriptions/chain.ts";
-import { requireAdmin } from "../auth.ts";
+import { accountOf, adminHook } from "../auth.ts";
 import { Address, errors, HexData, Nullable, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
@@ -199,12 +197,8 @@ const MAX_CSV_BODY = 10 * 1024 * 1024;
 export function adminRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
   const tags = ["admin"];
-  const admins = new WeakMap<FastifyRequest, Account>();
   // Every route here: who is asking is settled before the body is validated.
-  app.addHook("onRequest", async (request) => {
-    admins.set(request, await requireAdmin(ctx.db, request));
-  });
-  const actor = (request: FastifyRequest) => admins.get(request)!.id;
+  app.addHook("onRequest", adminHook(ctx.db));
   const statusOf = (result: ChangeResult) => (result.status === "executed" ? 200 : 202);
 
   app.get(
@@ -218,7 +212,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
     { schema: { tags, security, summary: "Set the reward split protocol/providers/users", body: Split, response: changeResponses } },
     async (request, reply) => {
       const { protocolBps, providersBps, usersBps } = request.body;
-      const result = await changeSplit(ctx, actor(request), { protocol: BigInt(protocolBps), providers: BigInt(providersBps), users: BigInt(usersBps) });
+      const result = await changeSplit(ctx, accountOf(request).id, { protocol: BigInt(protocolBps), providers: BigInt(providersBps), users: BigInt(usersBps) });
       return reply.status(statusOf(result)).send(changeView(result));
     },
   );
@@ -228,7 +222,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
     { schema: { tags, security, summary: "Create a subscription plan", body: NewPlan, response: changeResponses } },
     async (request, reply) => {
       // The schema requires every field but `active`.
-      const result = await createPlan(ctx, actor(request), { active: true, ...planOf(request.body) } as Plan);
+      const result = await createPlan(ctx, accountOf(request).id, { active: true, ...planOf(request.body) } as Plan);
       return reply.status(statusOf(result)).send(changeView(result));
     },
   );
@@ -246,7 +240,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const result = await updatePlan(ctx, actor(request), BigInt(request.params.id), planOf(request.body));
+      const result = await updatePlan(ctx, accountOf(request).id, BigInt(request.params.id), planOf(request.body));
       return reply.status(statusOf(result)).send(changeView(result));
     },
   );
@@ -263,7 +257,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
       },
     },
     async (request, reply) => {
-      const result = await changeBurnRate(ctx, actor(request), BigInt(request.body.burnBps));
+      const result = await changeBurnRate(ctx, accountOf(request).id, BigInt(request.body.burnBps));
       return reply.status(statusOf(result)).send(changeView(result));
     },
   );
@@ -283,7 +277,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
         },
       },
     },
-    async (request) => stageView(await switchStage(ctx, actor(request), request.body)),
+    async (request) => stageView(await switchStage(ctx, accountOf(request).id, request.body)),
   );
 
   app.post(
@@ -304,7 +298,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
     },
     async (request) => {
       const { epoch, pool, csv } = request.body;
-      return uploadView(await uploadPoints(ctx, actor(request), { epoch: BigInt(epoch), csv, ...(pool === undefined ? {} : { pool }) }));
+      return uploadView(await uploadPoints(ctx, accountOf(request).id, { epoch: BigInt(epoch), csv, ...(pool === undefined ? {} : { pool }) }));
     },
   );
 

@@ -4,9 +4,10 @@
 import { Type } from "typebox";
 import type { AppContext } from "../../app/context.ts";
 import { availableRewards, CLAIM_REQUEST_TTL_SECONDS, claimRequest, claimRewards } from "../../rewards/service.ts";
+import { accountOf, sessionHook } from "../auth.ts";
 import { Address, errors, HexData, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
-import { ClaimBody, ClaimResultView, claimResultView, signedIn } from "./tokens.ts";
+import { ClaimBody, ClaimResultView, claimResultView } from "./views.ts";
 
 const TypedField = Type.Object({ name: Type.String(), type: Type.String() });
 
@@ -40,7 +41,7 @@ Then POST \`{ request: typedData.message, signature }\` to /api/v1/rewards/claim
 export function rewardRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
   const tags = ["rewards"];
-  const accountOf = signedIn(app, ctx);
+  app.addHook("onRequest", sessionHook(ctx.db));
 
   app.get(
     "/api/v1/rewards/available",

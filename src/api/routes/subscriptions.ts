@@ -3,9 +3,7 @@
 // is looked at; all of it needs the `subscriptions` feature (phase 3) and a linked wallet.
 // POST /api/pay/subscription is POST /api/v1/subscriptions/create under the path the seeds'
 // dashboard calls.
-import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import type { Account } from "../../accounts/store.ts";
 import type { AppContext } from "../../app/context.ts";
 import { formatDecimal, parseDecimal } from "../../billing/pricing.ts";
 import {
@@ -19,7 +17,7 @@ import {
   type SubscriptionPayment,
   type SubscriptionStatus,
 } from "../../subscriptions/service.ts";
-import { requireSession } from "../auth.ts";
+import { accountOf, sessionHook } from "../auth.ts";
 import { Address, errors, Nullable, Timestamp, TxHash, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
@@ -161,12 +159,8 @@ const createView = (o: PaymentOutcome) => ({ payment: paymentView(o.payment), su
 export function subscriptionRoutes(app: Api, ctx: AppContext): void {
   const tags = ["subscriptions"];
   const security = [{ session: [] }];
-  const sessions = new WeakMap<FastifyRequest, Account>();
-  // Who is asking is settled before the body is validated.
-  const signedIn = async (request: FastifyRequest) => {
-    sessions.set(request, await requireSession(ctx.db, request));
-  };
-  const accountOf = (request: FastifyRequest) => sessions.get(request)!;
+  // Who is asking is settled before the body is validated (the plans are public).
+  const signedIn = sessionHook(ctx.db);
 
   app.get(
     "/api/v1/subscriptions/plans",

@@ -1,99 +1,15 @@
 // The signed-in account's CXPT: crediting a Vault deposit, withdrawing earnings (a relayed claim
 // on the RewardDistributor), the balances and the transaction history. Every route needs a
 // session, checked before the input is looked at.
-import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Hex } from "viem";
-import type { Account } from "../../accounts/store.ts";
 import type { AppContext } from "../../app/context.ts";
-import { claimRewards, type ClaimResult } from "../../rewards/service.ts";
-import type { TokenTransaction } from "../../tokens/ledger.ts";
+import { claimRewards } from "../../rewards/service.ts";
 import { HISTORY_PAGE, readBalance, submitDeposit, transactionHistory, type TokenBalance } from "../../tokens/service.ts";
-import { requireSession } from "../auth.ts";
-import { Address, errors, HexData, Nullable, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
+import { accountOf, sessionHook } from "../auth.ts";
+import { Address, errors, Nullable, TxHash, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
-
-/**
- * Settles the session of every request to the routes of `app` (401 before the input is validated)
- * and returns how a handler reads the signed-in account.
- */
-export function signedIn(app: Api, ctx: AppContext): (request: FastifyRequest) => Account {
-  const accounts = new WeakMap<FastifyRequest, Account>();
-  app.addHook("onRequest", async (request) => {
-    accounts.set(request, await requireSession(ctx.db, request));
-  });
-  return (request) => accounts.get(request)!;
-}
-
-const TransactionTypeName = Type.Union([
-  Type.Literal("deposit"),
-  Type.Literal("withdrawal"),
-  Type.Literal("claim"),
-  Type.Literal("usage_charge"),
-  Type.Literal("subscription_payment"),
-  Type.Literal("reward"),
-]);
-const BlockNumber = Type.String({ pattern: "^[0-9]{1,20}$", description: "a block number, as a decimal string" });
-
-export const TransactionView = Type.Object({
-  id: Uuid,
-  type: TransactionTypeName,
-  status: Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("failed")]),
-  amountWei: Wei,
-  txHash: Nullable(TxHash),
-  blockNumber: Nullable(BlockNumber),
-  ref: Nullable(Type.String({ description: "the Vault deposit's reference (bytes32), or another booking's" })),
-  details: Type.Record(Type.String(), Type.Unknown()),
-  createdAt: Timestamp,
-});
-
-export const transactionView = (t: TokenTransaction) => ({
-  id: t.id,
-  type: t.type,
-  status: t.status,
-  amountWei: t.amountWei.toString(),
-  txHash: t.txHash,
-  blockNumber: t.blockNumber?.toString() ?? null,
-  ref: t.ref,
-  details: { ...t.details },
-  createdAt: t.createdAt.toISOString(),
-});
-
-/** The signed claim request, as `GET /api/v1/rewards/claim-request` hands out its message. */
-export const ClaimBody = Type.Object(
-  {
-    request: Type.Object(
-      {
-        from: Address,
-        to: Address,
-        value: Wei,
-        gas: Wei,
-        nonce: Type.Optional(Wei),
-        deadline: Type.Integer({ minimum: 0, maximum: 2 ** 48 - 1, description: "unix seconds" }),
-        data: HexData,
-      },
-      { additionalProperties: false, description: "typedData.message of the claim request" },
-    ),
-    signature: Type.String({ pattern: "^0x([0-9a-fA-F]{2}){1,1024}$", description: "the wallet's EIP-712 signature over typedData" }),
-  },
-  { additionalProperties: false },
-);
-
-export const ClaimResultView = Type.Object({
-  claimedWei: Wei,
-  txHash: TxHash,
-  blockNumber: BlockNumber,
-  transaction: TransactionView,
-  totalEarningsWei: Wei,
-});
-
-export const claimResultView = (r: ClaimResult) => ({
-  claimedWei: r.outcome.claimed.toString(),
-  txHash: r.outcome.txHash,
-  blockNumber: r.outcome.blockNumber.toString(),
-  transaction: transactionView(r.transaction),
-  totalEarningsWei: r.totalEarningsWei.toString(),
-});
+import { ClaimBody, ClaimResultView, claimResultView, TransactionTypeName, TransactionView, transactionView } from "./views.ts";
 
 const BalanceView = Type.Object({
   wallet: Nullable(Address),
@@ -128,7 +44,7 @@ const balanceView = (b: TokenBalance) => ({
 export function tokenRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
   const tags = ["tokens"];
-  const accountOf = signedIn(app, ctx);
+  app.addHook("onRequest", sessionHook(ctx.db));
 
   app.post(
     "/api/v1/tokens/deposit",

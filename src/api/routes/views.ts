@@ -1,7 +1,10 @@
-// How domain records look in API answers: amounts as decimal strings, addresses checksummed.
+// How domain records look in API answers (amounts as decimal strings, addresses checksummed), and
+// the request bodies more than one route module accepts.
 import { Type } from "typebox";
 import type { Account, ApiKeyRecord } from "../../accounts/store.ts";
-import { Address, Nullable, Timestamp, Uuid, Wei } from "../schemas.ts";
+import type { ClaimResult } from "../../rewards/service.ts";
+import type { TokenTransaction } from "../../tokens/ledger.ts";
+import { Address, HexData, Nullable, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
 
 export const AccountView = Type.Object(
   {
@@ -65,4 +68,74 @@ export const apiKeyView = (key: ApiKeyRecord) => ({
   prefix: key.prefix,
   createdAt: key.createdAt.toISOString(),
   revokedAt: key.revokedAt?.toISOString() ?? null,
+});
+
+export const TransactionTypeName = Type.Union([
+  Type.Literal("deposit"),
+  Type.Literal("withdrawal"),
+  Type.Literal("claim"),
+  Type.Literal("usage_charge"),
+  Type.Literal("subscription_payment"),
+  Type.Literal("reward"),
+]);
+const BlockNumber = Type.String({ pattern: "^[0-9]{1,20}$", description: "a block number, as a decimal string" });
+
+export const TransactionView = Type.Object({
+  id: Uuid,
+  type: TransactionTypeName,
+  status: Type.Union([Type.Literal("pending"), Type.Literal("confirmed"), Type.Literal("failed")]),
+  amountWei: Wei,
+  txHash: Nullable(TxHash),
+  blockNumber: Nullable(BlockNumber),
+  ref: Nullable(Type.String({ description: "the Vault deposit's reference (bytes32), or another booking's" })),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: Timestamp,
+});
+
+export const transactionView = (t: TokenTransaction) => ({
+  id: t.id,
+  type: t.type,
+  status: t.status,
+  amountWei: t.amountWei.toString(),
+  txHash: t.txHash,
+  blockNumber: t.blockNumber?.toString() ?? null,
+  ref: t.ref,
+  details: { ...t.details },
+  createdAt: t.createdAt.toISOString(),
+});
+
+/** The signed claim request, as `GET /api/v1/rewards/claim-request` hands out its message. */
+export const ClaimBody = Type.Object(
+  {
+    request: Type.Object(
+      {
+        from: Address,
+        to: Address,
+        value: Wei,
+        gas: Wei,
+        nonce: Type.Optional(Wei),
+        deadline: Type.Integer({ minimum: 0, maximum: 2 ** 48 - 1, description: "unix seconds" }),
+        data: HexData,
+      },
+      { additionalProperties: false, description: "typedData.message of the claim request" },
+    ),
+    signature: Type.String({ pattern: "^0x([0-9a-fA-F]{2}){1,1024}$", description: "the wallet's EIP-712 signature over typedData" }),
+  },
+  { additionalProperties: false },
+);
+
+export const ClaimResultView = Type.Object({
+  claimedWei: Wei,
+  txHash: TxHash,
+  blockNumber: BlockNumber,
+  transaction: TransactionView,
+  totalEarningsWei: Wei,
+});
+
+export const claimResultView = (r: ClaimResult) => ({
+  claimedWei: r.outcome.claimed.toString(),
+  txHash: r.outcome.txHash,
+  blockNumber: r.outcome.blockNumber.toString(),
+  transaction: transactionView(r.transaction),
+  totalEarningsWei: r.totalEarningsWei.toString(),
 });

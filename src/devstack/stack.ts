@@ -66,7 +66,7 @@ export interface StackDemo {
 export interface LocalStack {
   readonly config: AppConfig;
   readonly app: App;
-  readonly urls: { readonly api: string; readonly docs: string };
+  readonly urls: { readonly api: string; readonly docs: string; readonly health: string };
   /** Undefined with CHAIN_STAGE=off. */
   readonly chain: StackChain | undefined;
   /** Undefined unless the chain is local (see the top of this file). */
@@ -232,12 +232,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanup.push(() => api.close());
     await onPort("the API", "PORT", config.host, config.port, () => api.listen({ host: config.host, port: config.port }));
     const apiUrl = httpUrl(config.host, (api.server.address() as AddressInfo).port);
+    // Ready means healthy: the database, the metering store and the chain answer through the API.
+    const health = await api.inject({ method: "GET", url: "/api/health" });
+    if (health.statusCode !== 200) throw new AppError("NOT_READY", `the API started but /api/health answers ${health.statusCode}: ${health.body}`, 500);
 
     let closing: Promise<void> | undefined;
     return {
       config,
       app,
-      urls: { api: apiUrl, docs: `${apiUrl}/api/docs` },
+      urls: { api: apiUrl, docs: `${apiUrl}/api/docs`, health: `${apiUrl}/api/health` },
       chain:
         chainId === undefined
           ? undefined
@@ -307,6 +310,7 @@ export function describeStack(stack: LocalStack): string[] {
   lines.push(row("metering", config.redisUrl ? `Redis ${redact(config.redisUrl)} (prefix ${config.redisPrefix})` : `embedded store in ${config.dataDir}`));
   lines.push(row("API", `${urls.api}/api/v1`));
   lines.push(row("docs", urls.docs));
+  lines.push(row("health", urls.health));
   lines.push(row("dashboards", "not yet (issue 5)"));
   if (demo === undefined) {
     lines.push(row("demo", chain === undefined ? "none (no chain)" : chain.chainId === LOCAL_CHAIN_ID ? "none (the chain is off)" : `none (chain ${chain.chainId} is not local)`));

@@ -4,11 +4,13 @@ import type { Api } from "../server.ts";
 import { authRoutes } from "./auth.ts";
 import { accountRoutes } from "./accounts.ts";
 import { adminRoutes } from "./admin.ts";
+import { adminAccountRoutes } from "./admin-accounts.ts";
 import { computeRoutes } from "./compute.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { rewardRoutes } from "./rewards.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
+import { healthRoutes } from "./health.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, adminRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, adminRoutes, adminAccountRoutes, healthRoutes];

@@ -145,6 +145,9 @@ async function observe(run: Run, dataDir: string, api: string, rpc: string): Pro
   assert.equal(docs.status, 200);
   assert.equal(docs.body.openapi, "3.0.3");
   assert.ok("/api/v1/auth/siwe" in docs.body.paths);
+  const health = await json<{ status: string; chain: { chainId: number } | null; database: string; meter: string }>(`${api}/api/health`);
+  assert.equal(health.status, 200);
+  assert.deepEqual([health.body.status, health.body.chain?.chainId, health.body.database, health.body.meter], ["ok", 31337, "ok", "ok"]);
 
   const user = privateKeyToAccount(devKey(DEV_KEYS.demoUser));
   const session = await signIn(api, devKey(DEV_KEYS.demoUser));

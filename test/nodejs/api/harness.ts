@@ -4,8 +4,6 @@
 // metering store). Tests loop over BACKENDS so every behaviour is checked on both.
 import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
-import pg from "pg";
-import { Redis } from "ioredis";
 import { createWalletClient, custom, type Address, type Hex } from "viem";
 import { cxptAbi } from "../../../src/chain/abis.ts";
 import { privateKeyToAccount } from "viem/accounts";
@@ -16,6 +14,7 @@ import { loadConfig } from "../../../src/config/config.ts";
 import { createApp, type App } from "../../../src/app/create.ts";
 import { buildServer, type Api } from "../../../src/api/server.ts";
 import { DEV_BACKEND_ENV, DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
+import { deleteRedisPrefix, scratchDatabase, scratchPrefix } from "../../../src/devstack/scratch.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
@@ -42,36 +41,6 @@ const deployAll = async (): Promise<SuiteDeployment> => {
 /** The suite, deployed once per test file and restored from a snapshot on each call. */
 export const loadDeployment = () => networkHelpers.loadFixture(deployAll);
 
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `cxpt_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client(TEST_DATABASE_URL);
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client(TEST_DATABASE_URL);
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== "0");
-  redis.disconnect();
-}
-
 export interface Stack {
   readonly backend: BackendName;
   readonly app: App;
@@ -86,8 +55,8 @@ export interface Stack {
  */
 export async function startStack(backend: BackendName, env: Record<string, string> = {}): Promise<Stack> {
   const deployment = await loadDeployment();
-  const database = backend === "servers" ? await freshDatabase() : undefined;
-  const redisPrefix = `cxpt:test:${randomBytes(6).toString("hex")}:`;
+  const database = backend === "servers" ? await scratchDatabase(TEST_DATABASE_URL, "cxpt_test") : undefined;
+  const redisPrefix = scratchPrefix("cxpt:test");
   const config = loadConfig({
     CHAIN_STAGE: "testnet",
     CHAIN_PHASE: "3",
@@ -111,7 +80,7 @@ export async function startStack(backend: BackendName, env: Record<string, strin
       await api.close();
       await app.close();
       await database?.drop();
-      if (backend === "servers") await deleteKeys(redisPrefix);
+      if (backend === "servers") await deleteRedisPrefix(TEST_REDIS_URL, redisPrefix);
     },
   };
 }

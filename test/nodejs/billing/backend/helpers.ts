@@ -1,10 +1,10 @@
 // Shared fixtures for the billing backend tests: each run gets its own PostgreSQL database and Redis
 // key prefix (both deleted afterwards); the embedded stand-ins (PGlite, embedded store) run the same tests.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Redis } from "ioredis";
+import { deleteRedisPrefix as deleteKeys, scratchDatabase, scratchPrefix } from "../../../../src/devstack/scratch.ts";
 import { openDb, type Db } from "../../../../src/db/db.ts";
 import { migrate } from "../../../../src/db/migrate.ts";
 import { openEmbeddedMeterStore, type EmbeddedMeterStoreConfig } from "../../../../src/billing/meter-store-embedded.ts";
@@ -38,19 +38,7 @@ export interface StoreKind {
 }
 
 /** Deletes every Redis key under a prefix. */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== "0");
-  } finally {
-    await redis.quit();
-  }
-}
+export const deleteRedisPrefix = (prefix: string): Promise<number> => deleteKeys(REDIS_URL, prefix);
 
 const embedded = (dataDir: string | undefined): StoreHarness => ({
   dataDir,
@@ -65,12 +53,12 @@ export const STORE_KINDS: readonly StoreKind[] = [
     name: "redis",
     durable: true,
     create(): StoreHarness {
-      const prefix = `cxpt:test:${randomBytes(6).toString("hex")}:`;
+      const prefix = scratchPrefix("cxpt:test");
       return {
         dataDir: undefined,
         open: (options: StoreOptions = {}) =>
           openRedisMeterStore({ url: REDIS_URL, prefix, dedupeTtlSeconds: options.dedupeTtlSeconds }),
-        cleanup: () => deleteRedisPrefix(prefix),
+        cleanup: async () => void (await deleteRedisPrefix(prefix)),
       };
     },
   },
@@ -97,19 +85,14 @@ export async function openTestDb(engine: Engine): Promise<TestDb> {
     await migrate(db);
     return { db, drop: () => db.close() };
   }
-  const name = `cxpt_test_${randomBytes(6).toString("hex")}`;
-  const admin = await openDb({ url: DATABASE_URL });
-  await admin.exec(`create database ${name}`);
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${name}`;
-  const db = await openDb({ url: url.toString() });
+  const scratch = await scratchDatabase(DATABASE_URL, "cxpt_test");
+  const db = await openDb({ url: scratch.url });
   await migrate(db);
   return {
     db,
     async drop() {
       await db.close();
-      await admin.exec(`drop database ${name} with (force)`);
-      await admin.close();
+      await scratch.drop();
     },
   };
 }

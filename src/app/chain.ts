@@ -9,7 +9,7 @@ import { addressEnvName, type AppConfig } from "../config/config.ts";
 import { AppError } from "../errors.ts";
 import { assertStageChain, type Stage } from "../stage/stage.ts";
 import { assertValidDeployment } from "../stage/validate.ts";
-import { localChain } from "../devstack/suite.ts";
+import { chainAt } from "../chain/chains.ts";
 
 export type Signer = WalletClient<Transport, Chain, Account>;
 
@@ -62,7 +62,7 @@ export async function connectChain(config: AppConfig, stage: Stage, options: Con
     throw new AppError("INVALID_CONFIG", `CHAIN_ID is ${config.chain.chainId} but the RPC serves chain ${chainId}`, 500);
   }
   assertStageChain(stage, chainId);
-  const chain = localChain(chainId, config.chain.rpcUrl ?? "http://127.0.0.1:8545");
+  const chain = chainAt(chainId, config.chain.rpcUrl ?? "http://127.0.0.1:8545");
   const client = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient;
   const addresses = suiteAddresses({ ...deploymentFor(chainId)?.contracts, ...config.chain.addresses, ...options.addresses }, chainId);
 

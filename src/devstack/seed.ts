@@ -11,7 +11,7 @@ import { cxptAbi } from "../chain/abis.ts";
 import type { Db } from "../db/db.ts";
 import type { ChainContext } from "../app/chain.ts";
 import { DEV_KEYS, devKey } from "./keys.ts";
-import { localChain } from "./suite.ts";
+import { chainAt } from "../chain/chains.ts";
 
 /** CXPT each demo wallet starts with. */
 export const DEMO_GRANT = parseEther("100000");
@@ -35,7 +35,7 @@ const DEMO: readonly { name: DemoAccount["name"]; index: number; kind: AccountKi
 ];
 
 const signer = (chain: ChainContext, rpcUrl: string, privateKey: Hex) =>
-  createWalletClient({ chain: localChain(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(privateKey) });
+  createWalletClient({ chain: chainAt(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(privateKey) });
 
 async function fund(chain: ChainContext, rpcUrl: string, wallet: Address): Promise<void> {
   const balance = await chain.client.readContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "balanceOf", args: [wallet] });

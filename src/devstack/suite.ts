@@ -3,20 +3,17 @@
 // sends nothing when everything is in place).
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, type Chain, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
+import { chainAt } from "../chain/chains.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploySuite, devConfig } from "../../deploy/index.ts";
 import type { SuiteDeployment } from "../chain/types.ts";
 import { DEV_KEYS, devKey } from "./keys.ts";
 
-/** A viem chain for a local node at `rpcUrl`. */
-export function localChain(id: number, rpcUrl: string): Chain {
-  return defineChain({ id, name: `local-${id}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
-}
-
+/** A public client for the chain at `rpcUrl`, whichever it is. */
 export async function localClient(rpcUrl: string): Promise<PublicClient> {
   const probe = createPublicClient({ transport: http(rpcUrl) });
-  const chain = localChain(await probe.getChainId(), rpcUrl);
+  const chain = chainAt(await probe.getChainId(), rpcUrl);
   return createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 250 }) as PublicClient;
 }
 

@@ -17,6 +17,7 @@ import {
   parsePriceTable,
   priceTableToJson,
   startDrainLoop,
+  startDrainThread,
   type BilledIn,
   type Gate,
   type Meter,
@@ -86,7 +87,19 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     meter,
     ttlMs: config.gateTtlMs,
   });
-  const drain = startDrainLoop({ store, db, meter, refresh: (ids) => gate.reloadAccounts(ids), intervalMs: config.drainIntervalMs });
+  const refresh = (ids: readonly string[]) => gate.reloadAccounts(ids);
+  // With Redis and a PostgreSQL server the drain runs in a thread of its own, off the requests' event
+  // loop; the embedded stand-ins live in this thread, and so does their drain.
+  const drain =
+    config.redisUrl && "url" in config.database
+      ? await startDrainThread({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: config.database.url, meter, refresh, intervalMs: config.drainIntervalMs }).catch(
+          async (error: unknown) => {
+            priceSource.close();
+            await store.close();
+            throw error;
+          },
+        )
+      : startDrainLoop({ store, db, meter, refresh, intervalMs: config.drainIntervalMs });
   let unwatch = watchWallets(deps.chain(), gate);
 
   return {

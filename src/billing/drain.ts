@@ -114,7 +114,7 @@ async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promis
   );
   const { rows: existingRows } = await tx.query<{ request_id: string }>(
     "select request_id from usage_events where request_id = any($1::text[])",
-    [events.map((e) => e.requestId)],
+    [textArray(events.map((e) => e.requestId))],
   );
   const funds = new Map<string, Funds>(
     accountRows.map((r) => [
@@ -150,7 +150,9 @@ async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promis
   }
   if (inserted.length === 0) return { inserted, orphaned };
 
-  const column = <T>(pick: (e: UsageEvent, s: Split) => T) => inserted.map((e, i) => pick(e, splits[i]));
+  // Array literals built here: pg's generic array serializer costs more than the rest of the batch.
+  const column = (pick: (e: UsageEvent, s: Split) => string | number | bigint) => plainArray(inserted.map((e, i) => pick(e, splits[i])));
+  const text = (pick: (e: UsageEvent) => string) => textArray(inserted.map(pick));
   const { rows: insertedRows } = await tx.query(
     `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei,
                                billed_in, bucket_tokens, credits_wei, payg_wei, legacy_ausd, legacy_debt_ausd, recorded_at)
@@ -160,20 +162,20 @@ async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promis
      on conflict (request_id) do nothing
      returning request_id`,
     [
-      column((e) => e.requestId),
-      column((e) => e.accountId),
-      column((e) => e.endpoint),
-      column((e) => e.service),
+      text((e) => e.requestId),
+      column((e) => e.accountId.toLowerCase()), // a UUID: it matched an account row
+      text((e) => e.endpoint),
+      text((e) => e.service),
       column((e) => e.unitsIn),
       column((e) => e.unitsOut),
-      column((e) => e.costAusd.toString()),
-      column((e) => e.costWei.toString()),
+      column((e) => e.costAusd),
+      column((e) => e.costWei),
       column((e) => e.billedIn),
-      column((_, s) => s.bucketTokens.toString()),
-      column((_, s) => s.creditsWei.toString()),
-      column((_, s) => s.paygWei.toString()),
-      column((_, s) => s.legacyAusd.toString()),
-      column((_, s) => s.legacyDebtAusd.toString()),
+      column((_, s) => s.bucketTokens),
+      column((_, s) => s.creditsWei),
+      column((_, s) => s.paygWei),
+      column((_, s) => s.legacyAusd),
+      column((_, s) => s.legacyDebtAusd),
       column((e) => new Date(e.recordedAt).toISOString()),
     ],
   );
@@ -200,6 +202,16 @@ async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promis
   );
   return { inserted, orphaned };
 }
+
+/** A PostgreSQL array literal of arbitrary strings, each quoted and escaped. */
+function textArray(values: readonly string[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) out += (i ? ',"' : '"') + values[i].replace(/[\\"]/g, "\\$&") + '"';
+  return out + "}";
+}
+
+/** A PostgreSQL array literal of values that need no quoting: numbers, UUIDs, ISO timestamps, fixed words. */
+const plainArray = (values: readonly (string | number | bigint)[]): string => `{${values.join(",")}}`;
 
 export interface DrainLoopConfig extends DrainConfig {
   readonly intervalMs: number;

@@ -42,5 +42,6 @@ export {
   type Funds,
   type Split,
 } from "./drain.ts";
+export { startDrainThread, type DrainThreadConfig } from "./drain-thread.ts";
 export { checkCoverage, createGate, type Gate, type GateAccount, type GateConfig, type Spending } from "./gate.ts";
 export { dbKeyResolver, dbSpendingLoader, type DbSpendingLoaderConfig } from "./spending-db.ts";

@@ -1,7 +1,9 @@
-// The meter: prices a finished request and records it in the metering store. Calls made in the same
-// turn of the event loop are collected until setImmediate and sent as ONE store call (for Redis: one
-// script call), each caller getting its own result. It also keeps, per account, what was recorded
-// but not yet drained into PostgreSQL, which the gate adds to the account's committed spending.
+// The meter: prices a finished request and records it in the metering store. Calls are collected and
+// sent as ONE store call (for Redis: one script call), each caller getting its own result: those made
+// in the same turn of the event loop, and, while a store call is in flight, every call made until it
+// returns (a busy server makes fewer, larger calls instead of one per request). It also keeps, per
+// account, what was recorded but not yet drained into PostgreSQL, which the gate adds to the
+// account's committed spending.
 import { badRequest } from "../errors.ts";
 import type { BilledIn, MeterStore, UsageEvent } from "./meter-store.ts";
 import type { PriceSource } from "./price-source.ts";
@@ -58,7 +60,10 @@ export interface MeterConfig {
   /** The current price table (admin-configurable, so read per request). */
   readonly prices: () => PriceTable;
   readonly priceSource: PriceSource;
-  /** Most events per store call; larger bursts become several calls in the same turn. Default 1000. */
+  /**
+   * Most events per store call; default 1000. Full batches are sent at once (several in flight);
+   * a partial batch waits while a store call is in flight.
+   */
   readonly maxBatch?: number;
   /**
    * Undrained entries older than this are dropped from the tally even if this process never saw them
@@ -176,15 +181,20 @@ export function createMeter(config: MeterConfig): Meter {
       },
     );
     inflight.add(done);
-    void done.finally(() => inflight.delete(done));
+    void done.finally(() => {
+      inflight.delete(done);
+      if (queue.length > 0) flushQueue(); // what queued up meanwhile goes out now, as one call
+    });
   }
 
   function flushQueue(): void {
     scheduled = false;
-    const calls = queue;
-    queue = [];
     expireTally();
-    for (let i = 0; i < calls.length; i += maxBatch) send(calls.slice(i, i + maxBatch));
+    let sent = 0;
+    while (queue.length - sent >= maxBatch) send(queue.slice(sent, (sent += maxBatch)));
+    // A partial batch waits for the call in flight: the queue grows until it returns.
+    if (queue.length > sent && inflight.size === 0) send(queue.slice(sent, (sent = queue.length)));
+    queue = sent === queue.length ? [] : queue.slice(sent);
   }
 
   return {
@@ -197,7 +207,9 @@ export function createMeter(config: MeterConfig): Meter {
       }
       return new Promise<UsageResult>((resolve, reject) => {
         queue.push({ event, resolve, reject });
-        if (!scheduled) {
+        // With a call in flight, its return flushes the queue (so does a full batch, at once).
+        if (queue.length >= maxBatch) flushQueue();
+        else if (!scheduled && inflight.size === 0) {
           scheduled = true;
           setImmediate(flushQueue);
         }
@@ -214,8 +226,10 @@ export function createMeter(config: MeterConfig): Meter {
     },
 
     async flush(): Promise<void> {
-      if (scheduled) flushQueue();
-      await Promise.allSettled([...inflight]);
+      while (queue.length > 0 || inflight.size > 0) {
+        if (inflight.size === 0) flushQueue();
+        await Promise.allSettled([...inflight]);
+      }
     },
   };
 }

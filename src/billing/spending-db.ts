@@ -35,20 +35,22 @@ type SpendingRow = {
   pending_payg_wei: string;
 };
 
-/** Loads an account's spending; throws 404 ACCOUNT_NOT_FOUND. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Waiter {
+  readonly resolve: (spending: Spending) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Loads an account's spending; throws 404 ACCOUNT_NOT_FOUND. Loads asked for in the same turn (the
+ * drain reloading every account it charged, a burst of first requests) are ONE query.
+ */
 export function dbSpendingLoader(config: DbSpendingLoaderConfig): (accountId: string) => Promise<Spending> {
   const { db, billedIn, paygCapacity } = config;
-  return async (accountId) => {
-    const { rows } = await db.query<SpendingRow>(
-      `select a.credits_wei, a.legacy_credits_ausd, a.legacy_debt_ausd, a.bucket_remaining, a.subscription_end, a.wallet,
-              coalesce((select sum(u.payg_wei) from usage_events u
-                         where u.account_id = a.id and u.payg_wei > 0 and u.settled_at is null), 0) as pending_payg_wei
-         from accounts a where a.id = $1`,
-      [accountId],
-    );
-    if (rows.length === 0) throw notFound("ACCOUNT_NOT_FOUND", `no account ${accountId}`);
-    const row = rows[0];
-    const mode = billedIn();
+  let batch: Map<string, Waiter[]> | undefined;
+
+  async function spendingOf(row: SpendingRow, mode: BilledIn): Promise<Spending> {
     const legacy = BigInt(row.legacy_credits_ausd) - BigInt(row.legacy_debt_ausd);
     return {
       creditsWei: BigInt(row.credits_wei),
@@ -60,5 +62,46 @@ export function dbSpendingLoader(config: DbSpendingLoaderConfig): (accountId: st
       billedIn: mode,
       wallet: row.wallet,
     };
-  };
+  }
+
+  function run(): void {
+    const waiting = batch as Map<string, Waiter[]>;
+    batch = undefined;
+    const mode = billedIn();
+    const rows = db
+      .query<SpendingRow & { id: string }>(
+        `select a.id, a.credits_wei, a.legacy_credits_ausd, a.legacy_debt_ausd, a.bucket_remaining, a.subscription_end, a.wallet,
+                coalesce((select sum(u.payg_wei) from usage_events u
+                           where u.account_id = a.id and u.payg_wei > 0 and u.settled_at is null), 0) as pending_payg_wei
+           from accounts a where a.id = any($1::uuid[])`,
+        [[...waiting.keys()]],
+      )
+      .then(({ rows }) => new Map(rows.map((row) => [row.id, row])));
+    // Each account on its own: one wallet's failed chain read fails only that account's load.
+    for (const [id, waiters] of waiting) {
+      rows
+        .then((found) => {
+          const row = found.get(id);
+          if (row === undefined) throw notFound("ACCOUNT_NOT_FOUND", `no account ${id}`);
+          return spendingOf(row, mode);
+        })
+        .then(
+          (spending) => waiters.forEach((w) => w.resolve(spending)),
+          (error: unknown) => waiters.forEach((w) => w.reject(error)),
+        );
+    }
+  }
+
+  return (accountId) =>
+    new Promise<Spending>((resolve, reject) => {
+      if (!UUID.test(accountId)) return reject(notFound("ACCOUNT_NOT_FOUND", `no account ${accountId}`));
+      const id = accountId.toLowerCase(); // PostgreSQL answers uuids in lower case
+      if (batch === undefined) {
+        batch = new Map();
+        queueMicrotask(run);
+      }
+      const waiters = batch.get(id);
+      if (waiters) waiters.push({ resolve, reject });
+      else batch.set(id, [{ resolve, reject }]);
+    });
 }

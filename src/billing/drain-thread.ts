@@ -1,0 +1,104 @@
+// The drain in a worker thread, for the Redis store and a PostgreSQL server: decoding, charging and
+// writing batches of usage takes a share of the CPU that, on the API's event loop, would stall every
+// request waiting behind it. The worker (./drain-worker.ts) opens its own Redis and PostgreSQL
+// connections and runs the same drain loop; it tells this thread which accounts it charged (the
+// gate reloads them) and which events it settled (the meter's undrained tally), in its order.
+import { Worker } from "node:worker_threads";
+import type { DrainLoop } from "./drain.ts";
+import type { Meter } from "./meter.ts";
+
+export interface DrainThreadConfig {
+  readonly redisUrl: string;
+  /** The metering store's key prefix (the stream the API records into). */
+  readonly redisPrefix: string;
+  readonly databaseUrl: string;
+  readonly intervalMs: number;
+  /** Most events per transaction; default 1000. */
+  readonly max?: number;
+  /** Flushed before the final drain on stop; settled as the worker drains. */
+  readonly meter: Pick<Meter, "settle" | "flush">;
+  /** Reloads cached spending of accounts just charged (the gate's reloadAccounts), before their events are settled. */
+  readonly refresh?: (accountIds: readonly string[]) => Promise<void>;
+  /** Called with each failed round (the next round retries). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** The thread's name (as `ps -L` and /proc show it). */
+export const DRAIN_THREAD_NAME = "cxpt-drain";
+
+/** What the worker is started with. */
+export type DrainWorkerData = Pick<DrainThreadConfig, "redisUrl" | "redisPrefix" | "databaseUrl" | "intervalMs" | "max">;
+
+/** Messages from the worker, in the order its drain produced them. */
+export type DrainWorkerMessage =
+  | { readonly type: "ready" }
+  | { readonly type: "charged"; readonly accountIds: readonly string[] }
+  | { readonly type: "settled"; readonly requestIds: readonly string[] }
+  | { readonly type: "failed"; readonly message: string }
+  | { readonly type: "stopped" };
+
+/** Messages to the worker. */
+export type DrainWorkerCommand = { readonly type: "stop" };
+
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+/** Starts the drain thread; resolves once its connections are open (rejects if they cannot be). */
+export async function startDrainThread(config: DrainThreadConfig): Promise<DrainLoop> {
+  const { meter, refresh, onError = () => {} } = config;
+  const workerData: DrainWorkerData = {
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    databaseUrl: config.databaseUrl,
+    intervalMs: config.intervalMs,
+    max: config.max,
+  };
+  const worker = new Worker(new URL("./drain-worker.ts", import.meta.url), { workerData, name: DRAIN_THREAD_NAME });
+  const ready = deferred();
+  const stopped = deferred();
+  void stopped.promise.catch(() => {}); // observed by stop()
+  // Reload, then settle, strictly in the worker's order: the gate must see an account's drained
+  // charges before the tally stops counting them.
+  let applied: Promise<void> = Promise.resolve();
+  worker.on("message", (message: DrainWorkerMessage) => {
+    switch (message.type) {
+      case "ready":
+        return ready.resolve();
+      case "charged":
+        applied = applied.then(() => refresh?.(message.accountIds)).catch(onError);
+        return;
+      case "settled":
+        applied = applied.then(() => meter.settle(message.requestIds));
+        return;
+      case "failed":
+        return onError(new Error(`drain round failed: ${message.message}`));
+      case "stopped":
+        return stopped.resolve();
+    }
+  });
+  const failed = (error: Error) => {
+    ready.reject(error);
+    stopped.reject(error);
+  };
+  worker.on("error", failed);
+  worker.on("exit", (code) => failed(new Error(`the drain thread exited (code ${code})`)));
+  try {
+    await ready.promise;
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
+
+  return {
+    async stop(): Promise<void> {
+      await meter.flush();
+      worker.postMessage({ type: "stop" } satisfies DrainWorkerCommand);
+      await stopped.promise;
+      await applied;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// The drain thread's entry (started by ./drain-thread.ts): the drain loop over its own Redis and
+// PostgreSQL connections, reporting what it charged and settled to the API thread.
+import { parentPort, workerData } from "node:worker_threads";
+import { openDb } from "../db/db.ts";
+import { startDrainLoop } from "./drain.ts";
+import type { DrainWorkerCommand, DrainWorkerData, DrainWorkerMessage } from "./drain-thread.ts";
+import { openRedisMeterStore } from "./meter-store-redis.ts";
+
+const port = parentPort!;
+const data = workerData as DrainWorkerData;
+const post = (message: DrainWorkerMessage) => port.postMessage(message);
+
+const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix });
+const db = await openDb({ url: data.databaseUrl }).catch(async (error: unknown) => {
+  await store.close();
+  throw error;
+});
+const loop = startDrainLoop({
+  store,
+  db,
+  intervalMs: data.intervalMs,
+  max: data.max,
+  refresh: async (accountIds) => post({ type: "charged", accountIds }),
+  meter: { settle: (requestIds) => post({ type: "settled", requestIds: [...requestIds] }), flush: async () => {} },
+  onError: (error) => post({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
+});
+
+port.on("message", (command: DrainWorkerCommand) => {
+  if (command.type !== "stop") return;
+  void (async () => {
+    try {
+      await loop.stop();
+    } finally {
+      await store.close();
+      await db.close();
+    }
+    post({ type: "stopped" });
+    port.close();
+  })();
+});
+post({ type: "ready" });

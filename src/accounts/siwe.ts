@@ -18,6 +18,8 @@ export interface SiweExpectations {
 }
 
 export async function issueNonce(db: Queryable): Promise<{ nonce: string; expiresAt: Date }> {
+  // An expired nonce is refused whether or not its row exists, so expired rows can go.
+  await db.query("delete from siwe_nonces where expires_at < now()");
   const nonce = generateSiweNonce();
   const expiresAt = new Date(Date.now() + NONCE_TTL_SECONDS * 1000);
   await db.query("insert into siwe_nonces (nonce, expires_at) values ($1, $2)", [nonce, expiresAt]);

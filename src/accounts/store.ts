@@ -127,6 +127,7 @@ export async function linkWallet(db: Queryable, accountId: string, wallet: Addre
 
 /** Opens a session; returns the bearer token (shown once). */
 export async function createSession(db: Queryable, accountId: string, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+  await db.query("delete from sessions where account_id = $1 and expires_at < now()", [accountId]);
   const token = newSecret("cxs");
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   await db.query("insert into sessions (token_hash, account_id, expires_at) values ($1, $2, $3)", [

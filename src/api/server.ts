@@ -27,8 +27,10 @@ export type Api = FastifyInstance<
 >;
 
 export interface ServerOptions {
-  /** Log each request (off in tests and benchmarks). */
-  readonly logger?: boolean;
+  /** Log each request; otherwise only failures (5xx) are logged, to stderr. */
+  readonly logRequests?: boolean;
+  /** No log at all (tests and benchmarks that check failures themselves). */
+  readonly silent?: boolean;
   /** Route modules besides the API's own (the benchmark's ungated baseline). */
   readonly extraRoutes?: readonly RouteModule[];
 }
@@ -59,7 +61,8 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
 
 export async function buildServer(ctx: AppContext, options: ServerOptions = {}): Promise<Api> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    // Requests are logged at "info"; at "error" only failures reach the log.
+    logger: options.silent ? false : { level: options.logRequests ? "info" : "error" },
     // Unknown fields are refused, not silently dropped; nothing is coerced into another type.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     bodyLimit: 1_048_576,

@@ -228,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       };
     }
 
-    const api: Api = await buildServer(app, { logger: env.LOG_REQUESTS === "1" });
+    const api: Api = await buildServer(app, { logRequests: env.LOG_REQUESTS === "1" });
     cleanup.push(() => api.close());
     await onPort("the API", "PORT", config.host, config.port, () => api.listen({ host: config.host, port: config.port }));
     const apiUrl = httpUrl(config.host, (api.server.address() as AddressInfo).port);

@@ -39,6 +39,19 @@ for (const backend of BACKENDS) {
       assert.equal(replay.json().error.code, "SIWE_NONCE_INVALID");
     });
 
+    it("refuses an expired nonce, and forgets expired nonces as new ones are issued", async () => {
+      const account = privateKeyToAccount(USERS.carol);
+      const n = await nonce();
+      await stack.app.db.query("update siwe_nonces set expires_at = now() - interval '1 second' where nonce = $1", [n.nonce]);
+      const text = message(account.address, n);
+      const response = await siwe({ message: text, signature: await account.signMessage({ message: text }) });
+      assert.equal(response.statusCode, 401);
+      assert.equal(response.json().error.code, "SIWE_NONCE_INVALID");
+      await nonce();
+      const { rows } = await stack.app.db.query("select 1 from siwe_nonces where nonce = $1", [n.nonce]);
+      assert.equal(rows.length, 0);
+    });
+
     it("refuses a nonce the server never issued, a foreign domain, the wrong chain and a forged signature", async () => {
       const account = privateKeyToAccount(USERS.carol);
       const n = await nonce();

@@ -70,7 +70,7 @@ export async function startStack(backend: BackendName, env: Record<string, strin
     ...env,
   });
   const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts });
-  const api = await buildServer(app);
+  const api = await buildServer(app, { silent: true });
   return {
     backend,
     app,

@@ -91,7 +91,7 @@ for (const backend of BACKENDS) {
 
     it("answers 503 degraded naming the meter when its Redis cannot be reached", async () => {
       // The same backend, its API told that the metering store's Redis is at a closed port.
-      const api = await buildServer({ ...stack.app, config: { ...stack.app.config, redisUrl: "redis://127.0.0.1:1" } });
+      const api = await buildServer({ ...stack.app, config: { ...stack.app.config, redisUrl: "redis://127.0.0.1:1" } }, { silent: true });
       try {
         const response = await api.inject({ method: "GET", url: "/api/health" });
         assert.equal(response.statusCode, 503);

@@ -8,6 +8,7 @@ import type { ContractKey } from "../../../src/chain/types.ts";
 import { POOL_IDS } from "../../../src/rewards/points.ts";
 import { DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
 import { auth, BACKENDS, connection, signIn, startStack, USERS, viem, type Stack } from "./harness.ts";
+import { expectReply as expect } from "./harness.ts";
 
 type Method = "GET" | "PUT" | "POST";
 
@@ -21,13 +22,6 @@ async function adminToken(stack: Stack): Promise<string> {
 const request = (stack: Stack, method: Method, url: string, token?: string, payload?: object) =>
   stack.api.inject({ method, url: `/api/v1/admin/${url}`, headers: token ? auth(token) : {}, ...(payload ? { payload } : {}) });
 
-/** The answer's body, after checking its status and (for errors) its code. */
-async function expect(response: Awaited<ReturnType<typeof request>>, status: number, code?: string) {
-  assert.equal(response.statusCode, status, response.body);
-  const body = response.json();
-  if (code !== undefined) assert.equal(body.error.code, code, response.body);
-  return body;
-}
 
 /** How createApp reached the chain, for the stage switch (the harness's in-process chain). */
 function connectVia(stack: Stack, addresses: Readonly<Partial<Record<ContractKey, Address>>> = stack.deployment.contracts): void {

@@ -2,6 +2,7 @@
 // timelock included) on the in-process chain, and the API built by createApp over either the
 // real PostgreSQL and Redis of this machine or the embedded stand-ins (PGlite, the embedded
 // metering store). Tests loop over BACKENDS so every behaviour is checked on both.
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import { createWalletClient, custom, type Address, type Hex } from "viem";
@@ -121,6 +122,17 @@ export async function fundCxpt(deployment: SuiteDeployment, to: Address, amount:
   const publicClient = await viem.getPublicClient();
   const hash = await distribution.writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "transfer", args: [to, amount] });
   await publicClient.waitForTransactionReceipt({ hash });
+}
+
+/** The answer's body, after checking its status and, for errors, its code and that it has a message. */
+export function expectReply(response: Awaited<ReturnType<Api["inject"]>>, status: number, code?: string) {
+  assert.equal(response.statusCode, status, response.body);
+  const body = response.json();
+  if (code !== undefined) {
+    assert.equal(body.error.code, code, response.body);
+    assert.match(body.error.message, /\w/);
+  }
+  return body;
 }
 
 /** Authorization header for a session token or API key. */

@@ -4,24 +4,14 @@ import { getAddress, parseEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { drainOnce } from "../../../src/billing/index.ts";
 import { auth, BACKENDS, signIn, startStack, USERS, type Stack } from "./harness.ts";
+import { expectReply as expect } from "./harness.ts";
 
 type Method = "GET" | "POST";
-type Response = Awaited<ReturnType<Stack["api"]["inject"]>>;
 
 const USD = 10n ** 18n; // atto-USD per US dollar
 const CHAT = { model: "llama-3-8b", messages: [{ role: "user", content: "What is CXPT?" }], max_tokens: 64, tier: "open-ocean" };
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
-/** The answer's body, after checking its status and, for errors, its code and a message. */
-function expect(response: Response, status: number, code?: string) {
-  assert.equal(response.statusCode, status, response.body);
-  const body = response.json();
-  if (code !== undefined) {
-    assert.equal(body.error.code, code, response.body);
-    assert.match(body.error.message, /\w/);
-  }
-  return body;
-}
 
 /** The stack's helpers over one API: signing in, API keys, compute calls, admin calls, the drain. */
 function client(stack: () => Stack) {

@@ -10,9 +10,9 @@ import { CLAIM_CALLDATA, DEFAULT_CLAIM_GAS } from "../../../src/rewards/forwarde
 import { POOL_IDS, uploadShares } from "../../../src/rewards/points.ts";
 import { devKey } from "../../../src/devstack/keys.ts";
 import { auth, BACKENDS, connection, fundCxpt, networkHelpers, signIn, startStack, USERS, viem, walletOf, type Stack } from "./harness.ts";
+import { expectReply as expect } from "./harness.ts";
 
 type Method = "GET" | "POST";
-type Response = Awaited<ReturnType<Stack["api"]["inject"]>>;
 
 const DAY = 86_400n;
 /** One more rewarded user, for the external relayer. */
@@ -22,16 +22,6 @@ const wallet = (key: Hex): Address => privateKeyToAccount(key).address;
 const call = (stack: Stack, method: Method, url: string, token?: string, payload?: object) =>
   stack.api.inject({ method, url: `/api/v1/${url}`, headers: token ? auth(token) : {}, ...(payload ? { payload } : {}) });
 
-/** The answer's body, after checking its status and, for errors, its code and a message. */
-function expect(response: Response, status: number, code?: string) {
-  assert.equal(response.statusCode, status, response.body);
-  const body = response.json();
-  if (code !== undefined) {
-    assert.equal(body.error.code, code, response.body);
-    assert.match(body.error.message, /\w/);
-  }
-  return body;
-}
 
 async function mined(hash: Hash | Promise<Hash>) {
   const receipt = await (await viem.getPublicClient()).waitForTransactionReceipt({ hash: await hash });

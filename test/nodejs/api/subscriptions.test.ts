@@ -8,6 +8,7 @@ import { drainOnce } from "../../../src/billing/index.ts";
 import { cxptAbi, subscriptionsAbi, vaultAbi } from "../../../src/chain/abis.ts";
 import { DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
 import { auth, BACKENDS, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "./harness.ts";
+import { expectReply as expect } from "./harness.ts";
 
 type Method = "GET" | "POST";
 
@@ -22,13 +23,6 @@ const DISTRIBUTION = privateKeyToAccount(devKey(DEV_KEYS.distribution)).address;
 const request = (stack: Stack, method: Method, url: string, token?: string, payload?: object) =>
   stack.api.inject({ method, url, headers: token ? auth(token) : {}, ...(payload ? { payload } : {}) });
 
-/** The answer's body, after checking its status and (for errors) its code. */
-function expect(response: Awaited<ReturnType<typeof request>>, status: number, code?: string) {
-  assert.equal(response.statusCode, status, response.body);
-  const body = response.json();
-  if (code !== undefined) assert.equal(body.error.code, code, response.body);
-  return body;
-}
 
 const CREATE = "/api/v1/subscriptions/create";
 const ALIAS = "/api/pay/subscription";

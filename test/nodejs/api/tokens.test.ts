@@ -8,9 +8,9 @@ import { drainOnce } from "../../../src/billing/index.ts";
 import { cxptAbi, subscriptionsAbi, vaultAbi } from "../../../src/chain/abis.ts";
 import { bookTransaction } from "../../../src/tokens/ledger.ts";
 import { auth, BACKENDS, fundCxpt, networkHelpers, signIn, startStack, USERS, viem, walletOf, type Stack } from "./harness.ts";
+import { expectReply as expect } from "./harness.ts";
 
 type Method = "GET" | "POST";
-type Response = Awaited<ReturnType<Stack["api"]["inject"]>>;
 
 const REF = toHex(7n, { size: 32 });
 const wallet = (key: Hex): Address => privateKeyToAccount(key).address;
@@ -19,16 +19,6 @@ const randomHash = (): Hash => toHex(randomBytes(32));
 const request = (stack: Stack, method: Method, url: string, token?: string, payload?: object) =>
   stack.api.inject({ method, url: `/api/v1/tokens/${url}`, headers: token ? auth(token) : {}, ...(payload ? { payload } : {}) });
 
-/** The answer's body, after checking its status and, for errors, its code and a message. */
-function expect(response: Response, status: number, code?: string) {
-  assert.equal(response.statusCode, status, response.body);
-  const body = response.json();
-  if (code !== undefined) {
-    assert.equal(body.error.code, code, response.body);
-    assert.match(body.error.message, /\w/);
-  }
-  return body;
-}
 
 /** Sends a transaction from `key`'s wallet and waits for it. */
 async function send(key: Hex, write: (w: Awaited<ReturnType<typeof walletOf>>) => Promise<Hash>): Promise<Hash> {

@@ -21,7 +21,7 @@ import {
   type RewardPool,
 } from "../rewards/points.ts";
 import { audited } from "./audit.ts";
-import { exclusive, requireChain } from "./service.ts";
+import { exclusive, requireChain } from "../app/guards.ts";
 
 export interface PointsUpload {
   /** Must be the distributor's next epoch (current + 1). */

@@ -5,9 +5,10 @@
 // the Safe's nonce and the backend keys' nonces.
 import { parseEventLogs, type Address } from "viem";
 import type { ChainContext } from "../app/chain.ts";
+import { exclusive, requireChain } from "../app/guards.ts";
 import type { AppContext } from "../app/context.ts";
 import { distributorAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
-import { conflict, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
 import { features, type FeatureFlags, type Phase, type Stage } from "../stage/stage.ts";
 import { readPlans, type Plan as ChainPlan } from "../subscriptions/chain.ts";
 import { audited, type AuditOutcome } from "./audit.ts";
@@ -24,24 +25,9 @@ import {
   type Split,
 } from "./governance.ts";
 
-/** The chain, or 409 `CHAIN_OFF` when the stage is off. */
-export function requireChain(ctx: AppContext): ChainContext {
-  if (ctx.chain === undefined) throw conflict("CHAIN_OFF", "the chain is off: switch the stage to testnet or mainnet first");
-  return ctx.chain;
-}
-
 /** The Safe, the timelock and the owner keys the backend holds (none in production). */
 export function adminContextOf(chain: ChainContext): AdminContext {
   return { publicClient: chain.client, safe: chain.addresses.safe, timelock: chain.addresses.timelock, keys: chain.signers.safeOwners };
-}
-
-const queues = new WeakMap<AppContext, Promise<unknown>>();
-
-/** Runs `work` after every admin change of this backend started before it has finished. */
-export function exclusive<T>(ctx: AppContext, work: () => Promise<T>): Promise<T> {
-  const run = (queues.get(ctx) ?? Promise.resolve()).then(work);
-  queues.set(ctx, run.catch(() => undefined));
-  return run;
 }
 
 /** What an admin change did: AdminResult, and for a plan created now, its id. */

@@ -9,7 +9,7 @@ import { saveStage } from "../app/settings.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
 import { features, PHASES, STAGES, type Features, type StageSettings } from "../stage/stage.ts";
 import { audited } from "./audit.ts";
-import { exclusive } from "./service.ts";
+import { exclusive } from "../app/guards.ts";
 
 /**
  * The backend as the switch needs it: how createApp reached the chain (the transport and the

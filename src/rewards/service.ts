@@ -4,13 +4,13 @@
 // out, every CXPT an account receives comes from the distributor.
 import { getTypesForEIP712Domain, isAddressEqual, type Address } from "viem";
 import type { Account } from "../accounts/store.ts";
-import { requireChain } from "../admin/service.ts";
+import { requireChain, requireChainFeature } from "../app/guards.ts";
 import type { ChainContext } from "../app/chain.ts";
 import type { AppContext } from "../app/context.ts";
 import type { Db } from "../db/db.ts";
 import { badRequest, forbidden, unavailable } from "../errors.ts";
 import { bookTransaction, type TokenTransaction, type TransactionType } from "../tokens/ledger.ts";
-import { requireChainFeature, requireWallet } from "../tokens/service.ts";
+import { requireWallet } from "../tokens/service.ts";
 import {
   claimRequestTypedData,
   FORWARD_REQUEST_TYPES,

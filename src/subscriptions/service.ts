@@ -21,7 +21,7 @@ import { createWalletClient, http, keccak256, stringToHex, type Address, type He
 import { privateKeyToAccount } from "viem/accounts";
 import { DEFAULT_ECONOMICS } from "../../deploy/config.ts";
 import type { Account } from "../accounts/store.ts";
-import { exclusive } from "../admin/service.ts";
+import { exclusive, requireChainFeature } from "../app/guards.ts";
 import type { ChainContext, Signer } from "../app/chain.ts";
 import type { AppContext } from "../app/context.ts";
 import { ceilDiv, formatDecimal, ONE_E18 } from "../billing/pricing.ts";
@@ -31,7 +31,7 @@ import { DEV_KEYS, devKey } from "../devstack/keys.ts";
 import { AppError, conflict, forbidden, notFound, paymentRequired } from "../errors.ts";
 import { bookTransaction } from "../tokens/ledger.ts";
 import { readAll } from "../tokens/reads.ts";
-import { requireChainFeature, requireWallet } from "../tokens/service.ts";
+import { requireWallet } from "../tokens/service.ts";
 import { activateForFiat, cancelFor, readPass, readPlans, verifyActivation, type PassState, type Plan, type Tranche } from "./chain.ts";
 import { localSwap, zeroExSwap, type SwapProvider } from "./swap.ts";
 

@@ -2,24 +2,13 @@
 // reports, the account's balances (on chain and off), and its transaction history.
 import type { Address, Hex } from "viem";
 import { getAccount, type Account } from "../accounts/store.ts";
-import { requireChain } from "../admin/service.ts";
+import { requireChainFeature } from "../app/guards.ts";
 import type { BilledIn } from "../billing/index.ts";
-import type { ChainContext } from "../app/chain.ts";
 import type { AppContext } from "../app/context.ts";
 import { conflict } from "../errors.ts";
-import { features, requireFeature, type FeatureName } from "../stage/stage.ts";
 import { readWalletFunds, type WalletFunds } from "./balances.ts";
 import { verifyDeposit } from "./deposits.ts";
 import { creditDeposit, listTransactions, unsettledUsage, type Page, type TokenTransaction, type TransactionType } from "./ledger.ts";
-
-/**
- * The chain, when `feature` is on at the current stage and phase.
- * @throws AppError 409 `FEATURE_DISABLED`, or 409 `CHAIN_OFF` when the chain is not connected.
- */
-export function requireChainFeature(ctx: AppContext, feature: FeatureName): ChainContext {
-  requireFeature(features(ctx.stage.stage, ctx.stage.phase), feature);
-  return requireChain(ctx);
-}
 
 /** The account's linked wallet, or 409 `WALLET_NOT_LINKED`. */
 export function requireWallet(account: Account): Address {

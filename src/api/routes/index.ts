@@ -10,7 +10,8 @@ import { tokenRoutes } from "./tokens.ts";
 import { rewardRoutes } from "./rewards.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { healthRoutes } from "./health.ts";
+import { billingRoutes } from "./billing.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, adminRoutes, adminAccountRoutes, healthRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, healthRoutes];

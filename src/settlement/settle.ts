@@ -1,0 +1,210 @@
+// The settlement state machine: open → built → committed → collecting → settled (| failed). Each
+// step persists before and after its chain call, and every step starts by reading back from the
+// chain what a crash may have left unrecorded, so a run killed anywhere and restarted with only
+// the database resumes without charging anyone twice (UsageBilling refuses a second collection
+// of a leaf and a second commit of a batch id; the steps check first and don't rely on reverts).
+import { parseEventLogs, zeroHash, type Hex } from "viem";
+import type { ChainContext, Signer } from "../app/chain.ts";
+import { billingAbi } from "../chain/abis.ts";
+import type { Db } from "../db/db.ts";
+import { AppError, unavailable } from "../errors.ts";
+import {
+  closeBatch,
+  getBatch,
+  leafCounts,
+  leavesOf,
+  markBuilt,
+  markCommitted,
+  markFailed,
+  recordChunkTx,
+  recordCommitTx,
+  recordOutcomes,
+  unfinishedBatches,
+  type BatchState,
+  type LeafStatus,
+  type SettlementBatch,
+  type StoredLeaf,
+} from "./store.ts";
+import { buildTree, type SettlementTree } from "./tree.ts";
+
+/** What settlement needs of the app: the database and the chain with the settler's key. */
+export interface SettlementContext {
+  readonly db: Db;
+  readonly chain: ChainContext | undefined;
+}
+
+export interface SettleOptions {
+  /** Leaves per collectChunk transaction (default 64). */
+  readonly chunkSize?: number;
+}
+
+/** Where a batch stands after a step. `idle`: no step is left but retrying shortfalls. */
+export interface StepResult {
+  state: BatchState;
+  counts: Record<LeafStatus, number>;
+  idle: boolean;
+}
+
+const DEFAULT_CHUNK = 64;
+/** On-chain leaf status, as UsageBilling's LeafStatus enum. */
+const CHAIN_STATUS = ["pending", "collected", "shortfall"] as const;
+
+interface Settler {
+  chain: ChainContext;
+  signer: Signer;
+}
+
+function settlerOf(ctx: SettlementContext): Settler {
+  const signer = ctx.chain?.signers.settler;
+  if (!ctx.chain || !signer) throw unavailable("SETTLEMENT_UNAVAILABLE", "Settlement needs the chain and the settler key (SETTLER_PRIVATE_KEY)");
+  return { chain: ctx.chain, signer };
+}
+
+/** The batch's tree from its stored leaves, checked against the root it was built with. */
+async function treeOf(db: Db, batch: SettlementBatch): Promise<{ tree: SettlementTree; leaves: StoredLeaf[] }> {
+  const leaves = await leavesOf(db, batch.id);
+  const tree = buildTree(leaves);
+  if (batch.root !== null && tree.root !== batch.root) {
+    throw new AppError("BATCH_CORRUPT", `settlement batch ${batch.id}: its leaves no longer give its root`, 500);
+  }
+  return { tree, leaves };
+}
+
+/** Freezes an open batch: the root, total and count the chain will hold. No chain call. */
+async function build(db: Db, batch: SettlementBatch): Promise<void> {
+  const { tree, leaves } = await treeOf(db, batch);
+  const total = leaves.reduce((sum, leaf) => sum + leaf.amount, 0n);
+  await markBuilt(db, batch.id, { root: tree.root, total, count: leaves.length, chainBatchId: batch.id });
+}
+
+/** Commits a built batch, unless the chain already holds its root (a commit sent before a crash). */
+async function commit(db: Db, { chain, signer }: Settler, batch: SettlementBatch): Promise<void> {
+  const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
+  const chainId = batch.chainBatchId!;
+  const onChain = async () => (await chain.client.readContract({ ...billing, functionName: "batchOf", args: [chainId] })).root;
+  const settle = async (root: Hex): Promise<boolean> => {
+    if (root === zeroHash) return false;
+    if (root === batch.root) await markCommitted(db, batch.id);
+    else await markFailed(db, batch.id, `batch id ${chainId} already holds root ${root} on chain`);
+    return true;
+  };
+  if (await settle(await onChain())) return;
+  try {
+    const hash = await signer.writeContract({
+      ...billing,
+      functionName: "commitBatch",
+      args: [chainId, batch.root!, batch.totalWei, BigInt(batch.count)],
+    });
+    await recordCommitTx(db, batch.id, hash);
+    await chain.client.waitForTransactionReceipt({ hash });
+  } catch (error) {
+    // A commit of the same id that landed meanwhile (one sent before a crash) is as good as ours.
+    if (await settle(await onChain())) return;
+    throw error;
+  }
+  if (!(await settle(await onChain()))) throw new AppError("COMMIT_FAILED", `settlement batch ${batch.id} is not committed on chain`, 502);
+}
+
+/**
+ * Collects one chunk of `leaves`: first books what the chain already decided for them (a chunk
+ * sent before a crash), then sends collectChunk for the rest and books the outcome from the
+ * LeafCollected / LeafShortfall events.
+ */
+async function collect(db: Db, { chain, signer }: Settler, batch: SettlementBatch, tree: SettlementTree, leaves: readonly StoredLeaf[]) {
+  const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
+  const chainId = batch.chainBatchId!;
+  const statuses = await Promise.all(
+    leaves.map(async (leaf) => CHAIN_STATUS[await chain.client.readContract({ ...billing, functionName: "leafStatus", args: [chainId, leaf.index] })]),
+  );
+  // A leaf the chain holds collected is never sent again; one pending in the database but short
+  // on chain was tried before a crash and is booked short (a later pass retries it).
+  const known = leaves.flatMap((leaf, i) => {
+    const status = statuses[i]!;
+    return status !== "pending" && status !== leaf.status ? [{ index: Number(leaf.index), status }] : [];
+  });
+  if (known.length > 0) await recordOutcomes(db, batch.id, known);
+  const toSend = leaves.filter((_, i) => statuses[i] !== "collected").map((leaf) => Number(leaf.index));
+  if (toSend.length === 0) return;
+
+  const { leaves: ordered, proof, proofFlags } = tree.chunk(toSend);
+  const hash = await signer.writeContract({ ...billing, functionName: "collectChunk", args: [chainId, ordered, proof, proofFlags] });
+  await recordChunkTx(db, batch.id, toSend, hash);
+  const receipt = await chain.client.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new AppError("COLLECT_FAILED", `collectChunk ${hash} of settlement batch ${batch.id} reverted`, 502);
+  const events = parseEventLogs({ abi: billingAbi, logs: receipt.logs, eventName: ["LeafCollected", "LeafShortfall"] }).filter(
+    (log) => log.address.toLowerCase() === chain.addresses.billing.toLowerCase() && log.args.batchId === chainId,
+  );
+  await recordOutcomes(
+    db,
+    batch.id,
+    events.map((log) => ({ index: Number(log.args.index), status: log.eventName === "LeafCollected" ? "collected" : "shortfall", txHash: hash })),
+  );
+}
+
+/**
+ * Takes batch `batchId` one step further: builds an open batch, commits a built one, collects the
+ * next chunk of pending leaves. Shortfalls are left to `retryShortfalls`. Resumes from the
+ * database alone, whatever step a previous run was killed in.
+ */
+export async function settleStep(ctx: SettlementContext, batchId: bigint, options: SettleOptions = {}): Promise<StepResult> {
+  const batch = await getBatch(ctx.db, batchId);
+  if (batch.state === "open") await build(ctx.db, batch);
+  else if (batch.state === "built") await commit(ctx.db, settlerOf(ctx), batch);
+  else if (batch.state === "committed" || batch.state === "collecting") {
+    const pending = await leavesOf(ctx.db, batchId, { status: "pending", limit: options.chunkSize ?? DEFAULT_CHUNK });
+    if (pending.length > 0) await collect(ctx.db, settlerOf(ctx), batch, (await treeOf(ctx.db, batch)).tree, pending);
+    // A committed batch whose leaves a crash left all booked: the next booking moves it on.
+    else await recordOutcomes(ctx.db, batchId, []);
+  }
+  return stepResult(ctx.db, batchId);
+}
+
+async function stepResult(db: Db, batchId: bigint): Promise<StepResult> {
+  const { state } = await getBatch(db, batchId);
+  const counts = await leafCounts(db, batchId);
+  return { state, counts, idle: state === "settled" || state === "failed" || (state === "collecting" && counts.pending === 0) };
+}
+
+/** Sends every short leaf of a collecting batch again, chunk by chunk, once. */
+export async function retryShortfalls(ctx: SettlementContext, batchId: bigint, options: SettleOptions = {}): Promise<StepResult> {
+  const batch = await getBatch(ctx.db, batchId);
+  if (batch.state !== "collecting") return stepResult(ctx.db, batchId);
+  const settler = settlerOf(ctx);
+  const { tree } = await treeOf(ctx.db, batch);
+  for (let after = -1; ; ) {
+    const short = await leavesOf(ctx.db, batchId, { status: "shortfall", after, limit: options.chunkSize ?? DEFAULT_CHUNK });
+    if (short.length === 0) break;
+    await collect(ctx.db, settler, batch, tree, short);
+    after = Number(short.at(-1)!.index);
+  }
+  return stepResult(ctx.db, batchId);
+}
+
+export interface SettlementRun {
+  /** The batch this run closed, if any usage was due. */
+  closed: bigint | null;
+  /** Every batch the run worked on, where it stands now. */
+  batches: { id: bigint; result: StepResult }[];
+}
+
+/**
+ * One settlement run (what the settlement job calls): closes the due PAYG usage into a new batch,
+ * then takes every unfinished batch as far as it goes, retrying shortfalls once.
+ */
+export async function runSettlement(ctx: SettlementContext, options: SettleOptions = {}): Promise<SettlementRun> {
+  settlerOf(ctx);
+  const closed = await closeBatch(ctx.db);
+  const batches: SettlementRun["batches"] = [];
+  for (const id of await unfinishedBatches(ctx.db)) {
+    let result = await settleStep(ctx, id, options);
+    while (!result.idle) {
+      const previous = JSON.stringify(result);
+      result = await settleStep(ctx, id, options);
+      // Every step moves the state or books leaves; one that did neither would repeat forever.
+      if (JSON.stringify(result) === previous) throw new AppError("SETTLEMENT_STUCK", `settlement batch ${id} made no progress in state ${result.state}`, 500);
+    }
+    if (result.state === "collecting") result = await retryShortfalls(ctx, id, options);
+    batches.push({ id, result });
+  }
+  return { closed, batches };
+}

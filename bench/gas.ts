@@ -1,9 +1,9 @@
 // Gas benchmark of the contract suite on the in-process chain: `npm run bench:gas`.
 // Prints a table and writes bench/results/gas.json. Not a test: it measures and reports.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { createWalletClient, custom, parseEther, parseSignature, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { buildTree } from "../src/settlement/tree.ts";
 import { connection, deploySuite, networkHelpers, type Suite } from "../test/nodejs/helpers/fixture.ts";
 
 type Row = { operation: string; gas: bigint; note?: string };
@@ -137,15 +137,13 @@ const settlementPerUser = new Map<number, bigint>();
 let batchId = 1n;
 for (const size of [10, 100, 1_000]) {
   const users = await fundedUsers(size, parseEther("10"));
-  const values = users.map((user, i) => [BigInt(i), user, parseEther("0.01") + BigInt(i)] as [bigint, Address, bigint]);
-  const tree = StandardMerkleTree.of(values, ["uint256", "address", "uint256"]);
-  const total = values.reduce((sum, [, , amount]) => sum + amount, 0n);
-  let gas = await gasOf(await billing.write.commitBatch([batchId, tree.root as Hex, total, BigInt(size)], { account: settler.account }));
+  const leaves = users.map((user, i) => ({ index: BigInt(i), user, amount: parseEther("0.01") + BigInt(i) }));
+  const tree = buildTree(leaves);
+  const total = leaves.reduce((sum, { amount }) => sum + amount, 0n);
+  let gas = await gasOf(await billing.write.commitBatch([batchId, tree.root, total, BigInt(size)], { account: settler.account }));
   for (let start = 0; start < size; start += CHUNK) {
-    const indices = Array.from({ length: Math.min(CHUNK, size - start) }, (_, i) => start + i);
-    const { leaves, proof, proofFlags } = tree.getMultiProof(indices);
-    const chunk = leaves.map(([index, user, amount]) => ({ index, user, amount }));
-    gas += await gasOf(await billing.write.collectChunk([batchId, chunk, proof as Hex[], proofFlags], { account: settler.account }));
+    const { leaves: chunk, proof, proofFlags } = tree.chunk(Array.from({ length: Math.min(CHUNK, size - start) }, (_, i) => start + i));
+    gas += await gasOf(await billing.write.collectChunk([batchId, chunk, proof, proofFlags], { account: settler.account }));
   }
   settlementPerUser.set(size, gas / BigInt(size));
   record(`UsageBilling settlement per user, ${size} users`, gas / BigInt(size), `commit + chunks of up to ${CHUNK}`);

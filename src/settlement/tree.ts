@@ -29,6 +29,8 @@ export interface SettlementTree {
   chunk(indices: readonly number[]): Chunk;
   /** The single-leaf proof of leaf `index`, for `verifyLeaf`. */
   proof(index: number): Hex[];
+  /** The hash a leaf has in the tree (UsageBilling's `leafHash`). */
+  leafHash(leaf: SettlementLeaf): Hex;
 }
 
 /** The tree of `leaves`, which must be indexed 0…n-1 in order (as a batch stores them). */
@@ -47,5 +49,6 @@ export function buildTree(leaves: readonly SettlementLeaf[]): SettlementTree {
       return { leaves: ordered.map(([index, user, amount]) => ({ index, user, amount })), proof: proof as Hex[], proofFlags };
     },
     proof: (index) => tree.getProof(index) as Hex[],
+    leafHash: ({ index, user, amount }) => tree.leafHash([index, user, amount]) as Hex,
   };
 }

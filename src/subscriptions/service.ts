@@ -13,8 +13,8 @@
 //
 // Tokens left: the chain's bucket plus the overage still allowed this period (what
 // `consumeTokens` accepts), minus the bucket tokens the drain has charged to metered usage that
-// settlement has not yet consumed on chain (usage_events.bucket_tokens where settled_at is null;
-// the settlement job, a later milestone, consumes them with `consumeTokens` and sets settled_at).
+// the reconcile job has not yet consumed on chain (./reconcile.ts checkpoints them with
+// `consumeTokens` and stamps usage_events.bucket_checkpointed_at).
 // Nothing is usable outside a paid period: `consumeTokens` refuses an expired pass, rolled-over
 // tranches included.
 import { createWalletClient, http, keccak256, stringToHex, type Address, type Hex } from "viem";
@@ -34,6 +34,7 @@ import { readAll } from "../tokens/reads.ts";
 import { requireWallet } from "../tokens/service.ts";
 import { activateForFiat, cancelFor, readPass, readPlans, verifyActivation, type PassState, type Plan, type Tranche } from "./chain.ts";
 import { localSwap, zeroExSwap, type SwapProvider } from "./swap.ts";
+import { uncheckpointedBucketTokens } from "./reconcile.ts";
 
 // ───────────────────────────── plans ─────────────────────────────
 
@@ -129,11 +130,7 @@ async function refreshMirror(ctx: AppContext, chain: ChainContext, accountId: st
   if (pass === null) return { wallet, pass: null };
   const status = await ctx.db.transaction(async (tx) => {
     await tx.query("select id from accounts where id = $1 for update", [accountId]);
-    const { rows } = await tx.query<{ total: string }>(
-      "select coalesce(sum(bucket_tokens), 0)::text as total from usage_events where account_id = $1 and bucket_tokens > 0 and settled_at is null",
-      [accountId],
-    );
-    const status = passStatus(pass, BigInt(rows[0]!.total));
+    const status = passStatus(pass, await uncheckpointedBucketTokens(tx, accountId));
     await tx.query(
       `update accounts set subscription_type = $2, subscription_plan_id = $3, subscription_pass_id = $4,
               subscription_end = $5, bucket_remaining = $6 where id = $1`,

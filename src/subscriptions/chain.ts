@@ -21,16 +21,11 @@ import type { Signer } from "../chain/safe.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import { readAll } from "../tokens/reads.ts";
 import { confirmedReceipt, emittedBy, mined } from "../tokens/transactions.ts";
+import type { OnchainPlan } from "../../deploy/config.ts";
 
 /** A plan as the admin defined it on chain. Price in CXPT wei, period in seconds, bucket in tokens. */
-export interface Plan {
+export interface Plan extends OnchainPlan {
   readonly planId: bigint;
-  readonly price: bigint;
-  readonly period: number;
-  readonly active: boolean;
-  readonly bucket: bigint;
-  readonly requestsPerMinute: number;
-  readonly concurrency: number;
 }
 
 /** Every plan, ids 1…lastPlanId, inactive ones included (`active` says which can be bought). */
@@ -41,7 +36,7 @@ export async function readPlans(client: PublicClient, subscriptions: Address): P
     client,
     ids.map((planId) => ({ address: subscriptions, abi: subscriptionsAbi, functionName: "planOf", args: [planId] }) as const),
   );
-  return plans.map((plan, i) => ({ planId: ids[i]!, ...(plan as Omit<Plan, "planId">) }));
+  return plans.map((plan, i) => ({ planId: ids[i]!, ...(plan as OnchainPlan) }));
 }
 
 /** A bucket tranche: tokens granted by one paid period, usable until `expiry` (period end + rollover). */

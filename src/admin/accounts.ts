@@ -40,7 +40,7 @@ const WALLET = /^0x[0-9a-f]{40}$/i;
 const accountNotFound = (id: string) => notFound("ACCOUNT_NOT_FOUND", `no account ${id}`);
 
 export const MAX_ACCOUNTS_PAGE = 200;
-const DEFAULT_ACCOUNTS_PAGE = 50;
+export const DEFAULT_ACCOUNTS_PAGE = 50;
 
 export interface AccountsQuery {
   /** 1–MAX_ACCOUNTS_PAGE, 50 by default. */

@@ -39,7 +39,7 @@ export interface AuditEntry {
 }
 
 export const MAX_AUDIT_PAGE = 200;
-const DEFAULT_AUDIT_PAGE = 50;
+export const DEFAULT_AUDIT_PAGE = 50;
 
 /** `value` as JSON text, bigints as decimal strings (JSON has no exact integers beyond 2^53). */
 const toJson = (value: unknown): string => JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));

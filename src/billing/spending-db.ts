@@ -1,6 +1,7 @@
 // The gate's loaders over PostgreSQL: API key hash → account, and an account's spending (credits,
 // legacy credits net of debt, bucket, subscription end, drained-but-unsettled PAYG). The PAYG
 // capacity comes from the chain through a function the caller passes (none: no PAYG).
+import { accountIdForKeyHash } from "../accounts/store.ts";
 import type { Queryable } from "../db/db.ts";
 import { notFound } from "../errors.ts";
 import type { Spending } from "./gate.ts";
@@ -9,11 +10,8 @@ import type { BilledIn } from "./meter-store.ts";
 /** Resolves an active (not revoked) API key by its hash. */
 export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ accountId: string } | null> {
   return async (keyHash) => {
-    const { rows } = await db.query<{ account_id: string }>(
-      "select account_id from api_keys where key_hash = $1 and revoked_at is null",
-      [keyHash],
-    );
-    return rows.length ? { accountId: rows[0].account_id } : null;
+    const accountId = await accountIdForKeyHash(db, keyHash);
+    return accountId === undefined ? null : { accountId };
   };
 }
 

@@ -65,27 +65,16 @@ export async function listPlans(ctx: AppContext): Promise<{ plans: PlanOffer[]; 
 
 // ───────────────────────────── status and the account mirror ─────────────────────────────
 
-/** A pass as the user sees it: the chain's state less the metered use not yet consumed on chain. */
-export interface PassStatus {
-  readonly passId: bigint;
-  readonly planId: bigint;
+/**
+ * A pass as the user sees it: the chain's state less the metered use not yet consumed on chain
+ * (`bucketRemaining`, `overageRemaining` and `overageUsed` already account for it).
+ */
+export interface PassStatus extends PassState {
   readonly planName: string | null;
-  /** End of the paid period (unix seconds). */
-  readonly periodEnd: bigint;
-  readonly active: boolean;
-  readonly autoRenew: boolean;
-  readonly cancelled: boolean;
-  /** Bucket tokens left (rolled-over tranches included). */
-  readonly bucketRemaining: bigint;
-  /** Overage still allowed this period, and used so far. */
-  readonly overageRemaining: bigint;
-  readonly overageUsed: bigint;
-  /** Bucket tokens charged to metered usage and not yet consumed on chain (already deducted above). */
+  /** Bucket tokens charged to metered usage and not yet consumed on chain (already deducted). */
   readonly unsettledBucketTokens: bigint;
   /** What the billing gate lets the account draw now: bucket + overage in a paid period, else 0. */
   readonly usableTokens: bigint;
-  /** The chain's unexpired tranches, oldest (drawn first) first. */
-  readonly tranches: readonly Tranche[];
 }
 
 export interface SubscriptionStatus {
@@ -103,19 +92,13 @@ function passStatus(pass: PassState, unsettled: bigint): PassStatus {
   const intoOverage = min(pass.overageRemaining, max(0n, unsettled - pass.bucketRemaining));
   const overageRemaining = pass.overageRemaining - intoOverage;
   return {
-    passId: pass.passId,
-    planId: pass.planId,
+    ...pass,
     planName: planName(pass.planId),
-    periodEnd: pass.periodEnd,
-    active: pass.active,
-    autoRenew: pass.autoRenew,
-    cancelled: pass.cancelled,
     bucketRemaining,
     overageRemaining,
     overageUsed: pass.overageUsed + intoOverage,
     unsettledBucketTokens: unsettled,
     usableTokens: pass.active ? bucketRemaining + overageRemaining : 0n,
-    tranches: pass.tranches,
   };
 }
 

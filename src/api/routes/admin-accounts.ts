@@ -3,9 +3,9 @@
 // 401 without a session, 403 without the admin role, both before the input is looked at.
 import { Type } from "typebox";
 import type { AppContext } from "../../app/context.ts";
-import { grantLegacyCredits, listAccounts, MAX_ACCOUNTS_PAGE, readAccount, type AdminAccount, type LegacyGrantResult } from "../../admin/accounts.ts";
+import { DEFAULT_ACCOUNTS_PAGE, grantLegacyCredits, listAccounts, MAX_ACCOUNTS_PAGE, readAccount, type AdminAccount, type LegacyGrantResult } from "../../admin/accounts.ts";
 import { accountOf, adminHook } from "../auth.ts";
-import { Address, errors, Nullable, Uuid, Wei } from "../schemas.ts";
+import { Address, errors, Nullable, pageQuery, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 import { AccountView, accountView } from "./views.ts";
 
@@ -60,8 +60,7 @@ export function adminAccountRoutes(app: Api, ctx: AppContext): void {
         summary: "Accounts with their balances, newest first",
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,4}$", description: `accounts per page, 1–${MAX_ACCOUNTS_PAGE} (50)` })),
-            cursor: Type.Optional(Type.String({ description: "nextCursor of the previous page" })),
+            ...pageQuery("accounts", MAX_ACCOUNTS_PAGE, DEFAULT_ACCOUNTS_PAGE),
             wallet: Type.Optional(Address),
           },
           { additionalProperties: false },

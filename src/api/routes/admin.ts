@@ -4,14 +4,14 @@
 // Safe and the timelock, 202 when it was only proposed (the body carries the proposal).
 import { Type, type Static } from "typebox";
 import type { AppContext } from "../../app/context.ts";
-import { listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../admin/audit.ts";
+import { DEFAULT_AUDIT_PAGE, listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../admin/audit.ts";
 import type { Plan } from "../../admin/governance.ts";
 import { uploadPoints, type PointsUploadResult } from "../../admin/rewards.ts";
 import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
 import { switchStage, type StageSwitch } from "../../admin/stage.ts";
 import type { Plan as ChainPlan } from "../../subscriptions/chain.ts";
 import { accountOf, adminHook } from "../auth.ts";
-import { Address, errors, HexData, Nullable, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
+import { Address, errors, HexData, Nullable, pageQuery, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
 const UINT32_MAX = 2 ** 32 - 1;
@@ -311,8 +311,7 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
         summary: "The audit log of admin actions, newest first",
         querystring: Type.Object(
           {
-            limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,4}$", description: `entries per page, 1–${MAX_AUDIT_PAGE} (50)` })),
-            cursor: Type.Optional(Type.String({ description: "nextCursor of the previous page" })),
+            ...pageQuery("entries", MAX_AUDIT_PAGE, DEFAULT_AUDIT_PAGE),
           },
           { additionalProperties: false },
         ),

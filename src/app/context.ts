@@ -4,6 +4,7 @@ import type { AppConfig, Phase, Stage } from "../config/config.ts";
 import type { Billing } from "./billing.ts";
 import type { ChainContext, ConnectOptions } from "./chain.ts";
 import type { Db } from "../db/db.ts";
+import type { Monitor } from "../monitoring/index.ts";
 
 /** The stage the backend runs at now: starts from the configuration, switched by the admin. */
 export interface RuntimeStage {
@@ -20,4 +21,6 @@ export interface AppContext {
   /** How the chain is reached (transport, addresses), for reconnecting on a stage switch. */
   readonly connectOptions: ConnectOptions;
   readonly billing: Billing;
+  /** Logs, metrics and alerts. */
+  readonly monitor: Monitor;
 }

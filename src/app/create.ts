@@ -5,6 +5,7 @@ import type { ContractKey } from "../chain/types.ts";
 import type { AppConfig } from "../config/config.ts";
 import { openDb } from "../db/db.ts";
 import { migrate } from "../db/migrate.ts";
+import { createMonitor, type Logger } from "../monitoring/index.ts";
 import { openBilling } from "./billing.ts";
 import { connectChain } from "./chain.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
@@ -20,12 +21,15 @@ export interface CreateOptions {
   readonly transport?: Transport;
   /** Contract addresses over the configured ones (the local stack's own deployment). */
   readonly addresses?: Readonly<Partial<Record<ContractKey, Address>>>;
+  /** The logger to use instead of one at LOG_LEVEL on standard output. */
+  readonly log?: Logger;
 }
 
 export async function createApp(config: AppConfig, options: CreateOptions = {}): Promise<App> {
   const db = await openDb(config.database);
   try {
     await migrate(db);
+    const monitor = createMonitor(db, { logLevel: config.monitoring.logLevel, ...(options.log ? { log: options.log } : {}) });
     const stage: RuntimeStage = await loadStage(db, { stage: config.chain.stage, phase: config.chain.phase });
     const chain = stage.stage === "off" ? undefined : await connectChain(config, stage.stage, options);
     const persistent = "url" in config.database || config.database.dataDir !== undefined;
@@ -39,6 +43,7 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       chain,
       connectOptions: options,
       billing,
+      monitor,
       async close() {
         await billing.close();
         await db.close();

@@ -61,6 +61,46 @@ export interface AppConfig {
   /** An external relayer (Biconomy-style) for gasless claims; the local relayer key when unset. */
   readonly relayerUrl: string | undefined;
   readonly relayerApiKey: string | undefined;
+  readonly indexer: IndexerConfig;
+  readonly jobs: JobsConfig;
+  readonly monitoring: MonitoringConfig;
+}
+
+/** How the chain indexer follows the suite (src/indexer). */
+export interface IndexerConfig {
+  /** First block to index (the deployment block); from the deployment record when unset. */
+  readonly startBlock: bigint | undefined;
+  /** Blocks below the head left unindexed until final enough; 12 by default, 0 on the local chain (31337). */
+  readonly confirmations: number | undefined;
+  readonly intervalMs: number;
+  /** Blocks per eth_getLogs request. */
+  readonly batchSize: number;
+}
+
+/** The scheduled jobs (src/jobs): cron patterns in UTC, intervals in ms. */
+export interface JobsConfig {
+  /** Whether this process runs the scheduler (every API instance may; each run happens once). */
+  readonly enabled: boolean;
+  /** Nightly PAYG settlement. */
+  readonly settleCron: string;
+  /** Daily rewards epoch. */
+  readonly rewardsCron: string;
+  /** Subscription bucket reconciliation. */
+  readonly reconcileEveryMs: number;
+  /** Balance, lag and health checks that raise alerts. */
+  readonly monitorEveryMs: number;
+}
+
+/** Logs and alert thresholds (src/monitoring). */
+export interface MonitoringConfig {
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  readonly logLevel: string;
+  /** A backend signer (operator, billing, settler, rewards, relayer) below this many wei of gas money raises an alert. */
+  readonly lowBalanceWei: bigint;
+  /** Reconciliation drift above this many tokens on one pass raises an alert. */
+  readonly driftAlertTokens: bigint;
+  /** The indexer this many blocks behind the head raises an alert. */
+  readonly indexerLagBlocks: number;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +128,23 @@ const int = (env: Env, name: string, fallback: number, min = 0): number => {
   return value;
 };
 
+const wei = (env: Env, name: string, fallback: bigint): bigint => {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number (wei), got "${raw}"`);
+  return BigInt(raw);
+};
+
+const onOff = (env: Env, name: string, fallback: boolean): boolean => {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "on" || raw === "1" || raw === "true") return true;
+  if (raw === "off" || raw === "0" || raw === "false") return false;
+  throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+};
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
 const key = (env: Env, name: string): Hex | undefined => {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
@@ -112,6 +169,12 @@ function parseAddresses(env: Env): Partial<Record<ContractKey, Address>> {
     addresses[contract] = raw;
   }
   return addresses;
+}
+
+function logLevel(env: Env): string {
+  const raw = env.LOG_LEVEL ?? "info";
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+  return raw;
 }
 
 /** The configuration from `env` (process.env by default). Throws ConfigError naming the bad setting. */
@@ -164,5 +227,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     zeroEx: zeroExKey ? { apiUrl: env.ZEROEX_API_URL ?? "https://api.0x.org", apiKey: zeroExKey, sellToken: sellToken(env) } : undefined,
     relayerUrl: env.RELAYER_URL || undefined,
     relayerApiKey: env.RELAYER_API_KEY || undefined,
+    indexer: {
+      startBlock: env.INDEXER_START_BLOCK ? wei(env, "INDEXER_START_BLOCK", 0n) : undefined,
+      confirmations: env.INDEXER_CONFIRMATIONS ? int(env, "INDEXER_CONFIRMATIONS", 0) : undefined,
+      intervalMs: int(env, "INDEXER_INTERVAL_MS", 2_000, 50),
+      batchSize: int(env, "INDEXER_BATCH_SIZE", 2_000, 1),
+    },
+    jobs: {
+      enabled: onOff(env, "JOBS", true),
+      settleCron: env.SETTLE_CRON ?? "0 2 * * *",
+      rewardsCron: env.REWARDS_CRON ?? "0 0 * * *",
+      reconcileEveryMs: int(env, "RECONCILE_EVERY_MS", 300_000, 1_000),
+      monitorEveryMs: int(env, "MONITOR_EVERY_MS", 60_000, 1_000),
+    },
+    monitoring: {
+      logLevel: logLevel(env),
+      lowBalanceWei: wei(env, "ALERT_LOW_BALANCE_WEI", 100_000_000_000_000_000n),
+      driftAlertTokens: wei(env, "ALERT_DRIFT_TOKENS", 1_000n),
+      indexerLagBlocks: int(env, "ALERT_INDEXER_LAG_BLOCKS", 50, 1),
+    },
   };
 }

@@ -68,6 +68,7 @@ export async function startStack(backend: BackendName, env: Record<string, strin
     CXPT_DATA_DIR: `/tmp/cxpt-test-${randomBytes(6).toString("hex")}`,
     ...DEV_BACKEND_ENV,
     PUBLIC_URL: "http://cxpt.test",
+    LOG_LEVEL: "silent", // tests assert on alerts and metrics, not on log lines
     ...env,
   });
   const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts });

@@ -76,7 +76,7 @@ export function switchStage(ctx: SwitchableContext, actorId: string | null, targ
       ctx.stage.stage = target.stage;
       ctx.stage.phase = target.phase;
       ctx.chain = chain;
-      ctx.billing.chainChanged();
+      await ctx.chainChanged();
       const result: StageSwitch = { previous, current: features(target.stage, target.phase), chainId: chain?.chainId ?? null };
       return { result, outcome: { status: "executed", previous, current: target, chainId: result.chainId } };
     }),

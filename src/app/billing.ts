@@ -1,7 +1,7 @@
 // The billing hot path as the app runs it: the price table (admin-configurable, kept in settings),
 // the CXPT/USD price source, the metering store (Redis, or the embedded store), the meter, the
-// gate with its PostgreSQL and chain loaders, the drain loop, and the chain watch that invalidates
-// the gate's cache when a wallet's balance or allowance changes.
+// gate with its PostgreSQL and chain loaders, and the drain loop. The chain indexer
+// (src/indexer/follow.ts) invalidates the gate's cache when a wallet's balance or allowance changes.
 import { join } from "node:path";
 import type { Address } from "viem";
 import {
@@ -25,7 +25,6 @@ import {
   type PriceSource,
   type PriceTable,
 } from "../billing/index.ts";
-import { cxptAbi, vaultAbi } from "../chain/abis.ts";
 import type { AppConfig } from "../config/config.ts";
 import type { Db } from "../db/db.ts";
 import { features } from "../stage/stage.ts";
@@ -47,9 +46,9 @@ export interface Billing {
   setPrices(json: unknown): Promise<PriceTable>;
   /** How usage is billed at the current stage: CXPT from phase 2 on, legacy credits before. */
   billedIn(): BilledIn;
-  /** The stage switch connected or dropped the chain: watch the new one, drop cached chain reads. */
+  /** The stage switch connected or dropped the chain: drop cached chain reads. */
   chainChanged(): void;
-  /** Stops the chain watch and the drain loop, draining everything metered so far. */
+  /** Stops the drain loop, draining everything metered so far. */
   close(): Promise<void>;
 }
 
@@ -100,7 +99,6 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
           },
         )
       : startDrainLoop({ store, db, meter, refresh, intervalMs: config.drainIntervalMs });
-  let unwatch = watchWallets(deps.chain(), gate);
 
   return {
     store,
@@ -116,50 +114,12 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     },
     billedIn,
     chainChanged() {
-      unwatch();
-      unwatch = watchWallets(deps.chain(), gate);
       gate.invalidateAll(); // billing mode and PAYG capacity depend on the stage and the chain
     },
     async close() {
-      unwatch();
       await drain.stop();
       priceSource.close();
       await store.close();
     },
   };
-}
-
-/**
- * Invalidates the gate's cached PAYG capacity of every wallet whose CXPT balance or allowance to
- * the Vault changes, and of every payer through the Vault. Polls logs; no call on the hot path.
- */
-function watchWallets(chain: ChainContext | undefined, gate: Gate): () => void {
-  if (!chain) return () => {};
-  const { client, addresses } = chain;
-  const onError = () => {}; // a missed poll is retried on the next one; the gate's TTL bounds staleness
-  const stops = [
-    client.watchContractEvent({
-      address: addresses.cxpt,
-      abi: cxptAbi,
-      onError,
-      onLogs: (logs) => {
-        for (const log of logs) {
-          if (log.eventName === "Transfer") {
-            gate.invalidateWallet(log.args.from!.toLowerCase());
-            gate.invalidateWallet(log.args.to!.toLowerCase());
-          } else if (log.eventName === "Approval") {
-            gate.invalidateWallet(log.args.owner!.toLowerCase());
-          }
-        }
-      },
-    }),
-    client.watchContractEvent({
-      address: addresses.vault,
-      abi: vaultAbi,
-      eventName: "Paid",
-      onError,
-      onLogs: (logs) => logs.forEach((log) => gate.invalidateWallet(log.args.user!.toLowerCase())),
-    }),
-  ];
-  return () => stops.forEach((stop) => stop());
 }

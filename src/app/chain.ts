@@ -1,7 +1,7 @@
 // Connects the backend to the chain: a public client, the suite's addresses (configured ones over
 // the recorded deployment for the chain id), and one wallet client per backend key. Before the
 // backend trusts the chain, the deployment is validated: code, identities, wiring and roles.
-import { createPublicClient, createWalletClient, http, type Address, type Hex, type PublicClient, type Transport, type WalletClient, type Account, type Chain } from "viem";
+import { createPublicClient, createWalletClient, type Address, type Hex, type PublicClient, type Transport, type WalletClient, type Account, type Chain } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentFor } from "../chain/addresses.ts";
 import type { ContractKey } from "../chain/types.ts";
@@ -10,6 +10,7 @@ import { AppError } from "../errors.ts";
 import { assertStageChain, type Stage } from "../stage/stage.ts";
 import { assertValidDeployment } from "../stage/validate.ts";
 import { chainAt } from "../chain/chains.ts";
+import { rpcTransport } from "../chain/transport.ts";
 
 export type Signer = WalletClient<Transport, Chain, Account>;
 
@@ -35,10 +36,12 @@ export interface ChainContext {
 }
 
 export interface ConnectOptions {
-  /** How to reach the chain; HTTP to RPC_URL by default (tests pass an in-process provider). */
+  /** How to reach the chain; HTTP to RPC_URL with retries and a timeout by default (tests pass an in-process provider). */
   readonly transport?: Transport;
   /** Addresses that take precedence over the configuration (the local stack's own deployment). */
   readonly addresses?: Readonly<Partial<Record<ContractKey, Address>>>;
+  /** The block those addresses were deployed in: where the indexer starts (found on chain when unknown). */
+  readonly deploymentBlock?: bigint;
 }
 
 function suiteAddresses(found: Readonly<Partial<Record<ContractKey, Address>>>, chainId: number): SuiteAddresses {
@@ -55,7 +58,7 @@ function suiteAddresses(found: Readonly<Partial<Record<ContractKey, Address>>>, 
 
 /** Connects to the configured chain and validates the deployment for `stage`; throws naming every problem. */
 export async function connectChain(config: AppConfig, stage: Stage, options: ConnectOptions = {}): Promise<ChainContext> {
-  const transport = options.transport ?? http(config.chain.rpcUrl);
+  const transport = options.transport ?? rpcTransport(config.chain.rpcUrl);
   const probe = createPublicClient({ transport });
   const chainId = await probe.getChainId();
   if (config.chain.chainId !== undefined && config.chain.chainId !== chainId) {

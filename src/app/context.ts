@@ -23,4 +23,6 @@ export interface AppContext {
   readonly billing: Billing;
   /** Logs, metrics and alerts. */
   readonly monitor: Monitor;
+  /** The stage switch connected or dropped the chain: billing and the indexer follow the new one. */
+  chainChanged(): Promise<void>;
 }

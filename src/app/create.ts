@@ -1,37 +1,36 @@
 // Builds the backend from its configuration: the database (migrated), the runtime stage, the
 // chain (validated) and the billing hot path. One call for the server, the jobs and the tests.
-import type { Transport, Address } from "viem";
-import type { ContractKey } from "../chain/types.ts";
 import type { AppConfig } from "../config/config.ts";
 import { openDb } from "../db/db.ts";
 import { migrate } from "../db/migrate.ts";
 import { createMonitor, type Logger } from "../monitoring/index.ts";
 import { openBilling } from "./billing.ts";
-import { connectChain } from "./chain.ts";
+import { connectChain, type ConnectOptions } from "./chain.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
 import { loadStage } from "./settings.ts";
+import { followChain, type Follower } from "../indexer/follow.ts";
 
 export interface App extends AppContext {
   /** Stops background work, drains what is metered and closes every connection. */
   close(): Promise<void>;
 }
 
-export interface CreateOptions {
-  /** How to reach the chain instead of RPC_URL (tests: an in-process provider). */
-  readonly transport?: Transport;
-  /** Contract addresses over the configured ones (the local stack's own deployment). */
-  readonly addresses?: Readonly<Partial<Record<ContractKey, Address>>>;
+/** How to reach the chain (instead of RPC_URL and the configured addresses), and: */
+export interface CreateOptions extends ConnectOptions {
   /** The logger to use instead of one at LOG_LEVEL on standard output. */
   readonly log?: Logger;
+  /** Follow the chain with the indexer (default true; one-off commands that index by hand turn it off). */
+  readonly follow?: boolean;
 }
 
 export async function createApp(config: AppConfig, options: CreateOptions = {}): Promise<App> {
+  const { log, follow, ...connectOptions } = options;
   const db = await openDb(config.database);
   try {
     await migrate(db);
-    const monitor = createMonitor(db, { logLevel: config.monitoring.logLevel, ...(options.log ? { log: options.log } : {}) });
+    const monitor = createMonitor(db, { logLevel: config.monitoring.logLevel, ...(log ? { log } : {}) });
     const stage: RuntimeStage = await loadStage(db, { stage: config.chain.stage, phase: config.chain.phase });
-    const chain = stage.stage === "off" ? undefined : await connectChain(config, stage.stage, options);
+    const chain = stage.stage === "off" ? undefined : await connectChain(config, stage.stage, connectOptions);
     const persistent = "url" in config.database || config.database.dataDir !== undefined;
     // Billing reads the chain through the app, since the admin's stage switch may connect or drop it.
     const built: { app?: App } = {};
@@ -41,14 +40,20 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       db,
       stage,
       chain,
-      connectOptions: options,
+      connectOptions,
       billing,
       monitor,
+      async chainChanged() {
+        billing.chainChanged();
+        await follower?.restart();
+      },
       async close() {
+        await follower?.stop();
         await billing.close();
         await db.close();
       },
     });
+    const follower: Follower | undefined = follow === false ? undefined : followChain(app);
     return app;
   } catch (error) {
     await db.close();

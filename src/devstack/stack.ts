@@ -9,6 +9,7 @@
 // created and funded: their private keys are public. On any other chain the configuration names
 // keys and addresses, nothing is deployed and no demo account exists. With CHAIN_STAGE=off there is
 // no chain at all (legacy credits) and no demo either.
+import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -28,7 +29,6 @@ import { ensureSuite } from "./suite.ts";
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The chain id of a local development node (Hardhat, the devchain). */
-export const LOCAL_CHAIN_ID = 31337;
 
 export interface LocalStackOptions {
   /** The environment (process.env by default); a setting unset or empty takes its local default. */
@@ -209,7 +209,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? await ensureSuite(rpcUrl!, join(config.dataDir, "deployment.json"), (line) => log(`deploy: ${line}`))
         : undefined;
 
-    const app = await createApp(config, deployed ? { addresses: deployed.contracts } : {});
+    const app = await createApp(config, deployed ? { addresses: deployed.contracts, deploymentBlock: BigInt(deployed.deploymentBlock) } : {});
     cleanup.push(app.close);
 
     let demo: StackDemo | undefined;

@@ -5,8 +5,9 @@
 import { BlockNotFoundError, type Address, type Hex, type PublicClient } from "viem";
 import type { Gate } from "../billing/gate.ts";
 import type { Db } from "../db/db.ts";
+import { AppError } from "../errors.ts";
 import { decodeLog, INDEXED_CONTRACTS, walletsTouched, type IndexedContract, type IndexedEvent } from "./events.ts";
-import { commitEvents, eventBlocksBelow, loadCursor, rewind, type Cursor } from "./store.ts";
+import { commitEvents, eventBlocksBelow, listEvents, loadCursor, rewind, type Cursor } from "./store.ts";
 
 /** What the indexer needs of the chain connection (ChainContext fits). */
 export interface IndexerChain {
@@ -39,10 +40,14 @@ export interface IndexResult {
   readonly from: bigint;
   /** Last indexed block after the step (the cursor). */
   readonly to: bigint;
+  /** The chain head the step saw: head - to is the indexer's lag. */
+  readonly head: bigint;
   /** Events newly stored. */
   readonly events: readonly IndexedEvent[];
   /** Set when a reorg was found: the common ancestor the cursor moved back to and the events deleted. */
   readonly reorged?: { readonly ancestor: bigint; readonly removed: readonly IndexedEvent[] };
+  /** Set when another indexer on the same database moved the cursor during the step. */
+  readonly overtaken?: true;
 }
 
 export const DEFAULT_CONFIRMATIONS = 12;
@@ -98,7 +103,8 @@ export async function indexOnce(options: IndexerOptions): Promise<IndexResult> {
   }
 
   const from = cursor.number + 1n;
-  const safe = (await client.getBlockNumber({ cacheTime: 0 })) - confirmations;
+  const head = await client.getBlockNumber({ cacheTime: 0 });
+  const safe = head - confirmations;
   const events: IndexedEvent[] = [];
   while (cursor.number < safe) {
     const fromBlock = cursor.number + 1n;
@@ -112,12 +118,19 @@ export async function indexOnce(options: IndexerOptions): Promise<IndexResult> {
     // toBlock vanished between getBlockNumber and now: a reorg deeper than the confirmations; the next step rewinds.
     if (hash === undefined) break;
     const next: Cursor = { number: toBlock, hash };
-    const added = await commitEvents(db, chainId, cursor, next, decoded);
+    const added = await commitEvents(db, chainId, cursor, next, decoded).catch(async (error: unknown) => {
+      if (!(error instanceof AppError && error.code === "INDEXER_CURSOR_MOVED")) throw error;
+      // Another instance stored this range first: this one still reports what it saw (its own
+      // hooks, e.g. its gate's cache, need it; the stored effects are idempotent) and stops here.
+      if (decoded.length > 0) await onEvents?.({ added: decoded, removed: [] });
+      return undefined;
+    });
+    if (added === undefined) return { from, to: cursor.number, head, events, ...(reorged ? { reorged } : {}), overtaken: true };
     cursor = next;
     events.push(...added);
     if (added.length > 0) await onEvents?.({ added, removed: [] });
   }
-  return { from, to: cursor.number, events, ...(reorged ? { reorged } : {}) };
+  return { from, to: cursor.number, head, events, ...(reorged ? { reorged } : {}) };
 }
 
 /**
@@ -135,17 +148,39 @@ export interface Indexer {
   stop(): Promise<void>;
 }
 
-/** Runs `indexOnce` every `intervalMs` (after the previous step ends); errors go to `onError` and are retried. */
-export function startIndexer(options: IndexerOptions & { readonly intervalMs: number; readonly onError?: (error: unknown) => void }): Indexer {
+export interface FollowOptions extends IndexerOptions {
+  readonly intervalMs: number;
+  /** After each successful step (e.g. to export the lag). */
+  readonly onStep?: (result: IndexResult) => void;
+  /** After each failed step; the next tick retries. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Runs `indexOnce` every `intervalMs` (after the previous step ends); errors go to `onError` and are
+ * retried. With several followers on one database (API instances), the blocks another one stored
+ * since this one's last step are read back from the database and handed to `onEvents` too, so
+ * every follower's hooks (its own gate's cache) hear every event; only reorgs another follower
+ * rolled back go unheard (the gate's TTL bounds that).
+ */
+export function startIndexer(options: FollowOptions): Indexer {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  /** The block through which this follower has handed every stored event to `onEvents`. */
+  let heard: bigint | undefined;
+  const step = async () => {
+    const result = await indexOnce(options);
+    if (heard !== undefined && result.from - 1n > heard && options.onEvents) {
+      const missed = await listEvents(options.db, options.chain.chainId, { fromBlock: heard + 1n, toBlock: result.from - 1n });
+      if (missed.length > 0) await options.onEvents({ added: missed, removed: [] });
+    }
+    heard = result.to;
+    options.onStep?.(result);
+  };
   const tick = () => {
-    running = indexOnce(options)
-      .then(
-        () => {},
-        (error: unknown) => options.onError?.(error),
-      )
+    running = step()
+      .catch((error: unknown) => options.onError?.(error))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, options.intervalMs);
       });

@@ -117,13 +117,23 @@ export async function rewind(db: Db, chainId: number, from: Cursor, ancestor: Cu
   });
 }
 
-/** Stored events of `chainId` in chain order (tests, replays). */
-export async function listEvents(db: Queryable, chainId: number, filter: { contract?: IndexedContract; event?: string } = {}): Promise<IndexedEvent[]> {
+export interface EventFilter {
+  readonly contract?: IndexedContract;
+  readonly event?: string;
+  /** Blocks from (inclusive). */
+  readonly fromBlock?: bigint;
+  /** Blocks to (inclusive). */
+  readonly toBlock?: bigint;
+}
+
+/** Stored events of `chainId` in chain order (replays to a follower that another instance overtook, tests). */
+export async function listEvents(db: Queryable, chainId: number, filter: EventFilter = {}): Promise<IndexedEvent[]> {
   const { rows } = await db.query<EventRow>(
     `select chain_id, block_number, block_hash, tx_hash, log_index, contract, address, event, args from chain_events
       where chain_id = $1 and ($2::text is null or contract = $2) and ($3::text is null or event = $3)
+        and ($4::bigint is null or block_number >= $4) and ($5::bigint is null or block_number <= $5)
       order by block_number, log_index`,
-    [chainId, filter.contract ?? null, filter.event ?? null],
+    [chainId, filter.contract ?? null, filter.event ?? null, filter.fromBlock ?? null, filter.toBlock ?? null],
   );
   return rows.map(fromRow);
 }

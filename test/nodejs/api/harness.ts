@@ -71,7 +71,7 @@ export async function startStack(backend: BackendName, env: Record<string, strin
     LOG_LEVEL: "silent", // tests assert on alerts and metrics, not on log lines
     ...env,
   });
-  const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts });
+  const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts, deploymentBlock: BigInt(deployment.deploymentBlock) });
   const api = await buildServer(app, { silent: true });
   return {
     backend,

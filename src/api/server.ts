@@ -13,6 +13,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { AppError } from "../errors.ts";
+import { componentLogger } from "../monitoring/log.ts";
 import type { AppContext } from "../app/context.ts";
 import { ErrorBody } from "./schemas.ts";
 import { ROUTES, type RouteModule } from "./routes/index.ts";
@@ -61,8 +62,8 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
 
 export async function buildServer(ctx: AppContext, options: ServerOptions = {}): Promise<Api> {
   const app = Fastify({
-    // Requests are logged at "info"; at "error" only failures reach the log.
-    logger: options.silent ? false : { level: options.logRequests ? "info" : "error" },
+    // The app's JSON log (component "api"): requests at "info"; at "error" only failures reach it.
+    ...(options.silent ? { logger: false } : { loggerInstance: componentLogger(ctx.monitor.log, "api", options.logRequests ? "info" : "error") }),
     // Unknown fields are refused, not silently dropped; nothing is coerced into another type.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     bodyLimit: 1_048_576,

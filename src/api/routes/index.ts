@@ -11,7 +11,9 @@ import { rewardRoutes } from "./rewards.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { healthRoutes } from "./health.ts";
 import { billingRoutes } from "./billing.ts";
+import { alertRoutes } from "./alerts.ts";
+import { metricsRoutes } from "./metrics.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, healthRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, alertRoutes, healthRoutes, metricsRoutes];

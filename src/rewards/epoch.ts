@@ -12,6 +12,7 @@ import { getAddress, type Address, type Hash } from "viem";
 import type { AppContext } from "../app/context.ts";
 import { exclusive, requireChain } from "../app/guards.ts";
 import { distributorAbi, vaultAbi } from "../chain/abis.ts";
+import { send } from "../chain/send.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, unavailable } from "../errors.ts";
 import { uploadPoints, type PointsUploadResult } from "../admin/rewards.ts";
@@ -184,8 +185,7 @@ export async function runRewardsEpoch(ctx: AppContext, run: RunEpoch): Promise<R
   const sweepTx = await exclusive(ctx, async () => {
     const accrued = await chain.client.readContract({ address: vault, abi: vaultAbi, functionName: "accrued" });
     if (accrued === 0n) return null;
-    const hash = await signer.writeContract({ address: vault, abi: vaultAbi, functionName: "sweep", account: signer.account, chain: signer.chain });
-    const receipt = await chain.client.waitForTransactionReceipt({ hash });
+    const { hash, receipt } = await send({ client: chain.client, signer }, { address: vault, abi: vaultAbi, functionName: "sweep" }, { counter: ctx.monitor.metrics.chainTransactions });
     if (receipt.status !== "success") throw new AppError("SWEEP_FAILED", `Vault.sweep ${hash} reverted`, 502);
     return hash;
   });

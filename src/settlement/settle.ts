@@ -6,6 +6,7 @@
 import { parseEventLogs, zeroHash, type Hex } from "viem";
 import type { ChainContext, Signer } from "../app/chain.ts";
 import { billingAbi } from "../chain/abis.ts";
+import { send } from "../chain/send.ts";
 import type { Db } from "../db/db.ts";
 import { AppError, unavailable } from "../errors.ts";
 import {
@@ -90,13 +91,11 @@ async function commit(db: Db, { chain, signer }: Settler, batch: SettlementBatch
   };
   if (await settle(await onChain())) return;
   try {
-    const hash = await signer.writeContract({
-      ...billing,
-      functionName: "commitBatch",
-      args: [chainId, batch.root!, batch.totalWei, BigInt(batch.count)],
-    });
-    await recordCommitTx(db, batch.id, hash);
-    await chain.client.waitForTransactionReceipt({ hash });
+    await send(
+      { client: chain.client, signer },
+      { ...billing, functionName: "commitBatch", args: [chainId, batch.root!, batch.totalWei, BigInt(batch.count)] },
+      { onBroadcast: (hash) => recordCommitTx(db, batch.id, hash) },
+    );
   } catch (error) {
     // A commit of the same id that landed meanwhile (one sent before a crash) is as good as ours.
     if (await settle(await onChain())) return;
@@ -127,9 +126,11 @@ async function collect(db: Db, { chain, signer }: Settler, batch: SettlementBatc
   if (toSend.length === 0) return;
 
   const { leaves: ordered, proof, proofFlags } = tree.chunk(toSend);
-  const hash = await signer.writeContract({ ...billing, functionName: "collectChunk", args: [chainId, ordered, proof, proofFlags] });
-  await recordChunkTx(db, batch.id, toSend, hash);
-  const receipt = await chain.client.waitForTransactionReceipt({ hash });
+  const { hash, receipt } = await send(
+    { client: chain.client, signer },
+    { ...billing, functionName: "collectChunk", args: [chainId, ordered, proof, proofFlags] },
+    { onBroadcast: (sent) => recordChunkTx(db, batch.id, toSend, sent) },
+  );
   if (receipt.status !== "success") throw new AppError("COLLECT_FAILED", `collectChunk ${hash} of settlement batch ${batch.id} reverted`, 502);
   const events = parseEventLogs({ abi: billingAbi, logs: receipt.logs, eventName: ["LeafCollected", "LeafShortfall"] }).filter(
     (log) => log.address.toLowerCase() === chain.addresses.billing.toLowerCase() && log.args.batchId === chainId,

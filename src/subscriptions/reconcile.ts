@@ -18,11 +18,12 @@
 // settlement stamps it when it collects the PAYG part; its bucket tokens are still owed to the
 // chain then. So the bucket has its own marks (migration 0009): usage_events.bucket_checkpoint and
 // bucket_checkpointed_at. Usage not yet consumed on chain is `UNCHECKPOINTED_BUCKET`.
-import { BaseError, ContractFunctionRevertedError, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import type { ChainContext, Signer } from "../app/chain.ts";
 import type { AppContext } from "../app/context.ts";
 import { exclusive, requireChainFeature } from "../app/guards.ts";
 import { subscriptionsAbi } from "../chain/abis.ts";
+import { send as sendTransaction, type Sent } from "../chain/send.ts";
 import type { Db, Queryable } from "../db/db.ts";
 import { AppError } from "../errors.ts";
 import { readPass, type PassState } from "./chain.ts";
@@ -163,25 +164,23 @@ const describeCheckpoint = (cp: CheckpointRow) => ({ accountId: cp.account_id, p
 
 /** Sends the intent's consumeTokens; an error that leaves its fate unknown keeps it open. */
 async function send(ctx: AppContext, chain: ChainContext, billing: Signer, cp: CheckpointRow, outcome: Outcome): Promise<void> {
-  let hash: Hex;
+  let sent: Sent;
   try {
-    hash = await billing.writeContract({
-      address: chain.addresses.subscriptions,
-      abi: subscriptionsAbi,
-      functionName: "consumeTokens",
-      args: [BigInt(cp.pass_id), BigInt(cp.tokens)],
-      account: billing.account,
-      chain: billing.chain,
-    });
+    sent = await sendTransaction(
+      { client: chain.client, signer: billing },
+      { address: chain.addresses.subscriptions, abi: subscriptionsAbi, functionName: "consumeTokens", args: [BigInt(cp.pass_id), BigInt(cp.tokens)] },
+      {
+        counter: ctx.monitor.metrics.chainTransactions,
+        onBroadcast: (hash) =>
+          ctx.db.query("update bucket_checkpoints set state = 'sent', tx_hash = $2, updated_at = now() where id = $1", [cp.id, hash.toLowerCase()]),
+      },
+    );
   } catch (error) {
     // Refused before broadcast (the pass expired, bucket and overage exhausted): it did not land.
-    if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError) !== null) {
-      return fail(ctx.db, cp, error.shortMessage, outcome);
-    }
+    if (error instanceof AppError && error.code === "TX_WOULD_REVERT") return fail(ctx.db, cp, error.message, outcome);
     throw error;
   }
-  await ctx.db.query("update bucket_checkpoints set state = 'sent', tx_hash = $2, updated_at = now() where id = $1", [cp.id, hash.toLowerCase()]);
-  const receipt = await chain.client.waitForTransactionReceipt({ hash });
+  const { hash, receipt } = sent;
   if (receipt.status === "success") return finish(ctx.db, cp, hash, outcome);
   return fail(ctx.db, cp, `transaction ${hash} reverted`, outcome);
 }

@@ -6,7 +6,8 @@
 import { parseEventLogs, zeroHash, type Hex } from "viem";
 import type { ChainContext, Signer } from "../app/chain.ts";
 import { billingAbi } from "../chain/abis.ts";
-import { send } from "../chain/send.ts";
+import { send, type TransactionCounter } from "../chain/send.ts";
+import type { Metrics } from "../monitoring/metrics.ts";
 import type { Db } from "../db/db.ts";
 import { AppError, unavailable } from "../errors.ts";
 import {
@@ -28,10 +29,11 @@ import {
 } from "./store.ts";
 import { buildTree, type SettlementTree } from "./tree.ts";
 
-/** What settlement needs of the app: the database and the chain with the settler's key. */
+/** What settlement needs of the app: the database, the chain with the settler's key, and (optionally) metrics. */
 export interface SettlementContext {
   readonly db: Db;
   readonly chain: ChainContext | undefined;
+  readonly monitor?: { readonly metrics: Pick<Metrics, "chainTransactions" | "settlementFailures"> };
 }
 
 export interface SettleOptions {
@@ -53,12 +55,13 @@ const CHAIN_STATUS = ["pending", "collected", "shortfall"] as const;
 interface Settler {
   chain: ChainContext;
   signer: Signer;
+  counter: TransactionCounter | undefined;
 }
 
 function settlerOf(ctx: SettlementContext): Settler {
   const signer = ctx.chain?.signers.settler;
   if (!ctx.chain || !signer) throw unavailable("SETTLEMENT_UNAVAILABLE", "Settlement needs the chain and the settler key (SETTLER_PRIVATE_KEY)");
-  return { chain: ctx.chain, signer };
+  return { chain: ctx.chain, signer, counter: ctx.monitor?.metrics.chainTransactions };
 }
 
 /** The batch's tree from its stored leaves, checked against the root it was built with. */
@@ -79,7 +82,7 @@ async function build(db: Db, batch: SettlementBatch): Promise<void> {
 }
 
 /** Commits a built batch, unless the chain already holds its root (a commit sent before a crash). */
-async function commit(db: Db, { chain, signer }: Settler, batch: SettlementBatch): Promise<void> {
+async function commit(db: Db, { chain, signer, counter }: Settler, batch: SettlementBatch): Promise<void> {
   const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
   const chainId = batch.chainBatchId!;
   const onChain = async () => (await chain.client.readContract({ ...billing, functionName: "batchOf", args: [chainId] })).root;
@@ -94,7 +97,7 @@ async function commit(db: Db, { chain, signer }: Settler, batch: SettlementBatch
     await send(
       { client: chain.client, signer },
       { ...billing, functionName: "commitBatch", args: [chainId, batch.root!, batch.totalWei, BigInt(batch.count)] },
-      { onBroadcast: (hash) => recordCommitTx(db, batch.id, hash) },
+      { purpose: "settlement_commit", counter, onBroadcast: (hash) => recordCommitTx(db, batch.id, hash) },
     );
   } catch (error) {
     // A commit of the same id that landed meanwhile (one sent before a crash) is as good as ours.
@@ -109,7 +112,7 @@ async function commit(db: Db, { chain, signer }: Settler, batch: SettlementBatch
  * sent before a crash), then sends collectChunk for the rest and books the outcome from the
  * LeafCollected / LeafShortfall events.
  */
-async function collect(db: Db, { chain, signer }: Settler, batch: SettlementBatch, tree: SettlementTree, leaves: readonly StoredLeaf[]) {
+async function collect(db: Db, { chain, signer, counter }: Settler, batch: SettlementBatch, tree: SettlementTree, leaves: readonly StoredLeaf[]) {
   const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
   const chainId = batch.chainBatchId!;
   const statuses = await Promise.all(
@@ -129,7 +132,7 @@ async function collect(db: Db, { chain, signer }: Settler, batch: SettlementBatc
   const { hash, receipt } = await send(
     { client: chain.client, signer },
     { ...billing, functionName: "collectChunk", args: [chainId, ordered, proof, proofFlags] },
-    { onBroadcast: (sent) => recordChunkTx(db, batch.id, toSend, sent) },
+    { purpose: "settlement_collect", counter, onBroadcast: (sent) => recordChunkTx(db, batch.id, toSend, sent) },
   );
   if (receipt.status !== "success") throw new AppError("COLLECT_FAILED", `collectChunk ${hash} of settlement batch ${batch.id} reverted`, 502);
   const events = parseEventLogs({ abi: billingAbi, logs: receipt.logs, eventName: ["LeafCollected", "LeafShortfall"] }).filter(
@@ -196,16 +199,27 @@ export async function runSettlement(ctx: SettlementContext, options: SettleOptio
   settlerOf(ctx);
   const closed = await closeBatch(ctx.db);
   const batches: SettlementRun["batches"] = [];
+  const failures = ctx.monitor?.metrics.settlementFailures;
   for (const id of await unfinishedBatches(ctx.db)) {
-    let result = await settleStep(ctx, id, options);
-    while (!result.idle) {
-      const previous = JSON.stringify(result);
-      result = await settleStep(ctx, id, options);
-      // Every step moves the state or books leaves; one that did neither would repeat forever.
-      if (JSON.stringify(result) === previous) throw new AppError("SETTLEMENT_STUCK", `settlement batch ${id} made no progress in state ${result.state}`, 500);
-    }
-    if (result.state === "collecting") result = await retryShortfalls(ctx, id, options);
+    const result = await settleBatch(ctx, id, options).catch((error: unknown) => {
+      failures?.inc({ kind: error instanceof AppError ? error.code : "error" });
+      throw error;
+    });
+    if (result.state === "failed") failures?.inc({ kind: "batch_failed" });
+    if (result.counts.shortfall > 0) failures?.inc({ kind: "shortfall" }, result.counts.shortfall);
     batches.push({ id, result });
   }
   return { closed, batches };
+}
+
+/** Takes one batch as far as it goes, retrying its shortfalls once. */
+async function settleBatch(ctx: SettlementContext, id: bigint, options: SettleOptions): Promise<StepResult> {
+  let result = await settleStep(ctx, id, options);
+  while (!result.idle) {
+    const previous = JSON.stringify(result);
+    result = await settleStep(ctx, id, options);
+    // Every step moves the state or books leaves; one that did neither would repeat forever.
+    if (JSON.stringify(result) === previous) throw new AppError("SETTLEMENT_STUCK", `settlement batch ${id} made no progress in state ${result.state}`, 500);
+  }
+  return result.state === "collecting" ? retryShortfalls(ctx, id, options) : result;
 }

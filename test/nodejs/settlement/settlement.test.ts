@@ -114,6 +114,12 @@ for (const backend of BACKENDS) {
       assert.equal(second.closed, null);
       assert.equal(second.batches[0]!.result.counts.shortfall, 1);
       assert.equal(await balanceOf(carol.wallet), carolBefore);
+      // Each run that ends with the leaf short counts one failure; the commit and both runs' chunks were sent.
+      const { metrics } = stack.app.monitor;
+      assert.equal((await metrics.settlementFailures.get()).values.find((v) => v.labels.kind === "shortfall")?.value, 2);
+      const sent = (await metrics.chainTransactions.get()).values.filter((v) => v.labels.outcome === "success");
+      assert.equal(sent.find((v) => v.labels.purpose === "settlement_commit")?.value, 1);
+      assert.ok((sent.find((v) => v.labels.purpose === "settlement_collect")?.value ?? 0) >= 2);
 
       await setAllowance(USERS.carol, 5n * CXPT);
       const third = await runSettlement(stack.app);

@@ -27,6 +27,7 @@ import {
 } from "../billing/index.ts";
 import type { AppConfig } from "../config/config.ts";
 import type { Db } from "../db/db.ts";
+import type { Logger } from "../monitoring/index.ts";
 import { features } from "../stage/stage.ts";
 import { readWalletFunds } from "../tokens/balances.ts";
 import type { ChainContext } from "./chain.ts";
@@ -60,6 +61,7 @@ export interface BillingDeps {
   readonly chain: () => ChainContext | undefined;
   /** Where the embedded store keeps its journal; memory only when undefined. */
   readonly dataDir: string | undefined;
+  readonly log: Logger;
 }
 
 export async function openBilling(deps: BillingDeps): Promise<Billing> {
@@ -69,7 +71,11 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     ? await openHttpPriceSource({ url: config.price.sourceUrl, path: config.price.jsonPath, initialUsd: config.price.cxptUsd })
     : fixedPriceSource(config.price.cxptUsd);
   const store = config.redisUrl
-    ? await openRedisMeterStore({ url: config.redisUrl, prefix: config.redisPrefix })
+    ? await openRedisMeterStore({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        onError: (error) => deps.log.warn({ component: "billing", err: error }, "metering store connection error"),
+      })
     : await openEmbeddedMeterStore({ dataDir: deps.dataDir === undefined ? undefined : join(deps.dataDir, "meter") });
   const billedIn = (): BilledIn => (features(stage.stage, stage.phase).paygInCxpt ? "cxpt" : "legacy");
   const meter = createMeter({ store, prices: () => table, priceSource });
@@ -87,18 +93,20 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     ttlMs: config.gateTtlMs,
   });
   const refresh = (ids: readonly string[]) => gate.reloadAccounts(ids);
+  // A failed drain round leaves its events in the store for the next round; it is logged, not lost.
+  const onError = (error: unknown) => deps.log.error({ component: "billing", err: error }, "drain round failed");
   // With Redis and a PostgreSQL server the drain runs in a thread of its own, off the requests' event
   // loop; the embedded stand-ins live in this thread, and so does their drain.
   const drain =
     config.redisUrl && "url" in config.database
-      ? await startDrainThread({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: config.database.url, meter, refresh, intervalMs: config.drainIntervalMs }).catch(
+      ? await startDrainThread({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: config.database.url, meter, refresh, onError, intervalMs: config.drainIntervalMs }).catch(
           async (error: unknown) => {
             priceSource.close();
             await store.close();
             throw error;
           },
         )
-      : startDrainLoop({ store, db, meter, refresh, intervalMs: config.drainIntervalMs });
+      : startDrainLoop({ store, db, meter, refresh, onError, intervalMs: config.drainIntervalMs });
 
   return {
     store,

@@ -34,7 +34,7 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
     const persistent = "url" in config.database || config.database.dataDir !== undefined;
     // Billing reads the chain through the app, since the admin's stage switch may connect or drop it.
     const built: { app?: App } = {};
-    const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined });
+    const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined, log: monitor.log });
     const app: App = (built.app = {
       config,
       db,

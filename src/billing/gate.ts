@@ -35,8 +35,9 @@ export interface GateAccount {
 export interface Gate {
   /**
    * Resolves the key's account and checks that it covers `required` on top of its pending usage.
-   * Throws AppError 401 INVALID_API_KEY or 402 INSUFFICIENT_FUNDS (details: required, available,
-   * pending, unit). No I/O when both the key and the account are cached.
+   * Throws AppError 401 INVALID_API_KEY, the key's refusal (402 ACCOUNT_SUSPENDED) or 402
+   * INSUFFICIENT_FUNDS (details: required, available, pending, unit). No I/O when both the key and
+   * the account are cached.
    */
   ensureAllowance(apiKey: string, required: Quote): Promise<GateAccount>;
   /** A deposit, a subscription or a settlement changed the account: the next request reloads it. */
@@ -52,8 +53,11 @@ export interface Gate {
 }
 
 export interface GateConfig {
-  /** Key hash → its account, null when no active key has this hash. */
-  readonly resolveKey: (keyHash: string) => Promise<{ readonly accountId: string } | null>;
+  /**
+   * Key hash → its account, null when no active key has this hash; `refusal`: the error every
+   * request with the key is refused with (its account's keys are suspended).
+   */
+  readonly resolveKey: (keyHash: string) => Promise<{ readonly accountId: string; readonly refusal?: AppError } | null>;
   readonly loadSpending: (accountId: string) => Promise<Spending>;
   readonly meter: Pick<Meter, "undrained">;
   /** How long a cached entry is served before a background refresh; default 5 s. */
@@ -108,6 +112,7 @@ export function createGate(config: GateConfig): Gate {
     async ensureAllowance(apiKey: string, required: Quote): Promise<GateAccount> {
       const key = await keys.get(hashSecret(apiKey));
       if (key === null) throw new AppError("INVALID_API_KEY", "unknown or revoked API key", 401);
+      if (key.refusal) throw key.refusal;
       const spending = await spendings.get(key.accountId);
       const refusal = checkCoverage(spending, meter.undrained(key.accountId) ?? NONE, required, now());
       if (refusal) throw refusal;

@@ -3,6 +3,7 @@
 // The drain reads the stream through a consumer group, so an event pulled by a drain that died
 // before acknowledging it is delivered again.
 import { Redis } from "ioredis";
+import { unavailable } from "../errors.ts";
 import {
   DEFAULT_DEDUPE_TTL_SECONDS,
   decodeEvent,
@@ -56,7 +57,9 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
   const stream = `${prefix}usage`;
   const dedupePrefix = `${prefix}req:`;
   // RESP2: stream replies keep their classic array shape.
-  const redis = new Redis(config.url, { protocol: 2, lazyConnect: true }) as RecordingRedis;
+  // While Redis is unreachable commands fail at once instead of queueing: a request that cannot be
+  // metered is refused (503) rather than held for a minute; ioredis keeps reconnecting meanwhile.
+  const redis = new Redis(config.url, { protocol: 2, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as RecordingRedis;
   if (config.onError) redis.on("error", config.onError);
   redis.defineCommand("cxptRecordUsage", { numberOfKeys: 1, lua: RECORD_LUA });
   try {
@@ -89,7 +92,9 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
         pairs[2 * i] = events[i].requestId;
         pairs[2 * i + 1] = encodeEvent(events[i]);
       }
-      const reply = await redis.cxptRecordUsage(stream, dedupePrefix, dedupeTtlSeconds, ...pairs);
+      const reply = await redis.cxptRecordUsage(stream, dedupePrefix, dedupeTtlSeconds, ...pairs).catch((error: unknown) => {
+        throw unavailable("METERING_UNAVAILABLE", `usage cannot be recorded right now (the metering store is unreachable: ${error instanceof Error ? error.message : String(error)}); nothing was charged, retry shortly`);
+      });
       return reply.map((r) => r === 1);
     },
 

@@ -3,15 +3,18 @@
 // capacity comes from the chain through a function the caller passes (none: no PAYG).
 import { accountIdForKeyHash } from "../accounts/store.ts";
 import type { Queryable } from "../db/db.ts";
-import { notFound } from "../errors.ts";
+import { notFound, type AppError } from "../errors.ts";
+import { keySuspension } from "../settlement/shortfalls.ts";
 import type { Spending } from "./gate.ts";
 import type { BilledIn } from "./meter-store.ts";
 
-/** Resolves an active (not revoked) API key by its hash. */
-export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ accountId: string } | null> {
+/** Resolves an active (not revoked) API key by its hash, with its refusal while the account's keys are suspended. */
+export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ accountId: string; refusal?: AppError } | null> {
   return async (keyHash) => {
     const accountId = await accountIdForKeyHash(db, keyHash);
-    return accountId === undefined ? null : { accountId };
+    if (accountId === undefined) return null;
+    const refusal = await keySuspension(db, accountId);
+    return refusal ? { accountId, refusal } : { accountId };
   };
 }
 

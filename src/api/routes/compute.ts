@@ -84,10 +84,10 @@ const schema = {
   tags: ["compute"],
   summary: "Chat completion (demo: a canned answer), metered and billed",
   description:
-    "Send the API key as Authorization: Bearer cxk_…. The gate answers 402 INSUFFICIENT_FUNDS when the account's subscription bucket, credits, or wallet allowance and balance cannot cover its pending usage plus this request (priced at max_tokens). Send x-request-id to make retries safe: a request id is charged once.",
+    "Send the API key as Authorization: Bearer cxk_…. The gate answers 402 INSUFFICIENT_FUNDS when the account's subscription bucket, credits, or wallet allowance and balance cannot cover its pending usage plus this request (priced at max_tokens), and 402 ACCOUNT_SUSPENDED while a settled PAYG charge is unpaid (details: owedWei, wallet, batches); 503 METERING_UNAVAILABLE when usage cannot be recorded (nothing is charged). Send x-request-id to make retries safe: a request id is charged once.",
   security: [{ apiKey: [] }],
   body: ChatRequest,
-  response: { 200: ChatResponse, ...errors(400, 401, 402) },
+  response: { 200: ChatResponse, ...errors(400, 401, 402, 503) },
 };
 
 export function computeRoutes(app: Api, ctx: AppContext): void {

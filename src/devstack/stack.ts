@@ -10,6 +10,7 @@
 // keys and addresses, nothing is deployed and no demo account exists. With CHAIN_STAGE=off there is
 // no chain at all (legacy credits) and no demo either.
 import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
+import { startScheduler, type Scheduler } from "../jobs/scheduler.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -71,6 +72,8 @@ export interface LocalStack {
   readonly chain: StackChain | undefined;
   /** Undefined unless the chain is local (see the top of this file). */
   readonly demo: StackDemo | undefined;
+  /** How the scheduled jobs run in this process. */
+  readonly jobs: Scheduler["mode"];
   /** Stops the API, then the backend, then the devchain; each once, however often it is called. */
   close(): Promise<void>;
 }
@@ -228,6 +231,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       };
     }
 
+    // The jobs start once the demo is seeded; cleanup runs in reverse, so they stop before the app closes.
+    const scheduler = await startScheduler(app);
+    cleanup.push(() => scheduler.stop());
+
     const api: Api = await buildServer(app, { logRequests: env.LOG_REQUESTS === "1" });
     cleanup.push(() => api.close());
     await onPort("the API", "PORT", config.host, config.port, () => api.listen({ host: config.host, port: config.port }));
@@ -251,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               addresses: app.chain?.addresses ?? {},
             },
       demo,
+      jobs: scheduler.mode,
       close: () => (closing ??= stop()),
     };
   } catch (error) {
@@ -311,6 +319,10 @@ export function describeStack(stack: LocalStack): string[] {
   lines.push(row("API", `${urls.api}/api/v1`));
   lines.push(row("docs", urls.docs));
   lines.push(row("health", urls.health));
+  lines.push(row("metrics", `${stack.urls.api}/metrics`));
+  lines.push(
+    row("jobs", stack.jobs === "off" ? "off (JOBS=off)" : `${stack.jobs === "bullmq" ? "BullMQ on Redis" : "in-process"}: settle ${config.jobs.settleCron}, rewards ${config.jobs.rewardsCron} (UTC), reconcile every ${config.jobs.reconcileEveryMs / 1000} s`),
+  );
   lines.push(row("dashboards", "not yet (issue 5)"));
   if (demo === undefined) {
     lines.push(row("demo", chain === undefined ? "none (no chain)" : chain.chainId === LOCAL_CHAIN_ID ? "none (the chain is off)" : `none (chain ${chain.chainId} is not local)`));

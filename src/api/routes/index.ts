@@ -13,7 +13,8 @@ import { healthRoutes } from "./health.ts";
 import { billingRoutes } from "./billing.ts";
 import { alertRoutes } from "./alerts.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { jobRoutes } from "./jobs.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, alertRoutes, healthRoutes, metricsRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes];

@@ -1,12 +1,14 @@
 // The indexer as the app runs it: follows the connected chain from the deployment block, and on
 // every change invalidates the billing gate's cache for the wallets it touched, books PAYG leaf
-// outcomes into the transaction history and updates the lag metric. Every API instance follows:
+// outcomes into the transaction history, refreshes the mirror of passes changed on chain
+// (reconciliation between the 300 s runs) and updates the lag metric. Every API instance follows:
 // the cursor's compare-and-set lets one of them store each range, and each one still hears the
 // events to invalidate its own gate's cache.
 import type { AppContext } from "../app/context.ts";
 import type { ChainContext } from "../app/chain.ts";
 import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
 import { deploymentFor } from "../chain/addresses.ts";
+import { refreshPassesOf } from "../subscriptions/follow.ts";
 import { bookLeafOutcomes } from "./history.ts";
 import { DEFAULT_CONFIRMATIONS, invalidateGate, startIndexer, type EventChange, type Indexer } from "./indexer.ts";
 import { deploymentBlockOf } from "./start-block.ts";
@@ -39,6 +41,7 @@ export function followChain(ctx: AppContext): Follower {
   const onEvents = async (change: EventChange) => {
     invalidate(change);
     await bookLeafOutcomes(ctx.db, change);
+    await refreshPassesOf(ctx, change.added);
     if (change.removed.length > 0) log.warn({ removed: change.removed.length }, "reorg: indexed events rolled back");
   };
   const start = async () => {

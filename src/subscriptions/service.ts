@@ -108,7 +108,7 @@ function passStatus(pass: PassState, unsettled: bigint): PassStatus {
  * drain charging the account meanwhile is counted exactly once. A wallet without a pass leaves the
  * row as it is.
  */
-async function refreshMirror(ctx: AppContext, chain: ChainContext, accountId: string, wallet: Address): Promise<SubscriptionStatus> {
+export async function refreshMirror(ctx: AppContext, chain: ChainContext, accountId: string, wallet: Address): Promise<SubscriptionStatus> {
   const pass = await readPass(chain.client, chain.addresses.subscriptions, wallet);
   if (pass === null) return { wallet, pass: null };
   const status = await ctx.db.transaction(async (tx) => {

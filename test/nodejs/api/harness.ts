@@ -11,6 +11,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { deploySuite, devConfig } from "../../../deploy/index.ts";
 import type { SuiteDeployment } from "../../../src/chain/types.ts";
+import type { Queryable } from "../../../src/db/db.ts";
 import { loadConfig } from "../../../src/config/config.ts";
 import { createApp, type App } from "../../../src/app/create.ts";
 import { buildServer, type Api } from "../../../src/api/server.ts";
@@ -123,6 +124,22 @@ export async function fundCxpt(deployment: SuiteDeployment, to: Address, amount:
   const publicClient = await viem.getPublicClient();
   const hash = await distribution.writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "transfer", args: [to, amount] });
   await publicClient.waitForTransactionReceipt({ hash });
+}
+
+/** `key`'s wallet allows the Vault to spend `amount` of its CXPT (mined). */
+export async function approveVault(deployment: SuiteDeployment, key: Hex, amount: bigint): Promise<void> {
+  const wallet = await walletOf(key);
+  const hash = await wallet.writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [deployment.contracts.vault!, amount] });
+  await (await viem.getPublicClient()).waitForTransactionReceipt({ hash });
+}
+
+/** A drained usage event billed entirely PAYG (`paygWei`), as the drain writes one; `recordedAt` is SQL. */
+export async function paygUsage(db: Queryable, accountId: string, paygWei: bigint, options: { costAusd?: bigint; recordedAt?: string } = {}): Promise<void> {
+  await db.query(
+    `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
+     values ($1, $2, '/v1/chat/completions', 'chat', 1, 1, $4, $3, 'cxpt', $3, ${options.recordedAt ?? "now()"})`,
+    [`req-${randomBytes(8).toString("hex")}`, accountId, paygWei, options.costAusd ?? 1n],
+  );
 }
 
 /** The answer's body, after checking its status and, for errors, its code and that it has a message. */

@@ -1,13 +1,15 @@
 // The indexer as the app runs it (src/indexer/follow.ts), over both backends: it follows the chain
 // from the deployment block, its events reach the billing gate (no manual invalidation, no TTL),
-// and PAYG leaf outcomes land in the user's transaction history, rolled back with a reorg.
+// PAYG leaf outcomes land in the user's transaction history (rolled back with a reorg), and a pass
+// bought straight on the contract reaches the account's mirror.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { maxUint256, parseEther, type Hex } from "viem";
-import { cxptAbi } from "../../../src/chain/abis.ts";
 import { runSettlement } from "../../../src/settlement/settle.ts";
-import { auth, BACKENDS, connection, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
+import { DEFAULT_ECONOMICS, onchainPlan } from "../../../deploy/config.ts";
+import { subscriptionsAbi } from "../../../src/chain/abis.ts";
+import { readPass } from "../../../src/subscriptions/chain.ts";
+import { approveVault, auth, BACKENDS, connection, fundCxpt, paygUsage, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
 
 /** Polls `check` until it holds (bounded: a follower that never delivers fails the test, not hangs it). */
 async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
@@ -28,12 +30,6 @@ for (const backend of BACKENDS) {
     // A gate that trusts its cache for ten minutes: only the follower can explain a change seen sooner.
     const start = () => startStack(backend, { INDEXER_INTERVAL_MS: "50", GATE_TTL_MS: "600000" });
 
-    async function approve(key: Hex, amount: bigint) {
-      const wallet = await walletOf(key);
-      const hash = await wallet.writeContract({ address: stack.deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [stack.deployment.contracts.vault!, amount] });
-      await (await viem.getPublicClient()).waitForTransactionReceipt({ hash });
-    }
-
     it("indexes from the deployment block and lets an on-chain approval reach the billing gate", async () => {
       stack = await start();
       const { token, wallet } = await signIn(stack.api, USERS.alice);
@@ -42,7 +38,7 @@ for (const backend of BACKENDS) {
       assert.equal((await call()).statusCode, 402); // caches "nothing can pay"
 
       await fundCxpt(stack.deployment, wallet, parseEther("10"));
-      await approve(USERS.alice, parseEther("5"));
+      await approveVault(stack.deployment, USERS.alice, parseEther("5"));
       const approval = await eventually("the Approval event", async () => {
         const { rows } = await stack.app.db.query<{ block_number: unknown }>(
           "select block_number from chain_events where event = 'Approval' and args->>'owner' = $1",
@@ -62,13 +58,9 @@ for (const backend of BACKENDS) {
       stack = await start();
       const { token, accountId, wallet } = await signIn(stack.api, USERS.bob);
       await fundCxpt(stack.deployment, wallet, parseEther("10"));
-      await approve(USERS.bob, maxUint256);
+      await approveVault(stack.deployment, USERS.bob, maxUint256);
       const payg = 123_456_789n;
-      await stack.app.db.query(
-        `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
-         values ($1, $2, '/v1/chat/completions', 'chat', 1, 1, 1, $3, 'cxpt', $3, now())`,
-        [`req-${randomBytes(8).toString("hex")}`, accountId, payg],
-      );
+      await paygUsage(stack.app.db, accountId, payg);
       const snapshot = (await connection.provider.request({ method: "evm_snapshot" })) as Hex;
       await runSettlement(stack.app);
       const history = async () =>
@@ -86,6 +78,30 @@ for (const backend of BACKENDS) {
       await connection.provider.request({ method: "evm_revert", params: [snapshot] });
       await connection.provider.request({ method: "hardhat_mine", params: ["0x10"] });
       await eventually("the reorg to remove the charge", async () => ((await history()).some((t) => t.type === "usage_charge") ? undefined : true));
+    });
+
+    it("refreshes the mirror of a plan bought straight on the contract, without waiting for reconciliation", async () => {
+      stack = await start();
+      const { accountId, wallet } = await signIn(stack.api, USERS.carol);
+      const plan = onchainPlan(DEFAULT_ECONOMICS.plans[0]!, DEFAULT_ECONOMICS.cxptUsd);
+      await fundCxpt(stack.deployment, wallet, plan.price);
+      await approveVault(stack.deployment, USERS.carol, plan.price);
+      const buyer = await walletOf(USERS.carol);
+      const hash = await buyer.writeContract({ address: stack.deployment.contracts.subscriptions!, abi: subscriptionsAbi, functionName: "activatePlan", args: [1n] });
+      assert.equal((await (await viem.getPublicClient()).waitForTransactionReceipt({ hash })).status, "success");
+
+      const mirror = await eventually("the account's mirror of the new pass", async () => {
+        const { rows } = await stack.app.db.query<{ subscription_pass_id: string | null; subscription_plan_id: number | null; bucket_remaining: string }>(
+          "select subscription_pass_id::text, subscription_plan_id, bucket_remaining::text from accounts where id = $1",
+          [accountId],
+        );
+        return rows[0]!.subscription_pass_id === null ? undefined : rows[0]!;
+      });
+      assert.equal(Number(mirror.subscription_plan_id), 1);
+      const pass = (await readPass(await viem.getPublicClient(), stack.deployment.contracts.subscriptions!, wallet))!;
+      assert.equal(BigInt(mirror.subscription_pass_id!), pass.passId);
+      assert.ok(pass.bucketRemaining >= plan.bucket);
+      assert.equal(BigInt(mirror.bucket_remaining), pass.bucketRemaining + pass.overageRemaining);
     });
   });
 }

@@ -3,7 +3,6 @@
 // job_failed alert and the next successful run resolves it; the rewards job starts the next epoch
 // once per day; the admin routes list jobs and run one now.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { maxUint256, type Address } from "viem";
 import pg from "pg";
@@ -12,7 +11,7 @@ import { cxptAbi, distributorAbi } from "../../../src/chain/abis.ts";
 import { listAlerts } from "../../../src/monitoring/alerts.ts";
 import { runJob } from "../../../src/jobs/run.ts";
 import { listRuns } from "../../../src/jobs/runs.ts";
-import { auth, BACKENDS, expectReply, fundCxpt, networkHelpers, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
+import { approveVault, auth, BACKENDS, expectReply, fundCxpt, networkHelpers, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
 
@@ -26,23 +25,14 @@ async function metric(stack: Stack, name: string, labels: Record<string, string>
   return match.reduce((sum, v) => sum + v.value, 0);
 }
 
-async function usage(stack: Stack, accountId: string, paygWei: bigint, recordedAt = "now()") {
-  await stack.app.db.query(
-    `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
-     values ($1, $2, '/v1/chat/completions', 'chat', 1, 1, 1000000, $3, 'cxpt', $3, ${recordedAt})`,
-    [`req-${randomBytes(8).toString("hex")}`, accountId, paygWei],
-  );
-}
+const usage = (stack: Stack, accountId: string, paygWei: bigint, recordedAt = "now()") =>
+  paygUsage(stack.app.db, accountId, paygWei, { costAusd: 1_000_000n, recordedAt });
 
 /** A signed-in user with 100 CXPT approved to the Vault. */
 async function payingUser(stack: Stack) {
   const session = await signIn(stack.api, USERS.alice);
   await fundCxpt(stack.deployment, session.wallet, 100n * CXPT);
-  const wallet = await walletOf(USERS.alice);
-  const client = await viem.getPublicClient();
-  await client.waitForTransactionReceipt({
-    hash: await wallet.writeContract({ address: stack.deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [stack.deployment.contracts.vault!, maxUint256] }),
-  });
+  await approveVault(stack.deployment, USERS.alice, maxUint256);
   return session;
 }
 

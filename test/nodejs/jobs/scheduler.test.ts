@@ -2,14 +2,13 @@
 // the same PostgreSQL and Redis each run a scheduler and every scheduled run happens exactly once.
 // Intervals are short so runs come quickly, but nothing is timed: the tests wait for conditions.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { custom, maxUint256 } from "viem";
 import { createApp, type App } from "../../../src/app/create.ts";
 import { cxptAbi } from "../../../src/chain/abis.ts";
 import { startScheduler, type Scheduler } from "../../../src/jobs/scheduler.ts";
 import { createLogger } from "../../../src/monitoring/log.ts";
-import { connection, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
+import { approveVault, connection, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
 
@@ -83,14 +82,9 @@ describe("scheduler (BullMQ, two API instances)", () => {
     const alice = await signIn(stack.api, USERS.alice);
     await fundCxpt(stack.deployment, alice.wallet, 100n * CXPT);
     const client = await viem.getPublicClient();
-    const wallet = await walletOf(USERS.alice);
-    const { cxpt, vault } = stack.deployment.contracts;
-    await client.waitForTransactionReceipt({ hash: await wallet.writeContract({ address: cxpt!, abi: cxptAbi, functionName: "approve", args: [vault!, maxUint256] }) });
-    await stack.app.db.query(
-      `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
-       values ($1, $2, '/v1/chat/completions', 'chat', 1, 1, 1, $3, 'cxpt', $3, now())`,
-      [`req-${randomBytes(8).toString("hex")}`, alice.accountId, 3n * CXPT],
-    );
+    const { cxpt } = stack.deployment.contracts;
+    await approveVault(stack.deployment, USERS.alice, maxUint256);
+    await paygUsage(stack.app.db, alice.accountId, 3n * CXPT);
     const before = await client.readContract({ address: cxpt!, abi: cxptAbi, functionName: "balanceOf", args: [alice.wallet] });
 
     // Two API instances over the same database and Redis prefix, each logging what it does.

@@ -17,7 +17,7 @@ import { createMonitor } from "../../../src/monitoring/index.ts";
 import { runSettlement } from "../../../src/settlement/settle.ts";
 import { shortfallAlertKey, suspendShortfalls } from "../../../src/settlement/shortfalls.ts";
 import { getBatch, leavesOf } from "../../../src/settlement/store.ts";
-import { BACKENDS, connection, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
+import { approveVault, BACKENDS, connection, fundCxpt, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
 
@@ -122,11 +122,7 @@ for (const backend of BACKENDS) {
     const contracts = () => stack.deployment.contracts;
     const balanceOf = async (who: Address) =>
       (await client()).readContract({ address: contracts().cxpt!, abi: cxptAbi, functionName: "balanceOf", args: [who] });
-    async function approve(key: Hex, amount: bigint) {
-      const wallet = await walletOf(key);
-      const hash = await wallet.writeContract({ address: contracts().cxpt!, abi: cxptAbi, functionName: "approve", args: [contracts().vault!, amount] });
-      await (await client()).waitForTransactionReceipt({ hash });
-    }
+    const approve = (key: Hex, amount: bigint) => approveVault(stack.deployment, key, amount);
     async function user(key: Hex, allowance: bigint) {
       const session = await signIn(stack.api, key);
       await fundCxpt(stack.deployment, session.wallet, 1_000n * CXPT);

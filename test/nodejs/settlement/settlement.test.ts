@@ -3,14 +3,13 @@
 // retried; a run killed at any step and restarted from the database alone charges nobody twice;
 // the proof served by the API verifies against the committed root.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { maxUint256, type Address, type Hex } from "viem";
 import { billingAbi, cxptAbi } from "../../../src/chain/abis.ts";
 import { closeBatch, getBatch, leavesOf } from "../../../src/settlement/store.ts";
 import { runSettlement, settleStep } from "../../../src/settlement/settle.ts";
 import { buildTree } from "../../../src/settlement/tree.ts";
-import { auth, BACKENDS, expectReply, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
+import { approveVault, auth, BACKENDS, expectReply, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
 
@@ -33,19 +32,9 @@ for (const backend of BACKENDS) {
       if (approve) await setAllowance(key, maxUint256);
       return session;
     }
-    async function setAllowance(key: Hex, amount: bigint) {
-      const wallet = await walletOf(key);
-      const hash = await wallet.writeContract({ address: contracts().cxpt!, abi: cxptAbi, functionName: "approve", args: [contracts().vault!, amount] });
-      await (await client()).waitForTransactionReceipt({ hash });
-    }
+    const setAllowance = (key: Hex, amount: bigint) => approveVault(stack.deployment, key, amount);
     async function usage(accountId: string, ...paygWei: bigint[]) {
-      for (const payg of paygWei) {
-        await stack.app.db.query(
-          `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
-           values ($1, $2, '/v1/chat/completions', 'chat', 1, 1, 1, $3, 'cxpt', $3, now())`,
-          [`req-${randomBytes(8).toString("hex")}`, accountId, payg],
-        );
-      }
+      for (const payg of paygWei) await paygUsage(stack.app.db, accountId, payg);
     }
     const unsettled = async (accountId: string) =>
       Number((await stack.app.db.query("select count(*) as n from usage_events where account_id = $1 and settled_at is null", [accountId])).rows[0]!.n);

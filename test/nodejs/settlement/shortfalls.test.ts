@@ -3,15 +3,13 @@
 // pay) and an alert raised; a later run that collects the leaf reinstates the keys and resolves
 // the alert. Repeated calls change nothing.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { maxUint256, type Hex } from "viem";
 import { createApiKey } from "../../../src/accounts/store.ts";
-import { cxptAbi } from "../../../src/chain/abis.ts";
 import { listAlerts } from "../../../src/monitoring/alerts.ts";
 import { runSettlement } from "../../../src/settlement/settle.ts";
 import { keySuspension, shortfallAlertKey, suspendShortfalls } from "../../../src/settlement/shortfalls.ts";
-import { auth, BACKENDS, expectReply, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
+import { approveVault, auth, BACKENDS, expectReply, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
 
@@ -20,12 +18,7 @@ for (const backend of BACKENDS) {
     let stack: Stack;
     afterEach(async () => stack?.close());
 
-    async function approve(key: Hex, amount: bigint) {
-      const wallet = await walletOf(key);
-      const { cxpt, vault } = stack.deployment.contracts;
-      const hash = await wallet.writeContract({ address: cxpt!, abi: cxptAbi, functionName: "approve", args: [vault!, amount] });
-      await (await viem.getPublicClient()).waitForTransactionReceipt({ hash });
-    }
+    const approve = (key: Hex, amount: bigint) => approveVault(stack.deployment, key, amount);
     /** A signed-in user with 100 CXPT approved to the Vault and an API key. */
     async function user(key: Hex) {
       const session = await signIn(stack.api, key);
@@ -33,13 +26,7 @@ for (const backend of BACKENDS) {
       await approve(key, maxUint256);
       return { ...session, apiKey: (await createApiKey(stack.app.db, session.accountId, "test")).key };
     }
-    async function usage(accountId: string, paygWei: bigint) {
-      await stack.app.db.query(
-        `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
-         values ($1, $2, '/v1/chat/completions', 'chat', 1, 1, 1, $3, 'cxpt', $3, now())`,
-        [`req-${randomBytes(8).toString("hex")}`, accountId, paygWei],
-      );
-    }
+    const usage = (accountId: string, paygWei: bigint) => paygUsage(stack.app.db, accountId, paygWei);
     const chat = (apiKey: string) =>
       stack.api.inject({ method: "POST", url: "/api/v1/chat/completions", headers: auth(apiKey), payload: { model: "demo", messages: [{ role: "user", content: "hi" }] } });
     const suspendedAt = async (accountId: string) =>

@@ -64,6 +64,14 @@ function settlerOf(ctx: SettlementContext): Settler {
   return { chain: ctx.chain, signer, counter: ctx.monitor?.metrics.chainTransactions };
 }
 
+/**
+ * Trees of the batches being collected, by root. A built batch's leaves are final (migration 0007
+ * forbids changing them), so its tree is built once per process, not once per chunk (a 10,000-leaf
+ * tree takes seconds). A few entries: one batch is collected at a time, plus retries of older ones.
+ */
+const TREES = new Map<Hex, SettlementTree>();
+const TREES_KEPT = 4;
+
 /** The batch's tree from its stored leaves, checked against the root it was built with. */
 async function treeOf(db: Db, batch: SettlementBatch): Promise<{ tree: SettlementTree; leaves: StoredLeaf[] }> {
   const leaves = await leavesOf(db, batch.id);
@@ -72,6 +80,16 @@ async function treeOf(db: Db, batch: SettlementBatch): Promise<{ tree: Settlemen
     throw new AppError("BATCH_CORRUPT", `settlement batch ${batch.id}: its leaves no longer give its root`, 500);
   }
   return { tree, leaves };
+}
+
+/** The tree of a built batch (cached by root). */
+async function builtTree(db: Db, batch: SettlementBatch): Promise<SettlementTree> {
+  const cached = TREES.get(batch.root!);
+  if (cached !== undefined) return cached;
+  const { tree } = await treeOf(db, batch);
+  if (TREES.size >= TREES_KEPT) TREES.delete(TREES.keys().next().value!);
+  TREES.set(tree.root, tree);
+  return tree;
 }
 
 /** Freezes an open batch: the root, total and count the chain will hold. No chain call. */
@@ -108,26 +126,47 @@ async function commit(db: Db, { chain, signer, counter }: Settler, batch: Settle
 }
 
 /**
- * Collects one chunk of `leaves`: first books what the chain already decided for them (a chunk
- * sent before a crash), then sends collectChunk for the rest and books the outcome from the
- * LeafCollected / LeafShortfall events.
+ * Books what the chain already decided for `leaves` (sent in a chunk before a crash): a leaf the
+ * chain holds collected is never sent again; one pending in the database but short on chain was
+ * tried before and is booked short (a later pass retries it). Returns the indices collected on chain.
  */
-async function collect(db: Db, { chain, signer, counter }: Settler, batch: SettlementBatch, tree: SettlementTree, leaves: readonly StoredLeaf[]) {
+async function bookDecided(db: Db, { chain }: Settler, batch: SettlementBatch, leaves: readonly StoredLeaf[]): Promise<Set<number>> {
   const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
-  const chainId = batch.chainBatchId!;
   const statuses = await Promise.all(
-    leaves.map(async (leaf) => CHAIN_STATUS[await chain.client.readContract({ ...billing, functionName: "leafStatus", args: [chainId, leaf.index] })]),
+    leaves.map(async (leaf) => CHAIN_STATUS[await chain.client.readContract({ ...billing, functionName: "leafStatus", args: [batch.chainBatchId!, leaf.index] })]),
   );
-  // A leaf the chain holds collected is never sent again; one pending in the database but short
-  // on chain was tried before a crash and is booked short (a later pass retries it).
   const known = leaves.flatMap((leaf, i) => {
     const status = statuses[i]!;
     return status !== "pending" && status !== leaf.status ? [{ index: Number(leaf.index), status }] : [];
   });
   if (known.length > 0) await recordOutcomes(db, batch.id, known);
-  const toSend = leaves.filter((_, i) => statuses[i] !== "collected").map((leaf) => Number(leaf.index));
-  if (toSend.length === 0) return;
+  return new Set(leaves.filter((_, i) => statuses[i] === "collected").map((leaf) => Number(leaf.index)));
+}
 
+const alreadyCollected = (error: unknown) => error instanceof AppError && error.code === "TX_WOULD_REVERT" && error.details?.reason === "LeafAlreadyCollected";
+
+/**
+ * Collects one chunk of `leaves` and books the outcome from the LeafCollected / LeafShortfall
+ * events. Only leaves a recorded chunk transaction already carried are read back from the chain
+ * first; a chunk broadcast just before a crash, before its hash was recorded, makes the
+ * simulation refuse with LeafAlreadyCollected, and then the whole chunk is read back and the rest sent.
+ */
+async function collect(db: Db, settler: Settler, batch: SettlementBatch, tree: SettlementTree, leaves: readonly StoredLeaf[]) {
+  const unsent = (collected: Set<number>) => leaves.map((leaf) => Number(leaf.index)).filter((index) => !collected.has(index));
+  let toSend = unsent(await bookDecided(db, settler, batch, leaves.filter((leaf) => leaf.txHash !== null)));
+  if (toSend.length === 0) return;
+  try {
+    await sendChunk(db, settler, batch, tree, toSend);
+  } catch (error) {
+    if (!alreadyCollected(error)) throw error;
+    toSend = unsent(await bookDecided(db, settler, batch, leaves));
+    if (toSend.length > 0) await sendChunk(db, settler, batch, tree, toSend);
+  }
+}
+
+async function sendChunk(db: Db, { chain, signer, counter }: Settler, batch: SettlementBatch, tree: SettlementTree, toSend: readonly number[]) {
+  const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
+  const chainId = batch.chainBatchId!;
   const { leaves: ordered, proof, proofFlags } = tree.chunk(toSend);
   const { hash, receipt } = await send(
     { client: chain.client, signer },
@@ -156,7 +195,7 @@ export async function settleStep(ctx: SettlementContext, batchId: bigint, option
   else if (batch.state === "built") await commit(ctx.db, settlerOf(ctx), batch);
   else if (batch.state === "committed" || batch.state === "collecting") {
     const pending = await leavesOf(ctx.db, batchId, { status: "pending", limit: options.chunkSize ?? DEFAULT_CHUNK });
-    if (pending.length > 0) await collect(ctx.db, settlerOf(ctx), batch, (await treeOf(ctx.db, batch)).tree, pending);
+    if (pending.length > 0) await collect(ctx.db, settlerOf(ctx), batch, await builtTree(ctx.db, batch), pending);
     // A committed batch whose leaves a crash left all booked: the next booking moves it on.
     else await recordOutcomes(ctx.db, batchId, []);
   }
@@ -174,7 +213,7 @@ export async function retryShortfalls(ctx: SettlementContext, batchId: bigint, o
   const batch = await getBatch(ctx.db, batchId);
   if (batch.state !== "collecting") return stepResult(ctx.db, batchId);
   const settler = settlerOf(ctx);
-  const { tree } = await treeOf(ctx.db, batch);
+  const tree = await builtTree(ctx.db, batch);
   for (let after = -1; ; ) {
     const short = await leavesOf(ctx.db, batchId, { status: "shortfall", after, limit: options.chunkSize ?? DEFAULT_CHUNK });
     if (short.length === 0) break;

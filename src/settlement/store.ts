@@ -163,18 +163,19 @@ export async function recordOutcomes(
   outcomes: readonly { index: number; status: "collected" | "shortfall"; txHash?: Hex }[],
 ) {
   await db.transaction(async (tx) => {
-    for (const { index, status, txHash } of outcomes) {
-      const { rows } = await tx.query(
-        `update settlement_leaves set status = $3, tx_hash = coalesce($4, tx_hash), updated_at = now()
-          where batch_id = $1 and idx = $2 and status <> 'collected' returning account_id`,
-        [batchId, index, status, txHash ?? null],
+    // One statement for the chunk: the leaves not yet collected take their outcome, and the usage
+    // of every account whose leaf was collected is settled.
+    if (outcomes.length > 0) {
+      await tx.query(
+        `with outcome as (select * from unnest($2::int[], $3::text[], $4::text[]) as o(idx, status, tx_hash)),
+              booked as (
+                update settlement_leaves l set status = o.status, tx_hash = coalesce(o.tx_hash, l.tx_hash), updated_at = now()
+                  from outcome o where l.batch_id = $1 and l.idx = o.idx and l.status <> 'collected'
+                returning l.account_id, l.status)
+         update usage_events set settled_at = now()
+          where settlement_batch = $1 and settled_at is null and account_id in (select account_id from booked where status = 'collected')`,
+        [batchId, outcomes.map((o) => o.index), outcomes.map((o) => o.status), outcomes.map((o) => o.txHash ?? null)],
       );
-      if (status === "collected" && rows.length > 0) {
-        await tx.query(
-          "update usage_events set settled_at = now() where settlement_batch = $1 and account_id = $2 and settled_at is null",
-          [batchId, rows[0]!.account_id],
-        );
-      }
     }
     await tx.query(
       `update settlement_batches

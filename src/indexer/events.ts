@@ -1,6 +1,6 @@
 // What the indexer follows: the suite's business events per contract, decoded into plain JSON
 // (bigints as decimal strings, addresses lower-case) so they can be stored and queried as jsonb.
-import { decodeEventLog, toEventSelector, type Abi, type AbiEvent, type Address, type Hex, type Log } from "viem";
+import { decodeAbiParameters, toEventSelector, type Abi, type AbiEvent, type AbiParameter, type Address, type Hex, type Log } from "viem";
 import { billingAbi, cxptAbi, distributorAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
 
 /** The contracts whose events are indexed (keys of the suite's addresses). */
@@ -48,20 +48,45 @@ export function toJson(value: unknown): Json {
   return null;
 }
 
-/** topic0 → the event's ABI item, per contract; only tracked events. */
+/** A tracked event's decoder: its name and its inputs split into topics and data, prepared once. */
+interface EventDecoder {
+  readonly name: string;
+  readonly indexed: readonly AbiParameter[];
+  readonly data: readonly AbiParameter[];
+}
+
+/** topic0 → the event's decoder, per contract; only tracked events. */
 const SELECTORS = new Map(
   INDEXED_CONTRACTS.map((contract) => {
     const { abi, events } = TRACKED[contract];
     const items = abi.filter((item): item is AbiEvent => item.type === "event" && events.includes(item.name));
-    return [contract, new Map(items.map((item) => [toEventSelector(item), item]))] as const;
+    const decoders = items.map((item): [Hex, EventDecoder] => [
+      toEventSelector(item),
+      { name: item.name, indexed: item.inputs.filter((input) => input.indexed), data: item.inputs.filter((input) => !input.indexed) },
+    ]);
+    return [contract, new Map(decoders)] as const;
   }),
 );
 
-/** Decodes `log` of `contract`; undefined when it is not a tracked event. */
+/** A dynamic type's indexed topic holds its hash, not its value (as viem reports it). */
+const isDynamic = (param: AbiParameter) => param.type === "string" || param.type === "bytes" || param.type.endsWith("]") || param.type === "tuple";
+
+/**
+ * Decodes `log` of `contract`; undefined when it is not a tracked event. The selector lookup and
+ * the split of inputs are prepared once per event (decodeEventLog would redo them per log), which
+ * matters when catching up over many thousands of events.
+ */
 export function decodeLog(chainId: number, contract: IndexedContract, log: Log<bigint, number, false>): IndexedEvent | undefined {
-  const item = log.topics[0] === undefined ? undefined : SELECTORS.get(contract)!.get(log.topics[0]);
-  if (!item) return undefined;
-  const decoded = decodeEventLog({ abi: [item], data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
+  const decoder = log.topics[0] === undefined ? undefined : SELECTORS.get(contract)!.get(log.topics[0]);
+  if (!decoder) return undefined;
+  if (log.topics.length !== decoder.indexed.length + 1) return undefined; // same selector, other indexing: not ours
+  const args: Record<string, unknown> = {};
+  decoder.indexed.forEach((param, i) => {
+    const topic = log.topics[i + 1]!;
+    args[param.name!] = isDynamic(param) ? topic : decodeAbiParameters([param], topic)[0];
+  });
+  const values = decodeAbiParameters(decoder.data, log.data);
+  decoder.data.forEach((param, i) => (args[param.name!] = values[i]));
   return {
     chainId,
     blockNumber: log.blockNumber,
@@ -70,8 +95,8 @@ export function decodeLog(chainId: number, contract: IndexedContract, log: Log<b
     logIndex: log.logIndex,
     contract,
     address: log.address.toLowerCase() as Address,
-    event: decoded.eventName,
-    args: toJson(decoded.args ?? {}) as Record<string, Json>,
+    event: decoder.name,
+    args: toJson(args) as Record<string, Json>,
   };
 }
 

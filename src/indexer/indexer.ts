@@ -160,8 +160,8 @@ export interface FollowOptions extends IndexerOptions {
  * Runs `indexOnce` every `intervalMs` (after the previous step ends); errors go to `onError` and are
  * retried. With several followers on one database (API instances), the blocks another one stored
  * since this one's last step are read back from the database and handed to `onEvents` too, so
- * every follower's hooks (its own gate's cache) hear every event; only reorgs another follower
- * rolled back go unheard (the gate's TTL bounds that).
+ * every follower's hooks (its own gate's cache) hear every event stored after its first step;
+ * only reorgs another follower rolled back go unheard (the gate's TTL bounds that).
  */
 export function startIndexer(options: FollowOptions): Indexer {
   let stopped = false;

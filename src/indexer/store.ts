@@ -35,8 +35,7 @@ async function moveCursor(tx: Queryable, chainId: number, from: Cursor, to: Curs
   if (rows.length === 0) throw new AppError("INDEXER_CURSOR_MOVED", `the indexer cursor of chain ${chainId} moved under this step`, 409);
 }
 
-const COLUMNS = 9;
-const CHUNK = 500;
+const CHUNK = 2000;
 
 /** Stores `events` and moves the cursor in one transaction; returns the events that were new. */
 export async function commitEvents(db: Db, chainId: number, from: Cursor, to: Cursor, events: readonly IndexedEvent[]): Promise<IndexedEvent[]> {
@@ -45,23 +44,22 @@ export async function commitEvents(db: Db, chainId: number, from: Cursor, to: Cu
     const added: IndexedEvent[] = [];
     for (let i = 0; i < events.length; i += CHUNK) {
       const chunk = events.slice(i, i + CHUNK);
-      // One row of placeholders per event; the last column (args) is JSON text cast to jsonb.
-      const values = chunk.map((_, r) => `(${Array.from({ length: COLUMNS }, (_, c) => `$${r * COLUMNS + c + 1}`).join(", ")}::jsonb)`);
-      const params = chunk.flatMap((e) => [
-        e.chainId,
-        e.blockNumber,
-        e.blockHash,
-        e.txHash,
-        e.logIndex,
-        e.contract,
-        e.address,
-        e.event,
-        JSON.stringify(e.args),
-      ]);
+      // One array per column, unnested into rows: one statement per chunk with a fixed text.
       const { rows } = await tx.query<{ block_hash: string; log_index: number }>(
         `insert into chain_events (chain_id, block_number, block_hash, tx_hash, log_index, contract, address, event, args)
-         values ${values.join(", ")} on conflict do nothing returning block_hash, log_index`,
-        params,
+         select $1, * from unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::jsonb[])
+         on conflict do nothing returning block_hash, log_index`,
+        [
+          chainId,
+          chunk.map((e) => e.blockNumber),
+          chunk.map((e) => e.blockHash),
+          chunk.map((e) => e.txHash),
+          chunk.map((e) => e.logIndex),
+          chunk.map((e) => e.contract),
+          chunk.map((e) => e.address),
+          chunk.map((e) => e.event),
+          chunk.map((e) => JSON.stringify(e.args)),
+        ],
       );
       const inserted = new Set(rows.map((r) => `${r.block_hash}:${Number(r.log_index)}`));
       added.push(...chunk.filter((e) => inserted.has(`${e.blockHash}:${e.logIndex}`)));

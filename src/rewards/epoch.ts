@@ -3,9 +3,8 @@
 // over a time window, stored and uploaded through the admin's points path (uploadPoints), with the
 // Vault's accrued payments swept into the distributor first so the epoch has a budget.
 //
-// Inputs: provider_requests / provider_health (0008_provider_stats.sql). The demo compute endpoint
-// does not record providers yet, so until it does the providers pool is empty unless an operator
-// fills those tables. Users: usage_events billed in CXPT, by cost_ausd (USD-pegged, so the share
+// Inputs: provider_requests / provider_health (0008_provider_stats.sql), which Cxmpute's
+// orchestrator reports through PUT /api/v1/admin/providers/stats (./stats.ts). Users: usage_events billed in CXPT, by cost_ausd (USD-pegged, so the share
 // does not move with the CXPT rate); legacy (off-chain credit) usage earns no cashback.
 // Accounts without a linked wallet cannot hold points and are left out.
 import { getAddress, type Address, type Hash } from "viem";

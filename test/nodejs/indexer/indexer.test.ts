@@ -205,22 +205,32 @@ for (const backend of BACKENDS) {
       }
     });
 
-    it("hands every follower on one database every stored event, whichever follower stored it", async () => {
+    it("hands every follower on one database every event stored after it started, whichever follower stored it", async () => {
       const heard = [new Set<string>(), new Set<string>()];
-      const followers = heard.map((mine) =>
-        startIndexer({ ...options, intervalMs: 20, onEvents: (c) => c.added.forEach((e) => mine.add(keyOf(e))) }),
+      const steps = [0, 0];
+      const followers = heard.map((mine, i) =>
+        startIndexer({ ...options, intervalMs: 20, onStep: () => void (steps[i] += 1), onEvents: (c) => c.added.forEach((e) => mine.add(keyOf(e))) }),
       );
+      const until = async (what: string, done: () => Promise<boolean>) => {
+        for (let i = 0; i < 1000 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.ok(await done(), `gave up waiting for ${what}`);
+      };
       try {
+        // Both have started and the deployment's own events are stored: what follows is new to both.
+        await until("both followers to step", async () => steps.every((n) => n > 0));
+        const baseline = await head();
+        await until("the backfill", async () => (await loadCursor(db, chain.chainId, { number: 0n, hash: null })).number >= baseline);
         await depositsAndClaims(deployment);
         const tip = await head();
-        for (let i = 0; i < 500; i++) {
+        const fresh = async () => (await listEvents(db, chain.chainId, { fromBlock: baseline + 1n })).map(keyOf);
+        await until("both followers to hear every new event", async () => {
           const cursor = await loadCursor(db, chain.chainId, { number: 0n, hash: null });
-          const stored = (await listEvents(db, chain.chainId)).map(keyOf);
-          if (cursor.number >= tip && heard.every((mine) => stored.every((key) => mine.has(key)))) break;
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        const stored = (await listEvents(db, chain.chainId)).map(keyOf);
-        assert.ok(named(await listEvents(db, chain.chainId), "Claimed").length === 2);
+          const stored = await fresh();
+          return cursor.number >= tip && heard.every((mine) => stored.every((key) => mine.has(key)));
+        });
+        assert.equal(named(await listEvents(db, chain.chainId), "Claimed").length, 2);
+        const stored = await fresh();
+        assert.ok(stored.length > 0);
         for (const mine of heard) assert.deepEqual([...mine].filter((k) => stored.includes(k)).sort(), [...stored].sort());
       } finally {
         await Promise.all(followers.map((f) => f.stop()));

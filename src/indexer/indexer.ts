@@ -50,6 +50,12 @@ export interface IndexResult {
   readonly overtaken?: true;
 }
 
+/** A getLogs range, decoded, with the block it ends at. */
+interface FetchedRange {
+  readonly decoded: IndexedEvent[];
+  readonly to: Cursor;
+}
+
 export const DEFAULT_CONFIRMATIONS = 12;
 export const DEFAULT_BATCH_SIZE = 2000;
 /** Stored blocks compared with the chain per database read while looking for the common ancestor. */
@@ -106,29 +112,42 @@ export async function indexOnce(options: IndexerOptions): Promise<IndexResult> {
   const head = await client.getBlockNumber({ cacheTime: 0 });
   const safe = head - confirmations;
   const events: IndexedEvent[] = [];
-  while (cursor.number < safe) {
-    const fromBlock = cursor.number + 1n;
-    const toBlock = cursor.number + batchSize < safe ? cursor.number + batchSize : safe;
+  /** The range after block `after`, fetched and decoded; undefined when its last block vanished. */
+  const fetchRange = async (after: bigint): Promise<FetchedRange | undefined> => {
+    const fromBlock = after + 1n;
+    const toBlock = after + batchSize < safe ? after + batchSize : safe;
     const logs = await client.getLogs({ address: addresses, fromBlock, toBlock });
     const decoded = logs.flatMap((log) => {
       const contract = contractAt.get(log.address.toLowerCase());
       return (contract && decodeLog(chainId, contract, log)) || [];
     });
-    const hash = await blockHash(client, toBlock);
     // toBlock vanished between getBlockNumber and now: a reorg deeper than the confirmations; the next step rewinds.
-    if (hash === undefined) break;
-    const next: Cursor = { number: toBlock, hash };
-    const added = await commitEvents(db, chainId, cursor, next, decoded).catch(async (error: unknown) => {
+    const hash = await blockHash(client, toBlock);
+    return hash === undefined ? undefined : { decoded, to: { number: toBlock, hash } };
+  };
+  // The next range is fetched while this one is committed: the database and the RPC work at once.
+  let upcoming = cursor.number < safe ? fetchRange(cursor.number) : undefined;
+  while (upcoming !== undefined) {
+    const range = await upcoming;
+    if (range === undefined) break;
+    upcoming = range.to.number < safe ? fetchRange(range.to.number) : undefined;
+    const added = await commitEvents(db, chainId, cursor, range.to, range.decoded).catch(async (error: unknown) => {
+      await upcoming?.catch(() => undefined); // stopping here: the prefetch is not used
       if (!(error instanceof AppError && error.code === "INDEXER_CURSOR_MOVED")) throw error;
       // Another instance stored this range first: this one still reports what it saw (its own
       // hooks, e.g. its gate's cache, need it; the stored effects are idempotent) and stops here.
-      if (decoded.length > 0) await onEvents?.({ added: decoded, removed: [] });
+      if (range.decoded.length > 0) await onEvents?.({ added: range.decoded, removed: [] });
       return undefined;
     });
     if (added === undefined) return { from, to: cursor.number, head, events, ...(reorged ? { reorged } : {}), overtaken: true };
-    cursor = next;
+    cursor = range.to;
     events.push(...added);
-    if (added.length > 0) await onEvents?.({ added, removed: [] });
+    try {
+      if (added.length > 0) await onEvents?.({ added, removed: [] });
+    } catch (error) {
+      await upcoming?.catch(() => undefined); // the step fails here: the prefetch is not used
+      throw error;
+    }
   }
   return { from, to: cursor.number, head, events, ...(reorged ? { reorged } : {}) };
 }

@@ -18,12 +18,15 @@ export const settleJob: JobDefinition = {
   schedule: (config) => ({ pattern: config.jobs.settleCron }),
   async run(ctx: AppContext, progress) {
     if (!features(ctx.stage.stage, ctx.stage.phase).paygInCxpt) return skipped("PAYG in CXPT is off: settlement needs the chain at phase 2 or later");
-    progress(0, 2, "settling batches");
-    const run = await runSettlement(ctx);
-    progress(1, 2, "acting on shortfalls");
+    // Progress counts the leaves of the batch in hand that the chain has decided (collected or short).
+    const run = await runSettlement(ctx, {
+      onStep: (id, { state, counts }) => {
+        const total = counts.pending + counts.collected + counts.shortfall;
+        progress(total - counts.pending, total, `batch ${id}: ${state}`);
+      },
+    });
     // Short accounts have their keys suspended until a later run collects them (then reinstated).
     const shortfalls = await suspendShortfalls(ctx);
-    progress(2, 2, "done");
     return ok({ ...summaryOf(run), shortfalls: toJson({ owing: shortfalls.owing.length, suspended: shortfalls.suspended, reinstated: shortfalls.reinstated }) });
   },
 };

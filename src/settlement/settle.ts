@@ -39,6 +39,8 @@ export interface SettlementContext {
 export interface SettleOptions {
   /** Leaves per collectChunk transaction (default 64). */
   readonly chunkSize?: number;
+  /** Told after every step where batch `id` stands (progress of long runs). */
+  readonly onStep?: (id: bigint, result: StepResult) => void;
 }
 
 /** Where a batch stands after a step. `idle`: no step is left but retrying shortfalls. */
@@ -254,9 +256,11 @@ export async function runSettlement(ctx: SettlementContext, options: SettleOptio
 /** Takes one batch as far as it goes, retrying its shortfalls once. */
 async function settleBatch(ctx: SettlementContext, id: bigint, options: SettleOptions): Promise<StepResult> {
   let result = await settleStep(ctx, id, options);
+  options.onStep?.(id, result);
   while (!result.idle) {
     const previous = JSON.stringify(result);
     result = await settleStep(ctx, id, options);
+    options.onStep?.(id, result);
     // Every step moves the state or books leaves; one that did neither would repeat forever.
     if (JSON.stringify(result) === previous) throw new AppError("SETTLEMENT_STUCK", `settlement batch ${id} made no progress in state ${result.state}`, 500);
   }

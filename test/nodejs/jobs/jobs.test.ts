@@ -50,8 +50,11 @@ for (const backend of BACKENDS) {
       await usage(stack, alice.accountId, 2n * CXPT);
       const before = await balanceOf(stack, alice.wallet);
 
-      const run = (await runJob(stack.app, "settle", { trigger: "manual" }))!;
+      const reported: [number, number, string][] = [];
+      const run = (await runJob(stack.app, "settle", { trigger: "manual", progress: (done, total, label) => void reported.push([done, total, label]) }))!;
       assert.equal(run.outcome, "ok", run.error ?? "");
+      // Progress follows the batch's leaves to the end: every one decided.
+      assert.deepEqual(reported.at(-1), [1, 1, "batch 1: settled"]);
       assert.equal(run.trigger, "manual");
       assert.equal(run.scheduledFor, null);
       assert.ok(run.finishedAt);

@@ -17,11 +17,10 @@
 // Settings (environment): BENCH_EVENTS (50000), BENCH_ROUNDS (5), BENCH_BATCH_SIZE (the indexer's
 // default, 2000), BENCH_GAP_BLOCKS (200 empty blocks after each batch), BENCH_PAYERS (500, also the
 // chunk size), BENCH_BACKEND (servers | embedded: PGlite in memory), BENCH_DATABASE_URL.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { createPublicClient, createWalletClient, custom, http, keccak256, maxUint256, numberToHex, parseEther, stringToHex, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { billingAbi, cxptAbi } from "../src/chain/abis.ts";
@@ -35,13 +34,8 @@ import { ensureSuite } from "../src/devstack/suite.ts";
 import { decodeLog, INDEXED_CONTRACTS, type IndexedContract } from "../src/indexer/events.ts";
 import { DEFAULT_BATCH_SIZE, indexOnce, type IndexerChain } from "../src/indexer/indexer.ts";
 import { buildTree } from "../src/settlement/tree.ts";
+import { cleanUp, machine, setting, shortError, writeResults, type CleanupStep } from "./results.ts";
 
-const setting = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === "" ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-};
 
 const EVENTS = setting("BENCH_EVENTS", 50_000);
 const ROUNDS = setting("BENCH_ROUNDS", 5);
@@ -126,7 +120,7 @@ interface IndexRound {
 const started = new Date();
 const loadAtStart = loadavg()[0];
 const workDir = mkdtempSync(join(tmpdir(), "cxpt-bench-indexer-"));
-const cleanup: (() => Promise<unknown> | void)[] = [() => rmSync(workDir, { recursive: true, force: true })];
+const cleanup: CleanupStep[] = [() => rmSync(workDir, { recursive: true, force: true })];
 let failed = true;
 
 try {
@@ -277,15 +271,7 @@ try {
 
   const results = {
     measuredAt: started.toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim(),
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      os: `${process.platform} ${release()}`,
-      // This machine is shared: the 1-minute load average when the bench started and ended.
-      loadAverage: { start: loadAtStart, end: loadavg()[0] },
-    },
+    machine: machine(loadAtStart),
     settings: { events: EVENTS, rounds: ROUNDS, batchSize: BATCH_SIZE, gapBlocks: GAP_BLOCKS, payers: PAYERS, backend: BACKEND, chain: "devchain (EDR) over HTTP", confirmations: 0 },
     chain: { fromBlock: Number(startBlock), toBlock: Number(head), logs: warm.logs.length, events: expectedEvents },
     target: { ratio: TARGET_RATIO, pass: met },
@@ -298,20 +284,10 @@ try {
     indexingParts: parts,
     rounds: indexing.map((x, i) => ({ indexingSeconds: x.seconds, rawFetchSeconds: raw[i], parts: x.parts })),
   };
-  const out = fileURLToPath(new URL("./results/indexer.json", import.meta.url));
-  mkdirSync(join(out, ".."), { recursive: true });
-  writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  log(`\nwrote ${out}`);
+  log(`\nwrote ${writeResults("indexer", results)}`);
 } catch (error) {
-  // viem errors carry the whole request (ABI, calldata); its short message is enough here.
-  console.error(`bench failed: ${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}`.slice(0, 2_000));
+  console.error(`bench failed: ${shortError(error)}`);
 } finally {
-  for (const step of cleanup.reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error(`cleanup: ${(error as Error).message}`);
-    }
-  }
+  await cleanUp(cleanup);
 }
 process.exit(failed ? 1 : 0);

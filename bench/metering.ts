@@ -16,7 +16,7 @@
 // BENCH_CPU_PROF=<dir> (profile the API process with --cpu-prof). Other variables reach the API
 // process as its configuration (e.g. DRAIN_INTERVAL_MS).
 import { fork, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -35,13 +35,8 @@ import { DEV_BACKEND_ENV } from "../src/devstack/keys.ts";
 import { deleteRedisPrefix, scratchDatabase, scratchPrefix } from "../src/devstack/scratch.ts";
 import { ensureSuite } from "../src/devstack/suite.ts";
 import type { ServerCommand, ServerReport } from "./metering-server.ts";
+import { cleanUp, setting, writeResults, type CleanupStep } from "./results.ts";
 
-const setting = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === "" ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-};
 
 const ROUNDS = setting("BENCH_ROUNDS", 5);
 const SECONDS = setting("BENCH_SECONDS", 5);
@@ -335,7 +330,7 @@ function loadRunner(server: ServerChild, keys: readonly string[], ledger: GatedL
 const started = new Date();
 const workDir = mkdtempSync(join(tmpdir(), "cxpt-bench-"));
 const redisPrefix = scratchPrefix("cxpt:bench");
-const cleanup: (() => Promise<unknown> | void)[] = [() => rmSync(workDir, { recursive: true, force: true })];
+const cleanup: CleanupStep[] = [() => rmSync(workDir, { recursive: true, force: true })];
 let lost = true;
 
 try {
@@ -594,17 +589,8 @@ try {
     verdicts: Object.fromEntries(verdicts.map(([name, ok, figure]) => [name, { pass: ok, figure }])),
     runs,
   };
-  const out = fileURLToPath(new URL("./results/metering.json", import.meta.url));
-  mkdirSync(join(out, ".."), { recursive: true });
-  writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  log(`\nwrote ${out}`);
+  log(`\nwrote ${writeResults("metering", results)}`);
 } finally {
-  for (const step of cleanup.reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error(`cleanup: ${(error as Error).message}`);
-    }
-  }
+  await cleanUp(cleanup);
 }
 process.exit(lost ? 1 : 0);

@@ -24,11 +24,10 @@
 // leaves per collectChunk, 64 being settle.ts's default; EDR caps a transaction at 16,777,216 gas, and
 // with 10,000 users a chunk of 600 takes ≈ 16.5 M, about the most that fits), BENCH_BACKEND
 // (servers | embedded), BENCH_DATABASE_URL / BENCH_REDIS_URL (the local servers).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { encodeAbiParameters, getAddress, keccak256, maxUint256, numberToHex, stringToHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { createApp, type App } from "../src/app/create.ts";
@@ -42,13 +41,8 @@ import { deleteRedisPrefix, scratchDatabase, scratchPrefix } from "../src/devsta
 import { ensureSuite } from "../src/devstack/suite.ts";
 import { runSettlement, settleStep, type StepResult } from "../src/settlement/settle.ts";
 import { closeBatch, getBatch, leafCounts } from "../src/settlement/store.ts";
+import { cleanUp, machine, setting, shortError, writeResults, type CleanupStep } from "./results.ts";
 
-const setting = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === "" ? fallback : Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-};
 
 const USERS = setting("BENCH_USERS", 10_000);
 const EVENTS_PER_USER = setting("BENCH_EVENTS_PER_USER", 3);
@@ -111,7 +105,7 @@ const started = new Date();
 const loadAtStart = loadavg()[0];
 const workDir = mkdtempSync(join(tmpdir(), "cxpt-bench-settlement-"));
 const redisPrefix = scratchPrefix("cxpt:bench");
-const cleanup: (() => Promise<unknown> | void)[] = [() => rmSync(workDir, { recursive: true, force: true })];
+const cleanup: CleanupStep[] = [() => rmSync(workDir, { recursive: true, force: true })];
 let failed = true;
 
 try {
@@ -324,33 +318,15 @@ try {
 
   const results = {
     measuredAt: started.toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model.trim(),
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      os: `${process.platform} ${release()}`,
-      // This machine is shared: the 1-minute load average when the bench started and ended.
-      loadAverage: { start: loadAtStart, end: loadavg()[0] },
-    },
+    machine: machine(loadAtStart),
     settings: { users: USERS, eventsPerUser: EVENTS_PER_USER, chunks: CHUNKS, backend: BACKEND, chain: "devchain (EDR) over HTTP", txGasCap: 16_777_216 },
     pass: !failed,
     runs,
   };
-  const out = fileURLToPath(new URL("./results/settlement.json", import.meta.url));
-  mkdirSync(join(out, ".."), { recursive: true });
-  writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  log(`\nwrote ${out}`);
+  log(`\nwrote ${writeResults("settlement", results)}`);
 } catch (error) {
-  // viem errors carry the whole request (ABI, calldata); its short message is enough here.
-  console.error(`bench failed: ${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}`.slice(0, 2_000));
+  console.error(`bench failed: ${shortError(error)}`);
 } finally {
-  for (const step of cleanup.reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      console.error(`cleanup: ${(error as Error).message}`);
-    }
-  }
+  await cleanUp(cleanup);
 }
 process.exit(failed ? 1 : 0);

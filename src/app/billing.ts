@@ -31,6 +31,7 @@ import type { Logger } from "../monitoring/index.ts";
 import { features } from "../stage/stage.ts";
 import { readWalletFunds } from "../tokens/balances.ts";
 import type { ChainContext } from "./chain.ts";
+import { closeAll } from "./close.ts";
 import type { RuntimeStage } from "./context.ts";
 import { readSetting, writeSetting } from "./settings.ts";
 
@@ -124,10 +125,6 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     chainChanged() {
       gate.invalidateAll(); // billing mode and PAYG capacity depend on the stage and the chain
     },
-    async close() {
-      await drain.stop();
-      priceSource.close();
-      await store.close();
-    },
+    close: () => closeAll([() => drain.stop(), () => priceSource.close(), () => store.close()]),
   };
 }

@@ -6,6 +6,7 @@ import { migrate } from "../db/migrate.ts";
 import { createMonitor, type Logger } from "../monitoring/index.ts";
 import { openBilling } from "./billing.ts";
 import { connectChain, type ConnectOptions } from "./chain.ts";
+import { closeAll } from "./close.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
 import { loadStage } from "./settings.ts";
 import { followChain, type Follower } from "../indexer/follow.ts";
@@ -47,11 +48,7 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
         billing.chainChanged();
         await follower?.restart();
       },
-      async close() {
-        await follower?.stop();
-        await billing.close();
-        await db.close();
-      },
+      close: () => closeAll([() => follower?.stop(), () => billing.close(), () => db.close()]),
     });
     const follower: Follower | undefined = follow === false ? undefined : followChain(app);
     return app;

@@ -10,7 +10,8 @@ const port = parentPort!;
 const data = workerData as DrainWorkerData;
 const post = (message: DrainWorkerMessage) => port.postMessage(message);
 
-const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix });
+// A lost connection fails the round in flight, which is reported as a failed round; ioredis reconnects.
+const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix, onError: () => {} });
 const db = await openDb({ url: data.databaseUrl }).catch(async (error: unknown) => {
   await store.close();
   throw error;

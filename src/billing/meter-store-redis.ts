@@ -57,9 +57,10 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
   const stream = `${prefix}usage`;
   const dedupePrefix = `${prefix}req:`;
   // RESP2: stream replies keep their classic array shape.
-  // While Redis is unreachable commands fail at once instead of queueing: a request that cannot be
-  // metered is refused (503) rather than held for a minute; ioredis keeps reconnecting meanwhile.
-  const redis = new Redis(config.url, { protocol: 2, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as RecordingRedis;
+  // While Redis is unreachable a command waits for one reconnection attempt, then fails: a request
+  // that cannot be metered is refused (503) within a moment rather than held for a minute (the
+  // default is 20 attempts), and a blip shorter than one attempt goes unnoticed.
+  const redis = new Redis(config.url, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 1 }) as RecordingRedis;
   if (config.onError) redis.on("error", config.onError);
   redis.defineCommand("cxptRecordUsage", { numberOfKeys: 1, lua: RECORD_LUA });
   try {
@@ -120,7 +121,8 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
     ack,
 
     async close(): Promise<void> {
-      await redis.quit();
+      // quit() waits for Redis; when it is gone, just drop the connection.
+      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

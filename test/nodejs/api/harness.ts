@@ -13,6 +13,7 @@ import { deploySuite, devConfig } from "../../../deploy/index.ts";
 import type { SuiteDeployment } from "../../../src/chain/types.ts";
 import type { Queryable } from "../../../src/db/db.ts";
 import { loadConfig } from "../../../src/config/config.ts";
+import { closeAll } from "../../../src/app/close.ts";
 import { createApp, type App } from "../../../src/app/create.ts";
 import { buildServer, type Api } from "../../../src/api/server.ts";
 import { DEV_BACKEND_ENV, DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
@@ -79,12 +80,14 @@ export async function startStack(backend: BackendName, env: Record<string, strin
     app,
     api,
     deployment,
-    async close() {
-      await api.close();
-      await app.close();
-      await database?.drop();
-      if (backend === "servers") await deleteRedisPrefix(TEST_REDIS_URL, redisPrefix);
-    },
+    // Every step runs even when one fails, so a failed close leaves no database, key or socket behind.
+    close: () =>
+      closeAll([
+        () => api.close(),
+        () => app.close(),
+        () => database?.drop(),
+        () => (backend === "servers" ? deleteRedisPrefix(TEST_REDIS_URL, redisPrefix) : undefined),
+      ]),
   };
 }
 

@@ -27,14 +27,12 @@ import { billingAbi, cxptAbi } from "../src/chain/abis.ts";
 import { chainAt } from "../src/chain/chains.ts";
 import { openDb, type Db, type Queryable } from "../src/db/db.ts";
 import { migrate } from "../src/db/migrate.ts";
-import { startDevChain } from "../src/devchain/devchain.ts";
 import { DEV_KEYS, devKey } from "../src/devstack/keys.ts";
 import { scratchDatabase, type ScratchDatabase } from "../src/devstack/scratch.ts";
-import { ensureSuite } from "../src/devstack/suite.ts";
 import { decodeLog, INDEXED_CONTRACTS, type IndexedContract } from "../src/indexer/events.ts";
 import { DEFAULT_BATCH_SIZE, indexOnce, type IndexerChain } from "../src/indexer/indexer.ts";
 import { buildTree } from "../src/settlement/tree.ts";
-import { cleanUp, machine, setting, shortError, writeResults, type CleanupStep } from "./results.ts";
+import { benchChain, cleanUp, machine, setting, shortError, writeResults, type CleanupStep } from "./harness.ts";
 
 
 const EVENTS = setting("BENCH_EVENTS", 50_000);
@@ -126,9 +124,7 @@ let failed = true;
 try {
   log(`indexer benchmark — ${EVENTS.toLocaleString("en-US")} events, batchSize ${BATCH_SIZE}, ${ROUNDS} rounds, ${BACKEND} backend`);
   log(`${cpus().length} CPUs (${cpus()[0]?.model.trim()}), node ${process.version}, load average ${fmt(loadAtStart, 2)}`);
-  const chain = await startDevChain({ port: 0 });
-  cleanup.push(() => chain.close());
-  const deployment = await ensureSuite(chain.url, join(workDir, "deployment.json"), () => {});
+  const { chain, deployment } = await benchChain(workDir, cleanup);
   const addresses = deployment.contracts as IndexerChain["addresses"];
   const startBlock = BigInt(deployment.deploymentBlock);
   log(`devchain ${chain.url} (chain ${chain.chainId}), suite deployed at block ${startBlock}`);

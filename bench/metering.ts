@@ -30,12 +30,10 @@ import type { ContractKey } from "../src/chain/types.ts";
 import { addressEnvName } from "../src/config/config.ts";
 import { openDb } from "../src/db/db.ts";
 import { migrate } from "../src/db/migrate.ts";
-import { startDevChain } from "../src/devchain/devchain.ts";
 import { DEV_BACKEND_ENV } from "../src/devstack/keys.ts";
 import { deleteRedisPrefix, scratchDatabase, scratchPrefix } from "../src/devstack/scratch.ts";
-import { ensureSuite } from "../src/devstack/suite.ts";
 import type { ServerCommand, ServerReport } from "./metering-server.ts";
-import { cleanUp, setting, writeResults, type CleanupStep } from "./results.ts";
+import { benchChain, cleanUp, setting, writeResults, type CleanupStep } from "./harness.ts";
 
 
 const ROUNDS = setting("BENCH_ROUNDS", 5);
@@ -340,9 +338,7 @@ try {
   cleanup.push(() => deleteRedisPrefix(REDIS_URL, redisPrefix));
   log(`database ${database.name}, Redis prefix ${redisPrefix}`);
 
-  const chain = await startDevChain({ port: 0 });
-  cleanup.push(() => chain.close());
-  const deployment = await ensureSuite(chain.url, join(workDir, "deployment.json"), () => {});
+  const { chain, deployment } = await benchChain(workDir, cleanup);
   log(`devchain ${chain.url} (chain ${chain.chainId}), suite deployed`);
 
   // Bench accounts: credits only (no linked wallet): the gate never reads the chain on the hot

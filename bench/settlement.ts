@@ -35,13 +35,11 @@ import { drainOnce } from "../src/billing/drain.ts";
 import { billingAbi, cxptAbi } from "../src/chain/abis.ts";
 import type { ContractKey } from "../src/chain/types.ts";
 import { addressEnvName, loadConfig } from "../src/config/config.ts";
-import { startDevChain } from "../src/devchain/devchain.ts";
 import { DEV_BACKEND_ENV, DEV_KEYS, devKey } from "../src/devstack/keys.ts";
 import { deleteRedisPrefix, scratchDatabase, scratchPrefix } from "../src/devstack/scratch.ts";
-import { ensureSuite } from "../src/devstack/suite.ts";
 import { runSettlement, settleStep, type StepResult } from "../src/settlement/settle.ts";
 import { closeBatch, getBatch, leafCounts } from "../src/settlement/store.ts";
-import { cleanUp, machine, setting, shortError, writeResults, type CleanupStep } from "./results.ts";
+import { benchChain, cleanUp, machine, setting, shortError, writeResults, type CleanupStep } from "./harness.ts";
 
 
 const USERS = setting("BENCH_USERS", 10_000);
@@ -118,9 +116,7 @@ try {
     log(`database ${database.name}, Redis prefix ${redisPrefix}`);
   }
 
-  const chain = await startDevChain({ port: 0 });
-  cleanup.push(() => chain.close());
-  const deployment = await ensureSuite(chain.url, join(workDir, "deployment.json"), () => {});
+  const { chain, deployment } = await benchChain(workDir, cleanup);
   const contracts = deployment.contracts as Readonly<Record<ContractKey, Address>>;
   log(`devchain ${chain.url} (chain ${chain.chainId}), suite deployed`);
 

@@ -67,8 +67,12 @@ export interface SendOptions {
   readonly receiptTimeoutMs?: number;
   /** How much dearer each replacement is, in percent (default 25; nodes refuse a replacement under 10). */
   readonly feeBumpPercent?: number;
-  /** Told each hash as it is broadcast, and awaited before the wait: callers record it to recover after a crash. */
-  readonly onBroadcast?: (hash: Hex, attempt: number) => unknown;
+  /**
+   * Told each hash once the transaction is signed, before it is broadcast, and awaited: callers
+   * record it first, so a process that dies after the broadcast always left the hash on record
+   * (a recorded hash may also be one the node then refused: look it up, don't assume it landed).
+   */
+  readonly beforeBroadcast?: (hash: Hex, attempt: number) => unknown;
   readonly counter?: TransactionCounter;
 }
 
@@ -193,12 +197,11 @@ async function sendQueued(chain: SendChain, request: SendRequest<Abi, string>, s
     });
     fees = higher(floor, estimate);
     floor = bumped(fees, settings.feeBumpPercent);
-    const hash = await broadcast(chain, { ...transaction, ...fees });
+    const hash = await broadcast(chain, { ...transaction, ...fees }, (signed) => settings.beforeBroadcast?.(signed, attempt));
     if (hash !== undefined) {
       if (hashes.length > 0) count("replaced");
       hashes.push(hash);
       queue.unconfirmed = undefined;
-      await settings.onBroadcast?.(hash, attempt);
     } else if (hashes.length === 0) {
       // The first broadcast failed: nothing is sent, and the nonce (or the leftover) is the next send's.
       throw new AppError("TX_NOT_SENT", `${purpose}: the node did not take the transaction`, 502, { purpose, nonce });
@@ -266,9 +269,10 @@ const notSent = (purpose: string, what: string, error: unknown) =>
  * the node is asked for the hash (its answer may have been lost after it took the transaction,
  * and a retry of the same bytes refused as known): undefined only when the node does not have it.
  */
-async function broadcast({ client, signer }: SendChain, transaction: Unsigned): Promise<Hex | undefined> {
+async function broadcast({ client, signer }: SendChain, transaction: Unsigned, signed: (hash: Hex) => unknown): Promise<Hex | undefined> {
   const serializedTransaction = await signer.signTransaction({ ...transaction, account: signer.account, chain: signer.chain, type: "eip1559" });
   const hash = keccak256(serializedTransaction);
+  await signed(hash);
   try {
     // viem's sendRawTransaction never retries; the same signed bytes are safe to repeat (one hash,
     // one nonce), so the broadcast is retried like any request of the transport.

@@ -117,7 +117,7 @@ async function commit(db: Db, { chain, signer, counter }: Settler, batch: Settle
     await send(
       { client: chain.client, signer },
       { ...billing, functionName: "commitBatch", args: [chainId, batch.root!, batch.totalWei, BigInt(batch.count)] },
-      { purpose: "settlement_commit", counter, onBroadcast: (hash) => recordCommitTx(db, batch.id, hash) },
+      { purpose: "settlement_commit", counter, beforeBroadcast: (hash) => recordCommitTx(db, batch.id, hash) },
     );
   } catch (error) {
     // A commit of the same id that landed meanwhile (one sent before a crash) is as good as ours.
@@ -149,9 +149,10 @@ const alreadyCollected = (error: unknown) => error instanceof AppError && error.
 
 /**
  * Collects one chunk of `leaves` and books the outcome from the LeafCollected / LeafShortfall
- * events. Only leaves a recorded chunk transaction already carried are read back from the chain
- * first; a chunk broadcast just before a crash, before its hash was recorded, makes the
- * simulation refuse with LeafAlreadyCollected, and then the whole chunk is read back and the rest sent.
+ * events. A chunk's hash is recorded before it is broadcast, so leaves a run that died may have
+ * had decided on chain carry one: those are read back first and never sent twice. A database
+ * behind the chain without such a record (restored from a backup, say) makes the simulation
+ * refuse with LeafAlreadyCollected; then the whole chunk is read back and the rest sent.
  */
 async function collect(db: Db, settler: Settler, batch: SettlementBatch, tree: SettlementTree, leaves: readonly StoredLeaf[]) {
   const unsent = (collected: Set<number>) => leaves.map((leaf) => Number(leaf.index)).filter((index) => !collected.has(index));
@@ -173,7 +174,7 @@ async function sendChunk(db: Db, { chain, signer, counter }: Settler, batch: Set
   const { hash, receipt } = await send(
     { client: chain.client, signer },
     { ...billing, functionName: "collectChunk", args: [chainId, ordered, proof, proofFlags] },
-    { purpose: "settlement_collect", counter, onBroadcast: (sent) => recordChunkTx(db, batch.id, toSend, sent) },
+    { purpose: "settlement_collect", counter, beforeBroadcast: (signed) => recordChunkTx(db, batch.id, toSend, signed) },
   );
   if (receipt.status !== "success") throw new AppError("COLLECT_FAILED", `collectChunk ${hash} of settlement batch ${batch.id} reverted`, 502);
   const events = parseEventLogs({ abi: billingAbi, logs: receipt.logs, eventName: ["LeafCollected", "LeafShortfall"] }).filter(

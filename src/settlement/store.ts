@@ -144,7 +144,7 @@ export async function markFailed(db: Db, id: bigint, error: string) {
   });
 }
 
-/** Notes the collectChunk just sent for `indices`, before its receipt is awaited. */
+/** Notes the collectChunk about to be broadcast for `indices` (signed, so its hash is known). */
 export async function recordChunkTx(db: Queryable, batchId: bigint, indices: readonly number[], hash: Hex) {
   await db.query(
     `update settlement_leaves set tx_hash = $3, attempts = attempts + 1, updated_at = now()

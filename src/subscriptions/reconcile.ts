@@ -4,7 +4,7 @@
 //  1. Checkpoint: per account, the bucket tokens of usage not yet checkpointed are summed and
 //     consumed with one `consumeTokens(passId, sum)` from the billing key (BILLING_ROLE),
 //     serialized with the backend's other transactions (`exclusive`). The intent (amount + the
-//     usage rows) is recorded before the transaction is sent, its hash right after; a run finding
+//     usage rows) is recorded before the transaction is signed, its hash before it is broadcast; a run finding
 //     an intent still open asks the chain whether it landed (its receipt, else a TokensConsumed of
 //     the pass for that amount since the intent's block, not yet attributed) and only sends when
 //     it did not, so no usage is consumed twice. While the billing key has transactions pending,
@@ -171,7 +171,7 @@ async function send(ctx: AppContext, chain: ChainContext, billing: Signer, cp: C
       { address: chain.addresses.subscriptions, abi: subscriptionsAbi, functionName: "consumeTokens", args: [BigInt(cp.pass_id), BigInt(cp.tokens)] },
       {
         counter: ctx.monitor.metrics.chainTransactions,
-        onBroadcast: (hash) =>
+        beforeBroadcast: (hash) =>
           ctx.db.query("update bucket_checkpoints set state = 'sent', tx_hash = $2, updated_at = now() where id = $1", [cp.id, hash.toLowerCase()]),
       },
     );

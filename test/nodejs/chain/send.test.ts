@@ -103,8 +103,10 @@ describe("chain sender", () => {
     const to = fresh();
     const hashes: Hex[] = [];
     const metrics = createMetrics();
-    const sending = send(chain, transfer(to, 7n), { receiptTimeoutMs: 100, onBroadcast: (hash) => void hashes.push(hash), counter: metrics.chainTransactions });
-    await until(() => hashes.length === 1);
+    const sending = send(chain, transfer(to, 7n), { receiptTimeoutMs: 100, beforeBroadcast: (hash) => void hashes.push(hash), counter: metrics.chainTransactions });
+    // Each hash is told before its broadcast: the node holds it a moment later.
+    const held = (hash: Hex) => chain.client.getTransaction({ hash }).catch(() => undefined);
+    await until(async () => hashes.length === 1 && (await held(hashes[0]!)) !== undefined);
     const first = await chain.client.getTransaction({ hash: hashes[0]! });
     // The fee market moves past the first broadcast: a block it cannot pay for is mined without it.
     await rpc("hardhat_setNextBlockBaseFeePerGas", [toHex(first.maxFeePerGas! * 4n)]);
@@ -112,7 +114,7 @@ describe("chain sender", () => {
     const { baseFeePerGas } = await chain.client.getBlock();
     assert.deepEqual(await minedHashes(hashes), []);
     // The sender notices and re-sends the same nonce with fees the new base fee allows.
-    await until(async () => (await chain.client.getTransaction({ hash: hashes.at(-1)! })).maxFeePerGas! >= baseFeePerGas!);
+    await until(async () => ((await held(hashes.at(-1)!))?.maxFeePerGas ?? 0n) >= baseFeePerGas!);
     await rpc("evm_mine");
     const { hash, receipt } = await sending;
 
@@ -137,8 +139,13 @@ describe("chain sender", () => {
       assert.equal((error.details?.hashes as Hex[]).length, 2);
       return true;
     });
-    const next = send(chain, transfer(landed, 4n), { onBroadcast: () => rpc("evm_mine") });
+    const told: Hex[] = [];
+    const next = send(chain, transfer(landed, 4n), { beforeBroadcast: (hash) => void told.push(hash) });
+    // Mined once the node holds the replacement.
+    await until(async () => told.length === 1 && (await chain.client.getTransaction({ hash: told[0]! }).catch(() => undefined)) !== undefined);
+    await rpc("evm_mine");
     const { hash, receipt } = await next;
+    assert.equal(hash, told[0]);
     assert.equal(receipt.status, "success");
     assert.equal((await chain.client.getTransaction({ hash })).nonce, nonce);
     assert.equal(await balanceOf(dropped), 0n);

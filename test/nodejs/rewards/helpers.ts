@@ -2,6 +2,7 @@
 // epoch starts, timing and ERC-2771 forward requests signed by an account.
 import { encodeFunctionData, numberToHex, type Address, type Hex } from "viem";
 import { loadSuite, networkHelpers, type Suite } from "../helpers/fixture.ts";
+import { FORWARD_REQUEST_TYPES } from "../../../src/rewards/forwarder.ts";
 
 export { viem, networkHelpers, ROLES, SPLIT, deployProxy, connection } from "../helpers/fixture.ts";
 
@@ -110,17 +111,7 @@ export async function setup() {
     const signature = await signer.signTypedData({
       account: signer.account,
       domain: { name, version, chainId, verifyingContract },
-      types: {
-        ForwardRequest: [
-          { name: "from", type: "address" },
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "gas", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint48" },
-          { name: "data", type: "bytes" },
-        ],
-      },
+      types: FORWARD_REQUEST_TYPES,
       primaryType: "ForwardRequest",
       message,
     });

@@ -1,8 +1,11 @@
-// What every benchmark does at its end: write its results file and undo its setup.
+// What the benchmarks share: settings, a local chain with the suite, the machine facts, the
+// results file and undoing their setup.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startDevChain } from "../src/devchain/devchain.ts";
+import { ensureSuite } from "../src/devstack/suite.ts";
 
 /** A cleanup step: a database to drop, a chain or server to stop, a folder to remove. */
 export type CleanupStep = () => Promise<unknown> | void;
@@ -47,3 +50,11 @@ export const machine = (loadAtStart: number | undefined) => ({
   os: `${process.platform} ${release()}`,
   loadAverage: { start: loadAtStart, end: loadavg()[0] },
 });
+
+/** An ephemeral local chain (stopped by `cleanup`) with the suite deployed, its record in `workDir`. */
+export async function benchChain(workDir: string, cleanup: CleanupStep[]) {
+  const chain = await startDevChain({ port: 0 });
+  cleanup.push(() => chain.close());
+  const deployment = await ensureSuite(chain.url, join(workDir, "deployment.json"), () => {});
+  return { chain, deployment };
+}

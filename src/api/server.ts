@@ -17,6 +17,7 @@ import { componentLogger } from "../monitoring/log.ts";
 import type { AppContext } from "../app/context.ts";
 import { ErrorBody } from "./schemas.ts";
 import { ROUTES, type RouteModule } from "./routes/index.ts";
+import { webPage } from "./routes/web.ts";
 
 /** The Fastify instance routes register on, typed by their TypeBox schemas. */
 export type Api = FastifyInstance<
@@ -89,9 +90,11 @@ export async function buildServer(ctx: AppContext, options: ServerOptions = {}):
     if (status >= 500) request.log.error(error);
     return reply.status(status).send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: "NOT_FOUND", message: `No route ${request.method} ${request.url}` } }),
-  );
+  app.setNotFoundHandler(async (request, reply) => {
+    const page = await webPage(ctx, request.method, request.url, request.headers.accept);
+    if (page !== undefined) return reply.status(page.status).header("cache-control", "no-cache").type(page.type).send(page.body);
+    return reply.status(404).send({ error: { code: "NOT_FOUND", message: `No route ${request.method} ${request.url}` } });
+  });
 
   app.addHook("onSend", async (request, reply) => {
     // The dashboards may be served from another origin during development.

@@ -1,10 +1,14 @@
 // The backend's configuration, read once from the environment. Every setting has an embedded
 // default so `npm start` needs none; each real server is switched on by its URL.
 import { isAddress, isHex, type Address, type Hex } from "viem";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { DbConfig } from "../db/db.ts";
 import type { ContractKey } from "../chain/types.ts";
 import { parseStage, type Phase, type Stage } from "../stage/stage.ts";
+
+/** The repository root: the built dashboards are found from here, whatever the working directory. */
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 export type { Phase, Stage };
 
@@ -64,6 +68,19 @@ export interface AppConfig {
   readonly indexer: IndexerConfig;
   readonly jobs: JobsConfig;
   readonly monitoring: MonitoringConfig;
+  readonly web: WebConfig;
+}
+
+/** The dashboards (src/web) the API serves on its own origin. */
+export interface WebConfig {
+  /** The built dashboards (`npm run build:web`); WEB_DIR, dist/web by default. */
+  readonly dir: string;
+  /** Where the browser reads the chain; the API's own read-and-broadcast proxy (/rpc) when unset. */
+  readonly publicRpcUrl: string | undefined;
+  /** A block explorer's base URL for transaction links (`${explorerUrl}/tx/${hash}`); the dashboards' own receipt page when unset. */
+  readonly explorerUrl: string | undefined;
+  /** WalletConnect Cloud project id; the WalletConnect option is offered only with one. */
+  readonly walletConnectProjectId: string | undefined;
 }
 
 /** How the chain indexer follows the suite (src/indexer). */
@@ -227,6 +244,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     zeroEx: zeroExKey ? { apiUrl: env.ZEROEX_API_URL ?? "https://api.0x.org", apiKey: zeroExKey, sellToken: sellToken(env) } : undefined,
     relayerUrl: env.RELAYER_URL || undefined,
     relayerApiKey: env.RELAYER_API_KEY || undefined,
+    web: {
+      dir: resolve(env.WEB_DIR || join(PROJECT_ROOT, "dist", "web")),
+      publicRpcUrl: env.PUBLIC_RPC_URL || undefined,
+      explorerUrl: env.EXPLORER_URL ? env.EXPLORER_URL.replace(/\/+$/, "") : undefined,
+      walletConnectProjectId: env.WALLETCONNECT_PROJECT_ID || undefined,
+    },
     indexer: {
       startBlock: env.INDEXER_START_BLOCK ? wei(env, "INDEXER_START_BLOCK", 0n) : undefined,
       confirmations: env.INDEXER_CONFIRMATIONS ? int(env, "INDEXER_CONFIRMATIONS", 0) : undefined,

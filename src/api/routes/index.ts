@@ -15,7 +15,11 @@ import { alertRoutes } from "./alerts.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { jobRoutes } from "./jobs.ts";
 import { providerStatsRoutes } from "./provider-stats.ts";
+import { webRoutes } from "./web.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes];
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
+  // Last: the dashboards' files and page fallback.
+  webRoutes,
+];

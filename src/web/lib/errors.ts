@@ -1,0 +1,39 @@
+// One clear sentence for any failed action: API errors, wallet refusals, contract reverts by their
+// custom error, gas and network failures. Components show describeError(error), never raw errors.
+import { BaseError, ContractFunctionRevertedError, formatUnits, InsufficientFundsError, UserRejectedRequestError } from "viem";
+import { ApiError } from "./api.ts";
+
+const cxpt = (wei: unknown) => (typeof wei === "bigint" ? `${formatUnits(wei, 18)} CXPT` : "the amount");
+
+/** What a named custom error of the suite means for the person who caused it. */
+const REVERTS: Readonly<Record<string, (args: readonly unknown[]) => string>> = {
+  ERC20InsufficientBalance: ([, balance, needed]) => `Insufficient CXPT balance: the wallet holds ${cxpt(balance)} and this needs ${cxpt(needed)}.`,
+  ERC20InsufficientAllowance: ([, allowance, needed]) => `Insufficient allowance: the Vault may take ${cxpt(allowance)} and this needs ${cxpt(needed)}. Approve more first.`,
+  SanctionedAddress: ([account]) => `Blocked: ${String(account)} is on the sanctions list, so CXPT cannot move to or from it.`,
+  NothingToClaim: () => "There is nothing to claim yet.",
+  ERC2612ExpiredSignature: () => "The permit signature expired: try again.",
+  EnforcedPause: () => "The contract is paused by the operators: try again later.",
+};
+
+/** The human message for `error`. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof BaseError) {
+    if (error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001)) {
+      return "You rejected the request in your wallet: nothing was signed or sent.";
+    }
+    const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (revert instanceof ContractFunctionRevertedError) {
+      const name = revert.data?.errorName;
+      if (name !== undefined) return REVERTS[name]?.(revert.data?.args ?? []) ?? `The contract refused: ${name}(${(revert.data?.args ?? []).map(String).join(", ")}).`;
+      return `The contract refused: ${revert.reason ?? revert.shortMessage}.`;
+    }
+    if (error.walk((e) => e instanceof InsufficientFundsError)) return "The wallet has too little ETH to pay for gas.";
+    if (error.walk((e) => (e as { name?: unknown }).name === "HttpRequestError")) return "The chain could not be reached: check your connection and try again.";
+    if (error.walk((e) => (e as { name?: unknown }).name === "ConnectorNotConnectedError")) return "Connect a wallet first.";
+    return error.shortMessage;
+  }
+  if (error instanceof TypeError && /fetch/i.test(error.message)) return "The network request failed: check your connection and try again.";
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,27 @@
+// A contract write as the dashboards make it: simulated first (so a revert names its custom error
+// before the wallet is asked), signed by the connected wallet, then waited for until mined. A
+// mined-but-reverted transaction throws too: nothing reports success that did not happen.
+import type { Abi, Address, ContractFunctionArgs, ContractFunctionName, Hash, TransactionReceipt } from "viem";
+import type { Config } from "wagmi";
+import { simulateContract, waitForTransactionReceipt, writeContract } from "wagmi/actions";
+
+export interface ContractWrite<abi extends Abi, name extends ContractFunctionName<abi, "nonpayable" | "payable">> {
+  readonly address: Address;
+  readonly abi: abi;
+  readonly functionName: name;
+  readonly args: ContractFunctionArgs<abi, "nonpayable" | "payable", name>;
+}
+
+/** Sends `write` from the connected wallet and returns its receipt once mined; `onHash` hears the hash at once. */
+export async function sendContractWrite<const abi extends Abi, name extends ContractFunctionName<abi, "nonpayable" | "payable">>(
+  config: Config,
+  write: ContractWrite<abi, name>,
+  onHash?: (hash: Hash) => void,
+): Promise<TransactionReceipt> {
+  const { request } = await simulateContract(config, write as never);
+  const hash = await writeContract(config, request as never);
+  onHash?.(hash);
+  const receipt = await waitForTransactionReceipt(config, { hash });
+  if (receipt.status !== "success") throw new Error(`The transaction ${hash} was mined but reverted.`);
+  return receipt;
+}

@@ -1,0 +1,4 @@
+// Placeholder until the provider dashboard lands.
+export default function ProviderDashboard() {
+  return <p className="note">The provider dashboard is being built.</p>;
+}

@@ -1,0 +1,90 @@
+// The dashboards' frame in a real browser: connecting the development wallet, signing in (which
+// opens or links the account), the messages for a refused signature and an unreachable API,
+// keyboard navigation, the receipt page, unknown paths and the phone-width layout.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Browser } from "playwright-core";
+import { privateKeyToAccount } from "viem/accounts";
+import { devKey, DEV_KEYS } from "../../../src/devstack/keys.ts";
+import { cxptAbi } from "../../../src/chain/abis.ts";
+import { viem, walletOf } from "../api/harness.ts";
+import { launchBrowser, openDashboard, PHONE, screenshot, scrollsSideways, startWebStack, type WebStack } from "./browser.ts";
+
+const demoUser = privateKeyToAccount(devKey(DEV_KEYS.demoUser)).address;
+
+describe("web: the dashboards' frame (Chromium)", () => {
+  let web: WebStack;
+  let browser: Browser;
+  before(async () => {
+    web = await startWebStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await web?.close();
+  });
+
+  it("a refused sign-in signature says so; signing in opens the wallet's account", async () => {
+    const { page, prompts, pageErrors, rejectNextPrompt } = await openDashboard(browser, web, "/user", { wallet: "Demo user", signIn: false });
+    await page.getByText("Sign in with your wallet to see this dashboard").waitFor();
+    rejectNextPrompt();
+    await page.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "You rejected the request in your wallet" }).first().waitFor();
+    assert.match(prompts[0]!, /Sign this message\?[\s\S]*wants you to sign in with your Ethereum account/);
+    const { rows: before } = await web.app.db.query("select id from accounts where lower(wallet) = lower($1)", [demoUser]);
+    assert.equal(before.length, 0, "a refused signature opens no account");
+
+    await page.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("user · signed in").waitFor();
+    const { rows } = await web.app.db.query<{ kind: string }>("select kind from accounts where lower(wallet) = lower($1)", [demoUser]);
+    assert.deepEqual(rows, [{ kind: "user" }]);
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+
+  it("an unreachable API is said plainly, and the action can be retried", async () => {
+    const { page } = await openDashboard(browser, web, "/user", { wallet: "Spare 1", signIn: false });
+    await page.route("**/api/v1/auth/nonce", (route) => route.abort("connectionrefused"));
+    await page.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "could not be reached" }).first().waitFor();
+    await page.unroute("**/api/v1/auth/nonce");
+    await page.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("signed in").waitFor();
+    await page.context().close();
+  });
+
+  it("works by keyboard: skip link, the dashboards' links, and a non-admin is told the admin page is not theirs", async () => {
+    const { page } = await openDashboard(browser, web, "/user", { wallet: "Demo user" });
+    // After a reload the wallet reconnects and the session is kept; focus starts at the top.
+    await page.reload();
+    await page.getByText("user · signed in").waitFor();
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+    const admin = page.getByRole("navigation", { name: "Dashboards" }).getByRole("link", { name: "Admin" });
+    await admin.focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/admin$/);
+    await page.getByRole("alert").filter({ hasText: "This dashboard is for admins" }).waitFor();
+    await page.goto(`${web.url}/nowhere`);
+    await page.getByRole("alert").filter({ hasText: "There is no page at /nowhere" }).waitFor();
+    await page.context().close();
+  });
+
+  it("shows a transaction's receipt read from the chain", async () => {
+    const distribution = await walletOf(devKey(DEV_KEYS.distribution));
+    const hash = await distribution.writeContract({ address: web.deployment.contracts.cxpt!, abi: cxptAbi, functionName: "transfer", args: [demoUser, 5n * 10n ** 18n] });
+    await (await viem.getPublicClient()).waitForTransactionReceipt({ hash });
+    const { page } = await openDashboard(browser, web, `/tx/${hash}`, { wallet: "Demo user", signIn: false });
+    await page.getByText("Succeeded").waitFor();
+    await page.goto(`${web.url}/tx/0x1234`);
+    await page.getByRole("alert").filter({ hasText: "This is not a transaction hash" }).waitFor();
+    await page.context().close();
+  });
+
+  it("fits a phone's width without sideways scrolling", async () => {
+    const { page } = await openDashboard(browser, web, "/user", { wallet: "Demo user", viewport: PHONE });
+    assert.equal(await scrollsSideways(page), false);
+    await screenshot(page, "frame-phone");
+    await page.context().close();
+  });
+});

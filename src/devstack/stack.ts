@@ -11,6 +11,7 @@
 // no chain at all (legacy credits) and no demo either.
 import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
 import { startScheduler, type Scheduler } from "../jobs/scheduler.ts";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -323,7 +324,14 @@ export function describeStack(stack: LocalStack): string[] {
   lines.push(
     row("jobs", stack.jobs === "off" ? "off (JOBS=off)" : `${stack.jobs === "bullmq" ? "BullMQ on Redis" : "in-process"}: settle ${config.jobs.settleCron}, rewards ${config.jobs.rewardsCron} (UTC), reconcile every ${config.jobs.reconcileEveryMs / 1000} s`),
   );
-  lines.push(row("dashboards", "not yet (issue 5)"));
+  lines.push(
+    row(
+      "dashboards",
+      existsSync(join(config.web.dir, "index.html"))
+        ? `${urls.api}/user  ${urls.api}/provider  ${urls.api}/admin${demo === undefined ? "" : "  (wallet: the development wallets below)"}`
+        : `not built (${config.web.dir} is missing: npm run build:web)`,
+    ),
+  );
   if (demo === undefined) {
     lines.push(row("demo", chain === undefined ? "none (no chain)" : chain.chainId === LOCAL_CHAIN_ID ? "none (the chain is off)" : `none (chain ${chain.chainId} is not local)`));
   } else {

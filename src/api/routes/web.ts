@@ -2,7 +2,6 @@
 // from, a JSON-RPC endpoint for reading the chain and broadcasting signed transactions, and the
 // built files themselves with a single-page fallback (any other GET that asks for HTML gets
 // index.html, so /user, /admin… load the app).
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
@@ -164,16 +163,15 @@ export async function webRoutes(app: Api, ctx: AppContext): Promise<void> {
     },
   );
 
-  if (existsSync(join(web.dir, "index.html"))) {
-    await app.register(fastifyStatic, {
-      root: web.dir,
-      wildcard: false,
-      cacheControl: false,
-      index: ["index.html"],
-      // Vite names assets by content hash: they never change; index.html always must be fetched anew.
-      setHeaders: (res, path) => res.setHeader("cache-control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache"),
-    });
-  }
+  await app.register(fastifyStatic, {
+    root: web.dir,
+    // Files are looked up per request, so a build made while the API runs is served at once.
+    wildcard: true,
+    cacheControl: false,
+    index: ["index.html"],
+    // Vite names assets by content hash: they never change; index.html always must be fetched anew.
+    setHeaders: (res, path) => res.setHeader("cache-control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache"),
+  });
 }
 
 /**

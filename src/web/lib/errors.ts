@@ -11,13 +11,25 @@ const REVERTS: Readonly<Record<string, (args: readonly unknown[]) => string>> = 
   ERC20InsufficientAllowance: ([, allowance, needed]) => `Insufficient allowance: the Vault may take ${cxpt(allowance)} and this needs ${cxpt(needed)}. Approve more first.`,
   SanctionedAddress: ([account]) => `Blocked: ${String(account)} is on the sanctions list, so CXPT cannot move to or from it.`,
   NothingToClaim: () => "There is nothing to claim yet.",
+  PassActive: ([, periodEnd]) => `Your pass is still in a paid period (until ${new Date(Number(periodEnd) * 1000).toLocaleString()}): a new plan can be bought once it ends.`,
+  PlanInactive: ([planId]) => `Plan ${String(planId)} is retired and can no longer be bought.`,
   ERC2612ExpiredSignature: () => "The permit signature expired: try again.",
   EnforcedPause: () => "The contract is paused by the operators: try again later.",
 };
 
+/** Whether `error` or one of its causes is named `name` (wagmi's errors are not viem's classes). */
+function causedBy(error: unknown, name: string): boolean {
+  for (let e = error as { name?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
+    if (e.name === name) return true;
+  }
+  return false;
+}
+
 /** The human message for `error`. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) return error.message;
+  if (causedBy(error, "ConnectorNotConnectedError")) return "Connect a wallet first.";
+  if (causedBy(error, "ProviderNotFoundError")) return "No browser wallet was found: install one (such as MetaMask) or pick another wallet.";
   if (error instanceof BaseError) {
     if (error.walk((e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001)) {
       return "You rejected the request in your wallet: nothing was signed or sent.";
@@ -30,7 +42,6 @@ export function describeError(error: unknown): string {
     }
     if (error.walk((e) => e instanceof InsufficientFundsError)) return "The wallet has too little ETH to pay for gas.";
     if (error.walk((e) => (e as { name?: unknown }).name === "HttpRequestError")) return "The chain could not be reached: check your connection and try again.";
-    if (error.walk((e) => (e as { name?: unknown }).name === "ConnectorNotConnectedError")) return "Connect a wallet first.";
     return error.shortMessage;
   }
   if (error instanceof TypeError && /fetch/i.test(error.message)) return "The network request failed: check your connection and try again.";

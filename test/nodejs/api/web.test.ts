@@ -41,8 +41,8 @@ describe("web: configuration, JSON-RPC and pages", () => {
     assert.equal(body.chain.chainId, 31337);
     assert.equal(body.chain.rpcUrl, "/rpc");
     assert.equal(body.chain.explorerUrl, "https://explorer.example");
-    assert.equal(getAddress(body.chain.addresses.cxpt!), getAddress(stack.deployment.contracts.cxpt));
-    assert.equal(getAddress(body.chain.addresses.vault!), getAddress(stack.deployment.contracts.vault));
+    assert.equal(getAddress(body.chain.addresses.cxpt!), getAddress(stack.deployment.contracts.cxpt!));
+    assert.equal(getAddress(body.chain.addresses.vault!), getAddress(stack.deployment.contracts.vault!));
     assert.equal(body.walletConnectProjectId, null);
     const admin = body.devWallets.find((w) => w.name === "Demo admin")!;
     assert.equal(admin.address, privateKeyToAccount(USERS.admin).address);

@@ -211,7 +211,17 @@ describe("npm start", () => {
       assert.match(printed(first, "chain"), new RegExp(`^${rpc} +chain id 31337, local devchain`));
       assert.equal(printed(first, "database"), `PGlite in ${join(dataDir, "pg")}`);
       assert.equal(printed(first, "metering"), `embedded store in ${dataDir}`);
-      assert.equal(printed(first, "dashboards"), "not yet (issue 5)");
+      // npm start (and npm test) build the dashboards first.
+      assert.equal(printed(first, "dashboards"), `${api}/user  ${api}/provider  ${api}/admin  (wallet: the development wallets below)`);
+      const page = await fetch(`${api}/admin`, { headers: { accept: "text/html" } });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<div id="root">/);
+      const web = (await (await fetch(`${api}/api/v1/config`)).json()) as { chain: { rpcUrl: string }; devWallets: { name: string; address: Address }[] };
+      assert.equal(web.chain.rpcUrl, "/rpc");
+      assert.deepEqual(
+        web.devWallets.slice(0, 3).map((w) => [w.name, w.address]),
+        [DEV_KEYS.demoAdmin, DEV_KEYS.demoUser, DEV_KEYS.demoProvider].map((index, i) => [["Demo admin", "Demo user", "Demo provider"][i], privateKeyToAccount(devKey(index)).address]),
+      );
       assert.equal(printed(first, "stage"), "testnet, phase 3");
       firstSeen = await observe(first, dataDir, api, rpc);
       assert.equal(await stop(first), 0, first.stderr.join("\n"));

@@ -81,6 +81,29 @@ describe("web: the dashboards' frame (Chromium)", () => {
     await page.context().close();
   });
 
+  it("offers the browser's wallet and says when there is none; WalletConnect only with a project id", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${web.url}/user`);
+    const options = await page.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
+    assert.ok(options.includes("Injected"), options.join(", "));
+    assert.ok(!options.some((o) => o.includes("WalletConnect")));
+    await page.getByLabel("Wallet", { exact: true }).selectOption({ label: "Injected" });
+    await page.getByRole("button", { name: "Connect wallet" }).click();
+    await page.getByRole("alert").filter({ hasText: "No browser wallet was found" }).waitFor();
+    await page.close();
+
+    const withProject = await startWebStack("embedded", { WALLETCONNECT_PROJECT_ID: "0123456789abcdef0123456789abcdef" });
+    try {
+      const other = await browser.newPage();
+      await other.goto(`${withProject.url}/user`);
+      const listed = await other.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
+      assert.ok(listed.includes("WalletConnect"), listed.join(", "));
+      await other.close();
+    } finally {
+      await withProject.close();
+    }
+  });
+
   it("fits a phone's width without sideways scrolling", async () => {
     const { page } = await openDashboard(browser, web, "/user", { wallet: "Demo user", viewport: PHONE });
     assert.equal(await scrollsSideways(page), false);

@@ -47,16 +47,43 @@ export interface ProviderStats {
 }
 
 const dayOf = (hour: Date) => hour.toISOString().slice(0, 10);
-const byWallet = (a: PointsEntry, b: PointsEntry) => (a.wallet.toLowerCase() < b.wallet.toLowerCase() ? -1 : 1);
+const byWallet = (a: { readonly wallet: Address }, b: { readonly wallet: Address }) => (a.wallet.toLowerCase() < b.wallet.toLowerCase() ? -1 : 1);
+
+/** Requests and base points (× POINTS_SCALE) a provider earned in one tier over a window. */
+export interface TierPoints {
+  readonly tier: string;
+  readonly requests: bigint;
+  readonly basePoints: bigint;
+}
 
 /**
- * Providers' points (× POINTS_SCALE): Σ over their hours and tiers of requests × base points ×
- * demand(hour) × uptime(day) × latency(day), the multipliers in basis points, summed exactly and
- * divided once per provider (floor). A day without health data earns the floor multipliers (no
- * evidence of uptime). 400 `UNKNOWN_TIER` for a tier the table lacks; 400 `POINTS_OVERFLOW`
- * past uint96. Providers with 0 points are left out.
+ * One provider's points, multiplier by multiplier: the exact sums over its hours and tiers before
+ * the one division, each stage carrying one more multiplier (so one more factor of BPS).
  */
-export function providerPoints(stats: ProviderStats, tables: MultiplierTables = DEFAULT_MULTIPLIERS): PointsEntry[] {
+export interface ProviderBreakdown {
+  readonly wallet: Address;
+  /** By tier name. */
+  readonly tiers: readonly TierPoints[];
+  /** Σ requests × base points (× POINTS_SCALE). */
+  readonly base: bigint;
+  /** Σ requests × base × uptime(day) (× BPS). */
+  readonly withUptime: bigint;
+  /** … × latency(day) (× BPS²). */
+  readonly withLatency: bigint;
+  /** … × demand(hour) (× BPS³). */
+  readonly withDemand: bigint;
+  /** withDemand / BPS³ (floor): the provider's points. */
+  readonly points: bigint;
+}
+
+/**
+ * Every provider's points (× POINTS_SCALE) with their breakdown: Σ over their hours and tiers of
+ * requests × base points × uptime(day) × latency(day) × demand(hour), the multipliers in basis
+ * points, summed exactly and divided once per provider (floor). A day without health data earns
+ * the floor multipliers (no evidence of uptime). 400 `UNKNOWN_TIER` for a tier the table lacks.
+ * By wallet; providers with 0 points included.
+ */
+export function providerBreakdowns(stats: ProviderStats, tables: MultiplierTables = DEFAULT_MULTIPLIERS): ProviderBreakdown[] {
   const networkByHour = new Map<number, bigint>();
   let total = 0n;
   for (const s of stats.served) {
@@ -64,21 +91,41 @@ export function providerPoints(stats: ProviderStats, tables: MultiplierTables = 
     total += s.requests;
   }
   const health = new Map(stats.health.map((h) => [`${h.wallet.toLowerCase()}:${h.day}`, h]));
-  const raw = new Map<Address, bigint>();
+  const sums = new Map<Address, { tiers: Map<string, TierPoints>; base: bigint; withUptime: bigint; withLatency: bigint; withDemand: bigint }>();
   for (const s of stats.served) {
-    const base = tables.basePoints[s.tier];
-    if (base === undefined) throw badRequest("UNKNOWN_TIER", `no base points for tier "${s.tier}"`);
+    const perRequest = tables.basePoints[s.tier];
+    if (perRequest === undefined) throw badRequest("UNKNOWN_TIER", `no base points for tier "${s.tier}"`);
     const h = health.get(`${s.wallet.toLowerCase()}:${dayOf(s.hour)}`);
-    const product =
-      s.requests *
-      base *
-      demandBps(tables, networkByHour.get(s.hour.getTime())!, total, stats.hours) *
-      (h ? uptimeBps(tables, h.uptimeBps) : BigInt(tables.uptime.floorBps)) *
-      (h ? latencyBps(tables, h.p50Ms) : BigInt(tables.latency.floorBps));
     const wallet = getAddress(s.wallet);
-    raw.set(wallet, (raw.get(wallet) ?? 0n) + product);
+    const sum = sums.get(wallet) ?? { tiers: new Map<string, TierPoints>(), base: 0n, withUptime: 0n, withLatency: 0n, withDemand: 0n };
+    sums.set(wallet, sum);
+    const base = s.requests * perRequest;
+    const tier = sum.tiers.get(s.tier) ?? { tier: s.tier, requests: 0n, basePoints: 0n };
+    sum.tiers.set(s.tier, { tier: s.tier, requests: tier.requests + s.requests, basePoints: tier.basePoints + base });
+    const withUptime = base * (h ? uptimeBps(tables, h.uptimeBps) : BigInt(tables.uptime.floorBps));
+    const withLatency = withUptime * (h ? latencyBps(tables, h.p50Ms) : BigInt(tables.latency.floorBps));
+    const withDemand = withLatency * demandBps(tables, networkByHour.get(s.hour.getTime())!, total, stats.hours);
+    sum.base += base;
+    sum.withUptime += withUptime;
+    sum.withLatency += withLatency;
+    sum.withDemand += withDemand;
   }
-  return finish([...raw].map(([wallet, sum]) => ({ wallet, points: sum / (BPS * BPS * BPS) })));
+  return [...sums]
+    .map(([wallet, { tiers, ...sum }]) => ({
+      wallet,
+      tiers: [...tiers.values()].sort((a, b) => (a.tier < b.tier ? -1 : 1)),
+      ...sum,
+      points: sum.withDemand / (BPS * BPS * BPS),
+    }))
+    .sort(byWallet);
+}
+
+/**
+ * Providers' points (× POINTS_SCALE), as providerBreakdowns computes them. 400 `UNKNOWN_TIER`;
+ * 400 `POINTS_OVERFLOW` past uint96. Providers with 0 points are left out.
+ */
+export function providerPoints(stats: ProviderStats, tables: MultiplierTables = DEFAULT_MULTIPLIERS): PointsEntry[] {
+  return finish(providerBreakdowns(stats, tables).map(({ wallet, points }) => ({ wallet, points })));
 }
 
 /** Users' cashback points: their metered spend in atto-USD, one point per atto-USD. */

@@ -150,7 +150,12 @@ function oneAtATime<T>(ctx: AppContext, key: string, work: () => Promise<T>): Pr
 }
 
 /** Books a mined claim once per transaction and adds what it paid to the account's earnings. */
-async function bookClaim(db: Db, accountId: string, type: ClaimKind, outcome: ClaimOutcome) {
+/**
+ * Books a mined claim as a `type` transaction, once per transaction hash, and adds what it paid to
+ * the account's total earnings; `booked` is false when the hash was booked before. `details` are
+ * kept with the row (besides the wallet).
+ */
+export async function bookClaim(db: Db, accountId: string, type: ClaimKind, outcome: ClaimOutcome, details: Record<string, unknown> = {}) {
   return db.transaction(async (tx) => {
     const { transaction, booked } = await bookTransaction(tx, {
       accountId,
@@ -159,13 +164,13 @@ async function bookClaim(db: Db, accountId: string, type: ClaimKind, outcome: Cl
       amountWei: outcome.claimed,
       txHash: outcome.txHash,
       blockNumber: outcome.blockNumber,
-      details: { wallet: outcome.account },
+      details: { wallet: outcome.account, ...details },
     });
     const { rows } = await tx.query<{ total_earnings_wei: string }>(
       "update accounts set total_earnings_wei = total_earnings_wei + $2 where id = $1 returning total_earnings_wei",
       [accountId, booked ? outcome.claimed : 0n],
     );
-    return { transaction, totalEarningsWei: BigInt(rows[0]!.total_earnings_wei) };
+    return { booked, transaction, totalEarningsWei: BigInt(rows[0]!.total_earnings_wei) };
   });
 }
 

@@ -8,6 +8,7 @@ import { adminAccountRoutes } from "./admin-accounts.ts";
 import { computeRoutes } from "./compute.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { rewardRoutes } from "./rewards.ts";
+import { earningsRoutes } from "./earnings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { healthRoutes } from "./health.ts";
 import { billingRoutes } from "./billing.ts";
@@ -19,7 +20,7 @@ import { webRoutes } from "./web.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
   // Last: the dashboards' files and page fallback.
   webRoutes,
 ];

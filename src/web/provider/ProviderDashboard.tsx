@@ -1,4 +1,15 @@
-// Placeholder until the provider dashboard lands.
+// The provider dashboard (/provider): earnings, points and performance, then tokens and history.
+import { ProviderEarnings } from "./ProviderEarnings.tsx";
+import { TokenManagement } from "./TokenManagement.tsx";
+
 export default function ProviderDashboard() {
-  return <p className="note">The provider dashboard is being built.</p>;
+  return (
+    <>
+      <h1>Provider dashboard</h1>
+      <div className="grid">
+        <ProviderEarnings />
+        <TokenManagement />
+      </div>
+    </>
+  );
 }

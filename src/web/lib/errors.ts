@@ -14,6 +14,8 @@ const REVERTS: Readonly<Record<string, (args: readonly unknown[]) => string>> = 
   PassActive: ([, periodEnd]) => `Your pass is still in a paid period (until ${new Date(Number(periodEnd) * 1000).toLocaleString()}): a new plan can be bought once it ends.`,
   PlanInactive: ([planId]) => `Plan ${String(planId)} is retired and can no longer be bought.`,
   ERC2612ExpiredSignature: () => "The permit signature expired: try again.",
+  ERC2612InvalidSigner: () => "The permit was not signed by this wallet: sign it again with the connected wallet.",
+  ZeroAmount: () => "Enter an amount above zero.",
   EnforcedPause: () => "The contract is paused by the operators: try again later.",
 };
 

@@ -1,4 +1,25 @@
-// Placeholder until the user dashboard lands.
+// The user dashboard: CXPT balance and deposits, subscription, rewards, the PAYG allowance, API keys
+// with a try-out of the metered endpoint, and charge verification, as a grid of cards (one column
+// on a phone).
+import { ApiKeys } from "./ApiKeys.tsx";
+import { PaygAllowance } from "./PaygAllowance.tsx";
+import { RewardClaim } from "./RewardClaim.tsx";
+import { SubscriptionManager } from "./SubscriptionManager.tsx";
+import { TokenBalance } from "./TokenBalance.tsx";
+import { VerifyCharge } from "./VerifyCharge.tsx";
+
 export default function UserDashboard() {
-  return <p className="note">The user dashboard is being built.</p>;
+  return (
+    <>
+      <h1>Your CXPT</h1>
+      <div className="grid">
+        <TokenBalance />
+        <SubscriptionManager />
+        <RewardClaim />
+        <PaygAllowance />
+        <ApiKeys />
+        <VerifyCharge />
+      </div>
+    </>
+  );
 }

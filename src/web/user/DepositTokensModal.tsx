@@ -1,0 +1,330 @@
+// Depositing CXPT into the Vault: the amount as typed (decimal CXPT → wei), the Vault's burn shown
+// before anything is signed, then either approve-and-deposit (approve only when the allowance is
+// short) or one permit-deposit (an EIP-2612 signature, no separate approval). The mined receipt's
+// Paid event says what was paid and burned, and the API credits the deposit to the account.
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import {
+  ContractFunctionRevertedError,
+  encodeErrorResult,
+  parseEventLogs,
+  parseSignature,
+  parseUnits,
+  zeroHash,
+  type Address,
+  type Hash,
+  type TransactionReceipt,
+} from "viem";
+import { useConfig, useConnection, useReadContract, type Config } from "wagmi";
+import { getBlock, readContract, signTypedData } from "wagmi/actions";
+import { cxptAbi, vaultAbi } from "../../chain/abis.ts";
+import { ActionButton } from "../components/ActionButton.tsx";
+import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
+import { TxLink } from "../components/TxLink.tsx";
+import { ApiError } from "../lib/api.ts";
+import { useContractAddress } from "../lib/appConfig.ts";
+import { formatBps, formatCxpt } from "../lib/format.ts";
+import { useApi } from "../lib/session.tsx";
+import { sendContractWrite } from "../lib/tx.ts";
+
+const BPS = 10_000n;
+/** How long a permit stays valid, from the chain's latest block. */
+const PERMIT_TTL_SECONDS = 3_600n;
+
+/** A CXPT amount typed by a person: its wei, or why it is not an amount. */
+export type ParsedAmount = { readonly wei: bigint; readonly error?: undefined } | { readonly wei?: undefined; readonly error: string };
+
+/**
+ * Parses a decimal CXPT amount ("12.5") into wei with viem's parseUnits, after checking it is a
+ * plain decimal with at most 18 fraction digits; zero is refused unless `allowZero`.
+ */
+export function parseCxptAmount(text: string, { allowZero = false } = {}): ParsedAmount {
+  const value = text.trim();
+  if (value === "") return { error: "Enter an amount of CXPT." };
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value)) return { error: "Enter the amount as a plain number of CXPT, like 12.5." };
+  if ((value.split(".")[1] ?? "").length > 18) return { error: "CXPT has 18 decimals: use at most 18 digits after the point." };
+  const wei = parseUnits(value.endsWith(".") ? value.slice(0, -1) : value, 18);
+  if (wei === 0n && !allowZero) return { error: "Enter an amount above zero." };
+  return { wei };
+}
+
+/** What the Vault does with a payment of `amount` at `burnBps`: burns `burned`, keeps `kept` for rewards (Vault._accrue). */
+export function burnSplit(amount: bigint, burnBps: bigint): { readonly burned: bigint; readonly kept: bigint } {
+  const burned = (amount * burnBps) / BPS;
+  return { burned, kept: amount - burned };
+}
+
+/**
+ * The revert a deposit would hit, raised before anything is signed (so no approval or permit is
+ * given for a deposit that must fail): the Vault's SanctionedAddress or the token's
+ * ERC20InsufficientBalance, said by describeError like any revert.
+ */
+export function refusal(
+  ...[errorName, args]: ["SanctionedAddress", readonly [Address]] | ["ERC20InsufficientBalance", readonly [Address, bigint, bigint]]
+): ContractFunctionRevertedError {
+  const abi = errorName === "SanctionedAddress" ? vaultAbi : cxptAbi;
+  const data = encodeErrorResult({ abi, errorName, args } as never);
+  return new ContractFunctionRevertedError({ abi, data, functionName: "deposit" });
+}
+
+/** The Vault's Paid event of a deposit receipt. */
+export interface DepositOutcome {
+  readonly hash: Hash;
+  readonly amount: bigint;
+  readonly burned: bigint;
+}
+
+/** The deposit `receipt` paid to `vault`, read from its Paid event. */
+export function depositOutcome(receipt: TransactionReceipt, vault: Address): DepositOutcome {
+  const [paid] = parseEventLogs({ abi: vaultAbi, eventName: "Paid", logs: receipt.logs.filter((log) => log.address.toLowerCase() === vault.toLowerCase()) });
+  if (paid === undefined) throw new Error(`The transaction ${receipt.transactionHash} paid nothing into the Vault.`);
+  return { hash: receipt.transactionHash, amount: paid.args.amount, burned: paid.args.burned };
+}
+
+export type DepositPath = "approve" | "permit";
+
+interface DepositRequest {
+  readonly cxpt: Address;
+  readonly vault: Address;
+  readonly wallet: Address;
+  readonly amount: bigint;
+  readonly path: DepositPath;
+}
+
+/** Deposits `amount` by `path`, saying each step through `onStep`; resolves with the mined deposit's receipt. */
+async function depositToVault(config: Config, { cxpt, vault, wallet, amount, path }: DepositRequest, onStep: (step: string) => void): Promise<TransactionReceipt> {
+  const token = { address: cxpt, abi: cxptAbi } as const;
+  const [balance, blocked] = await Promise.all([
+    readContract(config, { ...token, functionName: "balanceOf", args: [wallet] }),
+    readContract(config, { address: vault, abi: vaultAbi, functionName: "isSanctioned", args: [wallet] }),
+  ]);
+  if (blocked) throw refusal("SanctionedAddress", [wallet]);
+  if (balance < amount) throw refusal("ERC20InsufficientBalance", [wallet, balance, amount]);
+  if (path === "approve") {
+    const allowance = await readContract(config, { ...token, functionName: "allowance", args: [wallet, vault] });
+    if (allowance < amount) {
+      onStep("Approving the Vault to take the amount (confirm in your wallet)…");
+      await sendContractWrite(config, { ...token, functionName: "approve", args: [vault, amount] });
+    }
+    onStep("Depositing (confirm in your wallet)…");
+    return sendContractWrite(config, { address: vault, abi: vaultAbi, functionName: "deposit", args: [amount, zeroHash] });
+  }
+  const [[, name, version, chainId, verifyingContract], nonce, block] = await Promise.all([
+    readContract(config, { ...token, functionName: "eip712Domain" }),
+    readContract(config, { ...token, functionName: "nonces", args: [wallet] }),
+    getBlock(config),
+  ]);
+  const deadline = block.timestamp + PERMIT_TTL_SECONDS;
+  onStep("Signing the permit (confirm in your wallet)…");
+  const signature = await signTypedData(config, {
+    domain: { name, version, chainId, verifyingContract },
+    types: {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    primaryType: "Permit",
+    message: { owner: wallet, spender: vault, value: amount, nonce, deadline },
+  });
+  const { r, s, v, yParity } = parseSignature(signature);
+  onStep("Depositing with the permit (confirm in your wallet)…");
+  return sendContractWrite(config, {
+    address: vault,
+    abi: vaultAbi,
+    functionName: "depositWithPermit",
+    args: [amount, zeroHash, deadline, Number(v ?? BigInt(yParity + 27)), r, s],
+  });
+}
+
+/** The API's answer to a deposit submission. */
+interface Credited {
+  readonly credited: boolean;
+  readonly creditsWei: string;
+}
+
+/** The burn before signing: "x CXPT burned (5 %), y kept by the Vault for rewards; your credits grow by the full amount". */
+export function BurnPreview({ amount, burnBps }: { readonly amount: bigint; readonly burnBps: bigint }) {
+  const { burned, kept } = burnSplit(amount, burnBps);
+  return (
+    <dl className="facts" aria-label="What the deposit does">
+      <dt>Burned</dt>
+      <dd>
+        {formatCxpt(burned, 18)} burned ({formatBps(burnBps)})
+      </dd>
+      <dt>To the rewards pool</dt>
+      <dd>{formatCxpt(kept, 18)}</dd>
+      <dt>Credited to you</dt>
+      <dd>{formatCxpt(amount, 18)} (the burn is the protocol's, not a fee on your credits)</dd>
+    </dl>
+  );
+}
+
+/** The confirmed deposit: its transaction, what the receipt's event says, and the API's crediting. */
+export function DepositReceipt({ outcome, credited, creditError }: { readonly outcome: DepositOutcome; readonly credited?: Credited; readonly creditError?: unknown }) {
+  return (
+    <div>
+      <StatusNote>
+        Deposit confirmed: {formatCxpt(outcome.amount, 18)} paid, {formatCxpt(outcome.burned, 18)} burned. Transaction <TxLink hash={outcome.hash} />.
+        {credited ? ` Your credits are now ${formatCxpt(credited.creditsWei)}.` : ""}
+      </StatusNote>
+      {creditError === undefined && credited === undefined ? <Loading what="your credits" /> : null}
+      <ErrorNote error={creditError} />
+    </div>
+  );
+}
+
+/**
+ * A modal <dialog>: shown with showModal (the page behind is inert, so focus stays inside), Esc
+ * closes it, and focus returns to what had it before.
+ */
+export function Modal({ open, title, onClose, children }: { readonly open: boolean; readonly title: string; readonly onClose: () => void; readonly children: ReactNode }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const element = dialog.current;
+    if (element === null || !open) return;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    if (typeof element.showModal === "function") element.showModal();
+    else element.setAttribute("open", ""); // jsdom has no showModal
+    return () => {
+      if (typeof element.close === "function" && element.open) element.close();
+      else element.removeAttribute("open");
+      opener?.focus();
+    };
+  }, [open]);
+  return (
+    <dialog
+      ref={dialog}
+      aria-labelledby={titleId}
+      onCancel={(event) => {
+        event.preventDefault(); // React closes it (the effect's cleanup), so state and DOM agree
+        onClose();
+      }}
+      onKeyDown={(event) => {
+        // Browsers also fire cancel on Esc; this covers those that do not (and jsdom). Closing twice is harmless.
+        if (event.key === "Escape") {
+          event.preventDefault();
+          onClose();
+        }
+      }}
+    >
+      {open ? (
+        <>
+          <div className="card-header">
+            <h2 id={titleId}>{title}</h2>
+            <button type="button" className="secondary" onClick={onClose}>
+              Close
+            </button>
+          </div>
+          {children}
+        </>
+      ) : null}
+    </dialog>
+  );
+}
+
+/** The deposit form inside the modal (mounted fresh at each opening). */
+function DepositForm() {
+  const config = useConfig();
+  const { address } = useConnection();
+  const cxpt = useContractAddress("cxpt");
+  const vault = useContractAddress("vault");
+  const api = useApi();
+  const queryClient = useQueryClient();
+  const burnBps = useReadContract({ address: vault, abi: vaultAbi, functionName: "burnBps" });
+  const amountId = useId();
+  const [text, setText] = useState("");
+  const [path, setPath] = useState<DepositPath>("approve");
+  const [step, setStep] = useState<string>();
+  const [outcome, setOutcome] = useState<DepositOutcome>();
+  const [credited, setCredited] = useState<Credited>();
+  const [creditError, setCreditError] = useState<unknown>();
+  const parsed = parseCxptAmount(text);
+
+  const creditToAccount = async (hash: Hash) => {
+    // The API credits a deposit once it has its confirmations: a pending answer is asked again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api<Credited>("/api/v1/tokens/deposit", { body: { txHash: hash } });
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === "TX_PENDING" && attempt < 20)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+      }
+    }
+  };
+
+  const deposit = async () => {
+    if (parsed.error !== undefined) throw new Error(parsed.error);
+    if (address === undefined) throw new Error("Connect a wallet first.");
+    setOutcome(undefined);
+    setCredited(undefined);
+    setCreditError(undefined);
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await depositToVault(config, { cxpt, vault, wallet: address, amount: parsed.wei, path }, setStep);
+    } finally {
+      setStep(undefined);
+      void queryClient.invalidateQueries();
+    }
+    const paid = depositOutcome(receipt, vault);
+    setOutcome(paid);
+    try {
+      setCredited(await creditToAccount(paid.hash));
+    } catch (error) {
+      setCreditError(error);
+    } finally {
+      void queryClient.invalidateQueries();
+    }
+  };
+
+  return (
+    <form onSubmit={(event) => event.preventDefault()}>
+      <p>
+        <label htmlFor={amountId}>Amount (CXPT)</label>{" "}
+        <input
+          id={amountId}
+          inputMode="decimal"
+          autoComplete="off"
+          value={text}
+          onChange={(event) => setText(event.target.value)}
+          aria-invalid={text !== "" && parsed.error !== undefined}
+          aria-describedby={`${amountId}-hint`}
+        />
+      </p>
+      <p id={`${amountId}-hint`} className={text !== "" && parsed.error !== undefined ? "note error" : "muted"} role={text !== "" && parsed.error !== undefined ? "alert" : undefined}>
+        {text !== "" && parsed.error !== undefined ? parsed.error : "Deposits pay for usage from your credits."}
+      </p>
+      {burnBps.error ? <ErrorNote error={burnBps.error} /> : burnBps.data === undefined ? <Loading what="the Vault's burn rate" /> : parsed.wei !== undefined ? <BurnPreview amount={parsed.wei} burnBps={burnBps.data} /> : null}
+      <fieldset>
+        <legend>How to pay</legend>
+        <label>
+          <input type="radio" name="deposit-path" value="approve" checked={path === "approve"} onChange={() => setPath("approve")} /> Approve, then deposit (two transactions if the
+          allowance is short)
+        </label>
+        <br />
+        <label>
+          <input type="radio" name="deposit-path" value="permit" checked={path === "permit"} onChange={() => setPath("permit")} /> Permit and deposit (sign a permit, one transaction)
+        </label>
+      </fieldset>
+      <p className="muted">The deposit uses the Vault allowance, which is also your PAYG allowance: set it again afterwards if you pay as you go.</p>
+      <ActionButton onAction={deposit} pendingLabel="Depositing…" disabled={parsed.error !== undefined || burnBps.data === undefined}>
+        Deposit
+      </ActionButton>
+      {step ? <StatusNote>{step}</StatusNote> : null}
+      {outcome ? <DepositReceipt outcome={outcome} credited={credited} creditError={creditError} /> : null}
+    </form>
+  );
+}
+
+/** The deposit modal; the form inside starts fresh at each opening. */
+export function DepositTokensModal({ open, onClose }: { readonly open: boolean; readonly onClose: () => void }) {
+  return (
+    <Modal open={open} title="Deposit CXPT" onClose={onClose}>
+      <DepositForm />
+    </Modal>
+  );
+}

@@ -2,7 +2,7 @@
 // initial JavaScript (the entry script and the chunks index.html preloads, what a first visit
 // downloads before anything renders) and every lazy chunk, gzipped. Fails when the initial
 // JavaScript is over the budget (300 kB gzipped, issue 5).
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -12,8 +12,20 @@ const BUDGET = 300 * 1024;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist", "web");
 
+// Built beside the served folder, then swapped in: an API serving dist/web meanwhile never sees a
+// half-written build.
+const next = `${dist}.next-${process.pid}`;
+const old = `${dist}.old-${process.pid}`;
 const started = performance.now();
-await build({ configFile: join(root, "src", "web", "vite.config.ts"), logLevel: "warn" });
+try {
+  await build({ configFile: join(root, "src", "web", "vite.config.ts"), logLevel: "warn", build: { outDir: next, emptyOutDir: true } });
+  await rename(dist, old).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code !== "ENOENT") throw error;
+  });
+  await rename(next, dist);
+} finally {
+  await Promise.all([rm(next, { recursive: true, force: true }), rm(old, { recursive: true, force: true })]);
+}
 const seconds = (performance.now() - started) / 1000;
 
 const html = await readFile(join(dist, "index.html"), "utf8");

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { earnings } from "./fixtures.ts";
 import { ProviderEarnings } from "./ProviderEarnings.tsx";
-import { renderWithApp, stubApi } from "./testing.tsx";
+import { renderWithApp, stubApi } from "../test/render.tsx";
 
 describe("ProviderEarnings", () => {
   it("shows earnings (claimable + claimed), the chart, the breakdown and the performance", async () => {

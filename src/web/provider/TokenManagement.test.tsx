@@ -2,34 +2,10 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { earnings } from "./fixtures.ts";
-import { renderWithApp, stubApi, type Routes } from "./testing.tsx";
+import { claimRequestReply, renderWithApp, stubApi, type Routes } from "../test/render.tsx";
 import { TokenManagement } from "./TokenManagement.tsx";
 
-const CLAIM_REQUEST = {
-  typedData: {
-    domain: { name: "CxpForwarder", version: "1", chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000000f1" },
-    types: {
-      EIP712Domain: [
-        { name: "name", type: "string" },
-        { name: "version", type: "string" },
-        { name: "chainId", type: "uint256" },
-        { name: "verifyingContract", type: "address" },
-      ],
-      ForwardRequest: [
-        { name: "from", type: "address" },
-        { name: "to", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "gas", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint48" },
-        { name: "data", type: "bytes" },
-      ],
-    },
-    primaryType: "ForwardRequest",
-    message: { from: earnings.wallet, to: "0x00000000000000000000000000000000000000d1", value: "0", gas: "150000", nonce: "0", deadline: 2_000_000_000, data: "0x4e71d92d" },
-  },
-  pendingWei: earnings.pendingWei,
-};
+const CLAIM_REQUEST = claimRequestReply({ from: earnings.wallet, to: "0x00000000000000000000000000000000000000d1" }, { pendingWei: earnings.pendingWei });
 
 const TX = `0x${"ab".repeat(32)}`;
 const routes = (claim: Routes[string]): Routes => ({

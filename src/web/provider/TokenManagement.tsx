@@ -10,10 +10,11 @@ import { TxLink } from "../components/TxLink.tsx";
 import { useContractAddress } from "../lib/appConfig.ts";
 import { describeError } from "../lib/errors.ts";
 import { formatCxpt } from "../lib/format.ts";
-import { useApi } from "../lib/session.tsx";
-import { claimDirect, claimGasless, type Claimed } from "./claims.ts";
+import { useApi, useSession } from "../lib/session.tsx";
+import { claimDirect, claimGasless, type Claimed } from "../lib/claims.ts";
+import { CLAIMS_PATH, transactionsPath } from "../lib/ledger.ts";
 import { providerKeys, useEarnings, useTokenBalance } from "./data.ts";
-import { History } from "./History.tsx";
+import { History } from "../components/History.tsx";
 
 function Balances() {
   const balance = useTokenBalance();
@@ -94,6 +95,7 @@ function Claim() {
 }
 
 export function TokenManagement() {
+  const token = useSession().session?.token;
   return (
     <>
       <Card title="Tokens">
@@ -103,8 +105,8 @@ export function TokenManagement() {
       {/* The full row of the grid: four columns of history need the width. */}
       <div style={{ gridColumn: "1 / -1", minWidth: 0 }}>
         <Card title="History">
-          <History title="Reward claims" path="/api/v1/rewards/history" rows="claims" empty="No claims yet." />
-          <History title="Token transactions" path="/api/v1/tokens/transactions" rows="transactions" empty="No token transactions yet." />
+          <History title="Reward claims" path={CLAIMS_PATH} rows="claims" empty="No claims yet." queryKey={providerKeys.history(token, CLAIMS_PATH)} />
+          <History title="Token transactions" path={transactionsPath(null)} rows="transactions" empty="No token transactions yet." queryKey={providerKeys.history(token, "transactions")} />
         </Card>
       </div>
     </>

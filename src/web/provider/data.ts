@@ -50,17 +50,6 @@ export interface Earnings {
   readonly performance: Performance | null;
 }
 
-/** A token_transactions row as the API shows it. */
-export interface TokenTransaction {
-  readonly id: string;
-  readonly type: "deposit" | "withdrawal" | "claim" | "usage_charge" | "subscription_payment" | "reward";
-  readonly status: "pending" | "confirmed" | "failed";
-  readonly amountWei: string;
-  readonly txHash: string | null;
-  readonly blockNumber: string | null;
-  readonly createdAt: string;
-}
-
 /** GET /api/v1/tokens/balance */
 export interface TokenBalance {
   readonly wallet: Address | null;

@@ -4,7 +4,7 @@
 // and the wallet's balance.
 import { useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
-import { useConfig, useConnection, useReadContracts } from "wagmi";
+import { useConfig } from "wagmi";
 import { cxptAbi } from "../../chain/abis.ts";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { Card } from "../components/Card.tsx";
@@ -14,7 +14,7 @@ import { useContractAddress } from "../lib/appConfig.ts";
 import { formatCxpt } from "../lib/format.ts";
 import { sendContractWrite } from "../lib/tx.ts";
 import { parseCxptAmount } from "./DepositTokensModal.tsx";
-import { REFRESH_MS } from "./TokenBalance.tsx";
+import { useWalletFunds } from "../lib/funds.ts";
 
 /** What settlement can collect now: min(balance, allowance to the Vault). */
 export const paygCapacity = (balance: bigint, allowance: bigint): bigint => (balance < allowance ? balance : allowance);
@@ -35,22 +35,13 @@ export function AllowanceFacts({ balance, allowance }: { readonly balance: bigin
 
 export function PaygAllowance() {
   const config = useConfig();
-  const { address } = useConnection();
   const cxpt = useContractAddress("cxpt");
   const vault = useContractAddress("vault");
   const queryClient = useQueryClient();
   const inputId = useId();
   const [text, setText] = useState("");
   const [done, setDone] = useState<{ hash: string; amount: bigint }>();
-  const wallet = address!; // the dashboard renders only with a connected wallet
-  const reads = useReadContracts({
-    contracts: [
-      { address: cxpt, abi: cxptAbi, functionName: "balanceOf", args: [wallet] },
-      { address: cxpt, abi: cxptAbi, functionName: "allowance", args: [wallet, vault] },
-    ],
-    allowFailure: false,
-    query: { refetchInterval: REFRESH_MS },
-  });
+  const { funds, error } = useWalletFunds();
   const parsed = parseCxptAmount(text, { allowZero: true });
   const invalid = text !== "" && parsed.error !== undefined;
 
@@ -68,7 +59,7 @@ export function PaygAllowance() {
   return (
     <Card title="PAYG allowance">
       <p className="muted">Usage beyond your subscription and credits is settled nightly from your wallet, up to this allowance to the Vault.</p>
-      {reads.error ? <ErrorNote error={reads.error} /> : reads.data === undefined ? <Loading what="the allowance" /> : <AllowanceFacts balance={reads.data[0]} allowance={reads.data[1]} />}
+      {error ? <ErrorNote error={error} /> : funds === undefined ? <Loading what="the allowance" /> : <AllowanceFacts balance={funds.balance} allowance={funds.allowance} />}
       <p>
         <label htmlFor={inputId}>New PAYG allowance (CXPT)</label>{" "}
         <input id={inputId} inputMode="decimal" autoComplete="off" value={text} onChange={(event) => setText(event.target.value)} aria-invalid={invalid} />

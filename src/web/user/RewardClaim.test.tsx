@@ -4,7 +4,7 @@ import { ContractFunctionExecutionError, ContractFunctionRevertedError, encodeEr
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it, vi } from "vitest";
 import { distributorAbi } from "../../chain/abis.ts";
-import { DISTRIBUTOR, renderWithApp, stubApi, TEST_KEY, type Routes } from "../provider/testing.tsx";
+import { claimRequestReply, DISTRIBUTOR, renderWithApp, stubApi, TEST_KEY, type Routes } from "../test/render.tsx";
 import { claimable, ClaimButtons, RewardClaim, type AvailableRewards } from "./RewardClaim.tsx";
 
 const CXPT = 10n ** 18n;
@@ -17,31 +17,7 @@ const AVAILABLE: AvailableRewards = {
   totalWei: (12n * CXPT).toString(),
   totalEarningsWei: (3n * CXPT).toString(),
 };
-const CLAIM_REQUEST = {
-  typedData: {
-    domain: { name: "CxpForwarder", version: "1", chainId: 31337, verifyingContract: "0x00000000000000000000000000000000000000f1" },
-    types: {
-      EIP712Domain: [
-        { name: "name", type: "string" },
-        { name: "version", type: "string" },
-        { name: "chainId", type: "uint256" },
-        { name: "verifyingContract", type: "address" },
-      ],
-      ForwardRequest: [
-        { name: "from", type: "address" },
-        { name: "to", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "gas", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint48" },
-        { name: "data", type: "bytes" },
-      ],
-    },
-    primaryType: "ForwardRequest",
-    message: { from: WALLET, to: DISTRIBUTOR, value: "0", gas: "150000", nonce: "0", deadline: 2_000_000_000, data: "0x4e71d92d" },
-  },
-  pendingWei: AVAILABLE.totalWei,
-};
+const CLAIM_REQUEST = claimRequestReply({ from: WALLET, to: DISTRIBUTOR }, { pendingWei: AVAILABLE.totalWei });
 const HISTORY = {
   claims: [
     { id: "1", type: "claim", status: "confirmed", amountWei: (3n * CXPT).toString(), txHash: `0x${"12".repeat(32)}`, blockNumber: "5", ref: null, details: {}, createdAt: "2030-01-02T00:00:00.000Z" },

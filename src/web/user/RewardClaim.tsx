@@ -13,8 +13,9 @@ import { TxLink } from "../components/TxLink.tsx";
 import { useAppConfig } from "../lib/appConfig.ts";
 import { formatCxpt } from "../lib/format.ts";
 import { useApi, useSession } from "../lib/session.tsx";
-import { claimDirect, claimGasless, type Claimed } from "../provider/claims.ts";
-import { History } from "../provider/History.tsx";
+import { claimDirect, claimGasless, type Claimed } from "../lib/claims.ts";
+import { History } from "../components/History.tsx";
+import { CLAIMS_PATH } from "../lib/ledger.ts";
 
 /** GET /api/v1/rewards/available */
 export interface AvailableRewards {
@@ -111,7 +112,7 @@ export function RewardClaim() {
   };
   const direct = () => {
     if (distributor === undefined || address === undefined) throw new Error("Connect a wallet first.");
-    return claimDirect(config, distributor, address);
+    return claimDirect(config, distributor, address, api);
   };
 
   return (
@@ -125,7 +126,7 @@ export function RewardClaim() {
           Claimed {formatCxpt(claimed.claimedWei)} to your wallet: <TxLink hash={claimed.txHash} />
         </StatusNote>
       ) : null}
-      <History title="Reward history" path="/api/v1/rewards/history" rows="claims" empty="No claims yet." />
+      <History title="Reward history" path={CLAIMS_PATH} rows="claims" empty="No claims yet." queryKey={["rewards", "history"]} />
     </Card>
   );
 }

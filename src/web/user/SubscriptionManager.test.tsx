@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { cxptAbi, vaultAbi } from "../../chain/abis.ts";
 import { ApiError } from "../lib/api.ts";
 import { AppConfigContext, type AppConfig } from "../lib/appConfig.ts";
-import { renderWithApp, stubApi, TEST_KEY, type Routes } from "../provider/testing.tsx";
+import { renderWithApp, stubApi, TEST_KEY, type Routes } from "../test/render.tsx";
 import type { PlanView, SubscriptionStatus } from "./subscriptionData.ts";
 import { SubscriptionManager } from "./SubscriptionManager.tsx";
 import { bucketCapacity, formatPeriod, formatTokens } from "./subscriptionMath.ts";

@@ -11,7 +11,8 @@ import { ApiError } from "../lib/api.ts";
 import { AppConfigContext, type AppConfig } from "../lib/appConfig.ts";
 import { devWallet } from "../lib/devWallet.ts";
 import { SessionProvider } from "../lib/session.tsx";
-import { BalanceFacts, TokenBalance, TransactionHistory, transactionsPath, TransactionTable, type TokenTransaction, type TransactionPage } from "./TokenBalance.tsx";
+import { claimRequestReply, ledgerRow } from "../test/render.tsx";
+import { BalanceFacts, TokenBalance } from "./TokenBalance.tsx";
 
 const CXPT = 10n ** 18n;
 const config: AppConfig = { stage: "testnet", phase: 3, features: {}, chain: { chainId: 31337, rpcUrl: "http://127.0.0.1:9/rpc", explorerUrl: null, addresses: {} }, walletConnectProjectId: null, devWallets: [] };
@@ -22,18 +23,7 @@ const show = (ui: ReactNode) =>
     </AppConfigContext.Provider>,
   );
 const hash = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as const;
-const row = (n: number, over: Partial<TokenTransaction> = {}): TokenTransaction => ({
-  id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
-  type: "deposit",
-  status: "confirmed",
-  amountWei: (BigInt(n) * CXPT).toString(),
-  txHash: hash(n),
-  blockNumber: String(n),
-  ref: null,
-  details: {},
-  createdAt: "2026-11-20T10:00:00.000Z",
-  ...over,
-});
+const row = ledgerRow;
 const fact = (name: string) => screen.getByText(name).nextElementSibling!.textContent;
 
 describe("BalanceFacts", () => {
@@ -64,52 +54,6 @@ describe("BalanceFacts", () => {
   });
 });
 
-describe("TransactionTable", () => {
-  it("lists each transaction with a link to it; a settled charge links its collection", () => {
-    show(<TransactionTable transactions={[row(1), row(2, { type: "usage_charge", txHash: null, details: { txHash: hash(9), batchId: "1" } }), row(3, { txHash: null })]} />);
-    const rows = screen.getAllByRole("row").slice(1);
-    expect(within(rows[0]!).getByRole("link").getAttribute("href")).toBe(`/tx/${hash(1)}`);
-    expect(within(rows[1]!).getByText("Usage charge (PAYG)")).toBeTruthy();
-    expect(within(rows[1]!).getByRole("link").getAttribute("href")).toBe(`/tx/${hash(9)}`);
-    expect(within(rows[2]!).queryByRole("link")).toBeNull();
-  });
-
-  it("says when there is nothing yet", () => {
-    show(<TransactionTable transactions={[]} />);
-    expect(screen.getByText("No transactions yet.")).toBeTruthy();
-  });
-});
-
-describe("TransactionHistory", () => {
-  it("pages with the API's cursor until there is no more", async () => {
-    const asked: string[] = [];
-    const pages: Record<string, TransactionPage> = {
-      [transactionsPath(null)]: { transactions: [row(3), row(2)], nextCursor: "c1" },
-      [transactionsPath("c1")]: { transactions: [row(1)], nextCursor: null },
-    };
-    const api = async <T,>(path: string) => {
-      asked.push(path);
-      return pages[path] as T;
-    };
-    show(<TransactionHistory api={api} />);
-    await screen.findByText("3 CXPT");
-    expect(screen.getAllByRole("row")).toHaveLength(3);
-    fireEvent.click(screen.getByRole("button", { name: "Load more" }));
-    await screen.findByText("1 CXPT");
-    expect(screen.getAllByRole("row")).toHaveLength(4);
-    expect(screen.queryByRole("button", { name: "Load more" })).toBeNull();
-    expect(asked).toEqual(["/api/v1/tokens/transactions?limit=10", "/api/v1/tokens/transactions?limit=10&cursor=c1"]);
-  });
-
-  it("shows the API's message when the history cannot be read", async () => {
-    const api = async () => {
-      throw new ApiError(401, "UNAUTHORIZED", "Your session has expired: sign in again.");
-    };
-    show(<TransactionHistory api={api} />);
-    expect((await screen.findByRole("alert")).textContent).toBe("Your session has expired: sign in again.");
-  });
-});
-
 describe("TokenBalance (wired: wagmi with the development wallet, API and RPC stubbed)", () => {
   const KEY = "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82" as const; // a public Hardhat development key
   const CXPT_ADDRESS = "0x00000000000000000000000000000000000000c1" as const;
@@ -134,25 +78,7 @@ describe("TokenBalance (wired: wagmi with the development wallet, API and RPC st
       if (route === "GET /api/v1/tokens/transactions") return json(200, { transactions: [row(7)], nextCursor: null });
       if (route === "GET /api/v1/rewards/available") return json(200, { wallet, providersWei: "0", usersWei: (2n * CXPT).toString(), totalWei: (2n * CXPT).toString(), totalEarningsWei: "0" });
       if (route === "GET /api/v1/rewards/claim-request") {
-        return json(200, {
-          typedData: {
-            domain: { name: "CxpForwarder", version: "1", chainId: 31337, verifyingContract: FORWARDER },
-            types: {
-              EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }],
-              ForwardRequest: [
-                { name: "from", type: "address" },
-                { name: "to", type: "address" },
-                { name: "value", type: "uint256" },
-                { name: "gas", type: "uint256" },
-                { name: "nonce", type: "uint256" },
-                { name: "deadline", type: "uint48" },
-                { name: "data", type: "bytes" },
-              ],
-            },
-            primaryType: "ForwardRequest",
-            message: { from: wallet, to: FORWARDER, value: "0", gas: "200000", nonce: "0", deadline: 2_000_000_000, data: "0x4e71d92d" },
-          },
-        });
+        return json(200, claimRequestReply({ from: wallet, to: FORWARDER, forwarder: FORWARDER, gas: "200000" }));
       }
       if (route === "POST /api/v1/tokens/withdraw") {
         posted.push(JSON.parse(String(init!.body)));

@@ -16,7 +16,7 @@ import { TxLink } from "../components/TxLink.tsx";
 import { useContractAddress } from "../lib/appConfig.ts";
 import { formatCxpt, shortHex } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
-import { transactionsKey, transactionsPath, txHashOf, type TransactionPage, type TokenTransaction } from "./TokenBalance.tsx";
+import { transactionsKey, transactionsPath, txHashOf, type TransactionPage, type TokenTransaction } from "../lib/ledger.ts";
 
 /** UsageBilling's Leaf struct, as StandardMerkleTree encodes it (src/settlement/tree.ts). */
 const LEAF_ENCODING = ["uint256", "address", "uint256"];

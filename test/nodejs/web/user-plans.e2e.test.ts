@@ -166,7 +166,7 @@ describe("user dashboard: plans and rewards in the browser", () => {
     const history = card.getByRole("table", { name: "Reward history" });
     await history.getByRole("link").first().waitFor();
     assert.equal(await history.getByRole("link").first().getAttribute("href"), `/tx/${txHash}`);
-    assert.match(await history.innerText(), new RegExp(`Claim\\s+${escape(formatCxpt(pending))}`));
+    assert.match(await history.innerText(), new RegExp(`Reward claim\\s+0x[0-9a-f]{6}…[0-9a-f]{6}\\s+${escape(formatCxpt(pending))}`));
     assert.deepEqual(pageErrors, []);
     await page.context().close();
 

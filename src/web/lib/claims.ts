@@ -28,12 +28,15 @@ interface ClaimRequest {
   readonly typedData: { readonly message: Record<string, unknown> } & Record<string, unknown>;
 }
 
-/** Gasless: GET the claim request, sign it with the connected wallet, POST it to the relayer route. */
-export async function claimGasless(api: Api, config: Config): Promise<Claimed> {
+/**
+ * Gasless: GET the claim request, sign it with the connected wallet, POST it to `route`: the
+ * relayer route books it as a claim, /api/v1/tokens/withdraw as a withdrawal.
+ */
+export async function claimGasless(api: Api, config: Config, route: "/api/v1/rewards/claim" | "/api/v1/tokens/withdraw" = "/api/v1/rewards/claim"): Promise<Claimed> {
   const { typedData } = await api<ClaimRequest>("/api/v1/rewards/claim-request");
   // The typed data comes ready for eth_signTypedData_v4 (amounts as decimal strings).
   const signature = await signTypedData(config, typedData as never);
-  const result = await api<{ claimedWei: string; txHash: Hash }>("/api/v1/rewards/claim", { body: { request: typedData.message, signature } });
+  const result = await api<{ claimedWei: string; txHash: Hash }>(route, { body: { request: typedData.message, signature } });
   return { claimedWei: BigInt(result.claimedWei), txHash: result.txHash };
 }
 

@@ -1,4 +1,4 @@
-// Component-test scaffolding for the provider dashboard: the app's providers (configuration, wagmi
+// Component-test scaffolding for the dashboards: the app's providers (configuration, wagmi
 // with a connected development wallet, React Query, the session) around a component, and an API
 // stand-in answering fetch by method and path.
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
@@ -11,6 +11,7 @@ import { connect } from "wagmi/actions";
 import type { AppConfig } from "../lib/appConfig.ts";
 import { AppConfigContext } from "../lib/appConfig.ts";
 import { devWallet } from "../lib/devWallet.ts";
+import type { TokenTransaction } from "../lib/ledger.ts";
 import { SessionProvider } from "../lib/session.tsx";
 
 /** Hardhat's public development key 13 (the demo provider). */
@@ -65,4 +66,49 @@ export async function renderWithApp(ui: ReactNode, options: { readonly approve?:
       </WagmiProvider>
     </AppConfigContext.Provider>,
   );
+}
+
+/** GET /api/v1/rewards/claim-request's answer: the forwarder's EIP-712 request for `from` to call claim() on `to`. */
+export function claimRequestReply(request: { readonly from: Address; readonly to: Address; readonly forwarder?: Address; readonly gas?: string }, extra: Readonly<Record<string, unknown>> = {}) {
+  return {
+    typedData: {
+      domain: { name: "CxpForwarder", version: "1", chainId: 31337, verifyingContract: request.forwarder ?? "0x00000000000000000000000000000000000000f1" },
+      types: {
+        EIP712Domain: [
+          { name: "name", type: "string" },
+          { name: "version", type: "string" },
+          { name: "chainId", type: "uint256" },
+          { name: "verifyingContract", type: "address" },
+        ],
+        ForwardRequest: [
+          { name: "from", type: "address" },
+          { name: "to", type: "address" },
+          { name: "value", type: "uint256" },
+          { name: "gas", type: "uint256" },
+          { name: "nonce", type: "uint256" },
+          { name: "deadline", type: "uint48" },
+          { name: "data", type: "bytes" },
+        ],
+      },
+      primaryType: "ForwardRequest",
+      message: { from: request.from, to: request.to, value: "0", gas: request.gas ?? "150000", nonce: "0", deadline: 2_000_000_000, data: "0x4e71d92d" },
+    },
+    ...extra,
+  };
+}
+
+/** A ledger row n (n CXPT, tx hash n) as the API shows it, with `over` changed. */
+export function ledgerRow(n: number, over: Partial<TokenTransaction> = {}): TokenTransaction {
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    type: "deposit",
+    status: "confirmed",
+    amountWei: (BigInt(n) * 10n ** 18n).toString(),
+    txHash: `0x${n.toString(16).padStart(64, "0")}`,
+    blockNumber: String(n),
+    ref: null,
+    details: {},
+    createdAt: "2026-11-20T10:00:00.000Z",
+    ...over,
+  };
 }

@@ -177,7 +177,7 @@ export interface SubmitOptions {
 const TARGET_ERRORS = [...distributorAbi, ...vaultAbi, ...subscriptionsAbi].filter((item) => item.type === "error");
 
 /** The revert of a failed call, by error name when the suite's ABIs know it. */
-function revertReason(error: unknown): string {
+export function revertReason(error: unknown): string {
   if (!(error instanceof BaseError)) return String(error);
   const cause = error.walk() as { data?: unknown };
   const data = typeof cause?.data === "object" && cause.data !== null ? (cause.data as { data?: unknown }).data : cause?.data;

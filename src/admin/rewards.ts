@@ -7,19 +7,23 @@
 import { createHash } from "node:crypto";
 import type { Hash } from "viem";
 import type { AppContext } from "../app/context.ts";
-import { distributorAbi } from "../chain/abis.ts";
+import { distributorAbi, vaultAbi } from "../chain/abis.ts";
 import type { Db, Queryable } from "../db/db.ts";
-import { AppError, conflict, unavailable } from "../errors.ts";
+import { conflict, unavailable } from "../errors.ts";
 import {
+  checkPointsCsv,
   DEFAULT_BATCH_SIZE,
   entriesOf,
   parsePointsCsv,
   POOL_IDS,
   uploadShares,
+  type CsvProblem,
   type PointsEntry,
   type PointsRow,
+  type PointsRowCheck,
   type RewardPool,
 } from "../rewards/points.ts";
+import type { ChainContext } from "../app/chain.ts";
 import { audited } from "./audit.ts";
 import { exclusive, requireChain } from "../app/guards.ts";
 
@@ -72,20 +76,50 @@ async function storeRows(db: Db, epoch: bigint, rows: readonly PointsRow[]): Pro
   });
 }
 
-async function markUploaded(db: Queryable, epoch: bigint, pool: RewardPool, entries: readonly PointsEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await db.query("update reward_points set uploaded = true where epoch = $1 and pool = $2 and wallet = any($3::text[])", [
-    epoch,
-    pool,
-    entries.map((e) => e.wallet.toLowerCase()),
+/** One mined updateShares batch: its rows are on chain, and the transaction joins the epoch's. */
+async function recordBatch(db: Db, epoch: bigint, pool: RewardPool, mined: { entries: readonly PointsEntry[]; hash: Hash }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("update reward_points set uploaded = true where epoch = $1 and pool = $2 and wallet = any($3::text[])", [
+      epoch,
+      pool,
+      mined.entries.map((e) => e.wallet.toLowerCase()),
+    ]);
+    await tx.query("insert into reward_point_batches (epoch, pool, accounts, tx_hash) values ($1, $2, $3, $4)", [epoch, pool, mined.entries.length, mined.hash]);
+  });
+}
+
+/** How far the points of one epoch got: rows stored, rows on chain, the batches' transactions. */
+export interface PointsProgress {
+  readonly epoch: bigint;
+  /** reward_epochs.status: uploading, uploaded, …; null before any upload for the epoch. */
+  readonly status: string | null;
+  readonly rows: number;
+  readonly uploaded: number;
+  /** The mined updateShares transactions, in order. */
+  readonly txHashes: readonly Hash[];
+}
+
+/** The progress of `epoch`'s points upload, for polling while it runs. */
+export async function pointsProgress(db: Queryable, epoch: bigint): Promise<PointsProgress> {
+  const [{ rows: counts }, { rows: batches }] = await Promise.all([
+    db.query<{ status: string | null; rows: string | number; uploaded: string | number }>(
+      `select (select status from reward_epochs where epoch = $1) as status,
+              count(p.wallet) as rows, count(p.wallet) filter (where p.uploaded) as uploaded
+         from reward_points p where p.epoch = $1`,
+      [epoch],
+    ),
+    db.query<{ tx_hash: string }>("select tx_hash from reward_point_batches where epoch = $1 order by id", [epoch]),
   ]);
+  const c = counts[0]!;
+  return { epoch, status: c.status, rows: Number(c.rows), uploaded: Number(c.uploaded), txHashes: batches.map((b) => b.tx_hash as Hash) };
 }
 
 /**
  * Uploads the points CSV for `upload.epoch`, audited (see the file comment). 400 `INVALID_CSV`
  * listing every bad line; 409 `CHAIN_OFF`, 409 `WRONG_EPOCH` unless the epoch is the next one;
  * 503 `REWARDS_KEY_MISSING` without a rewards key; 502 `UPLOAD_FAILED` when a batch fails (the
- * batches mined before it count as uploaded).
+ * batches mined before it count as uploaded). Each mined batch is recorded as it is mined
+ * (pointsProgress).
  */
 export function uploadPoints(ctx: AppContext, actorId: string | null, upload: PointsUpload): Promise<PointsUploadResult> {
   const { epoch, pool, csv } = upload;
@@ -108,16 +142,9 @@ export function uploadPoints(ctx: AppContext, actorId: string | null, upload: Po
       for (const p of POOLS) {
         const entries = entriesOf(pending, p);
         if (entries.length === 0) continue;
-        try {
-          txHashes.push(...(await uploadShares(signer, { distributor, epoch, pool: p, entries, batchSize: DEFAULT_BATCH_SIZE })));
-        } catch (error) {
-          if (error instanceof AppError && error.code === "UPLOAD_FAILED") {
-            const mined = (error.details?.mined ?? []) as Hash[];
-            await markUploaded(ctx.db, epoch, p, entries.slice(0, mined.length * DEFAULT_BATCH_SIZE));
-          }
-          throw error;
-        }
-        await markUploaded(ctx.db, epoch, p, entries);
+        // Each mined batch counts as uploaded at once: the progress shows it, a failure keeps it.
+        const onBatch = (mined: { entries: readonly PointsEntry[]; hash: Hash }) => recordBatch(ctx.db, epoch, p, mined);
+        txHashes.push(...(await uploadShares(signer, { distributor, epoch, pool: p, entries, batchSize: DEFAULT_BATCH_SIZE, onBatch })));
       }
       await ctx.db.query(
         `update reward_epochs set status = 'uploaded'
@@ -140,4 +167,86 @@ export function uploadPoints(ctx: AppContext, actorId: string | null, upload: Po
       return { result, outcome: { status: "executed", rows: result.rows, sent: result.sent, unchanged: result.unchanged, pools: result.pools, txHashes } };
     }),
   );
+}
+
+/** What one pool's epoch would pay out, as the preview computes it. */
+export interface PoolPreview {
+  /** Accounts with points in the pool for the epoch: this CSV's and those stored before it. */
+  readonly accounts: number;
+  readonly points: bigint;
+  /** distributor.pendingFunding(pool): the funding the epoch takes as its budget when it starts. */
+  readonly pendingFunding: bigint;
+  /** The pool's part of Vault.accrued(), which the rewards job sweeps in before the epoch starts. */
+  readonly accruedShare: bigint;
+  /** pendingFunding + accruedShare. */
+  readonly budget: bigint;
+}
+
+/** One CSV row of the preview: the check, and for a good row what its account receives. */
+export interface PointsPreviewRow extends PointsRowCheck {
+  /** floor(points × pool budget ÷ pool points); undefined for a refused row. */
+  readonly receives?: bigint;
+}
+
+export interface PointsPreview {
+  readonly epoch: bigint;
+  /** No problem in the file and none in any row: the upload would be accepted. */
+  readonly ok: boolean;
+  readonly problems: readonly CsvProblem[];
+  readonly rows: readonly PointsPreviewRow[];
+  readonly pools: Readonly<Record<RewardPool, PoolPreview>>;
+}
+
+/** Each pool's budget for the next epoch: its pending funding plus its share of what the Vault accrued. */
+async function nextBudgets(chain: ChainContext): Promise<Record<RewardPool, { pendingFunding: bigint; accruedShare: bigint }>> {
+  const distributor = { address: chain.addresses.distributor, abi: distributorAbi } as const;
+  const [providers, users, accrued, [protocolBps, providersBps]] = await Promise.all([
+    chain.client.readContract({ ...distributor, functionName: "pendingFunding", args: [POOL_IDS.providers] }),
+    chain.client.readContract({ ...distributor, functionName: "pendingFunding", args: [POOL_IDS.users] }),
+    chain.client.readContract({ address: chain.addresses.vault, abi: vaultAbi, functionName: "accrued" }),
+    chain.client.readContract({ ...distributor, functionName: "split" }),
+  ]);
+  // The split as RewardDistributor.notifyFunding applies it: the users pool takes the remainder.
+  const protocolShare = (accrued * protocolBps) / 10_000n;
+  const providersShare = (accrued * providersBps) / 10_000n;
+  return {
+    providers: { pendingFunding: providers, accruedShare: providersShare },
+    users: { pendingFunding: users, accruedShare: accrued - protocolShare - providersShare },
+  };
+}
+
+/**
+ * Checks a points CSV row by row without throwing or storing anything (the AirdropConsole's
+ * report), and previews what each good row's account receives from epoch `epoch`: its share of
+ * its pool's points (this CSV's rows plus the rows stored for the epoch before, which the upload
+ * keeps) times the pool's budget, pendingFunding + its share of Vault.accrued (see PoolPreview),
+ * in wei, floored. 409 `CHAIN_OFF`; 409 `WRONG_EPOCH` unless `epoch` is the next epoch.
+ */
+export async function previewPoints(ctx: AppContext, upload: PointsUpload): Promise<PointsPreview> {
+  const chain = requireChain(ctx);
+  const { epoch } = upload;
+  const current = await chain.client.readContract({ address: chain.addresses.distributor, abi: distributorAbi, functionName: "currentEpoch" });
+  if (epoch !== current + 1n) {
+    throw conflict("WRONG_EPOCH", `points can only be uploaded for the next epoch ${current + 1n} (epoch ${current} is current), not ${epoch}`);
+  }
+  const checked = checkPointsCsv(upload.csv, upload.pool === undefined ? {} : { pool: upload.pool });
+  const good = checked.rows.flatMap((r) => (r.row === undefined ? [] : [r.row]));
+  const [budgets, { rows: stored }] = await Promise.all([
+    nextBudgets(chain),
+    ctx.db.query<{ pool: RewardPool; wallet: string; points: string }>("select pool, wallet, points::text from reward_points where epoch = $1 and points > 0", [epoch]),
+  ]);
+  const inCsv = new Set(good.map((r) => `${r.pool}:${r.wallet.toLowerCase()}`));
+  const kept = stored.filter((s) => !inCsv.has(`${s.pool}:${s.wallet}`));
+  const pool = (p: RewardPool): PoolPreview => {
+    const entries = [...entriesOf(good, p).map((e) => e.points), ...kept.filter((s) => s.pool === p).map((s) => BigInt(s.points))].filter((points) => points > 0n);
+    const { pendingFunding, accruedShare } = budgets[p];
+    return { accounts: entries.length, points: entries.reduce((a, b) => a + b, 0n), pendingFunding, accruedShare, budget: pendingFunding + accruedShare };
+  };
+  const pools = { providers: pool("providers"), users: pool("users") };
+  const rows = checked.rows.map((r): PointsPreviewRow => {
+    if (r.row === undefined) return r;
+    const { points, budget } = pools[r.row.pool];
+    return { ...r, receives: points === 0n ? 0n : (r.row.points * budget) / points };
+  });
+  return { epoch, ok: checked.problems.length === 0 && rows.every((r) => r.errors.length === 0), problems: checked.problems, rows, pools };
 }

@@ -3,13 +3,14 @@
 // only a valid deployment changes anything: the setting is saved (it survives a restart until the
 // configuration itself changes) and the backend's stage and chain are swapped in place.
 import { BaseError } from "viem";
-import { connectChain, type ChainContext, type ConnectOptions } from "../app/chain.ts";
+import { checkChain, connectChain, type ChainContext } from "../app/chain.ts";
 import type { AppContext } from "../app/context.ts";
 import { saveStage } from "../app/settings.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
 import { features, PHASES, STAGES, type Features, type StageSettings } from "../stage/stage.ts";
 import { audited } from "./audit.ts";
 import { exclusive } from "../app/guards.ts";
+import type { Check } from "../stage/validate.ts";
 
 /**
  * The backend as the switch needs it: how createApp reached the chain (the transport and the
@@ -43,14 +44,54 @@ function assertStageSettings(target: StageSettings): void {
 async function chainFor(ctx: SwitchableContext, target: StageSettings): Promise<ChainContext | undefined> {
   if (target.stage === "off") return undefined;
   if (target.stage === ctx.stage.stage && ctx.chain !== undefined) return ctx.chain;
+  return onChainOf(target, () => connectChain(ctx.config, target.stage, ctx.connectOptions));
+}
+
+/** Runs `work` on the chain of `target`, its failures as the switch reports them (see chainFor). */
+async function onChainOf<T>(target: StageSettings, work: () => Promise<T>): Promise<T> {
   try {
-    return await connectChain(ctx.config, target.stage, ctx.connectOptions);
+    return await work();
   } catch (error) {
     // connectChain reports a bad configuration as a server error (it stops a start); here the
     // server is fine and only the requested switch is impossible.
     if (error instanceof AppError) throw error.status >= 500 ? new AppError(error.code, error.message, 422, error.details as Record<string, unknown> | undefined) : error;
     const reason = error instanceof BaseError ? error.shortMessage : String(error);
     throw new AppError("CHAIN_UNREACHABLE", `cannot reach the chain for ${target.stage}: ${reason}`, 502);
+  }
+}
+
+/** The stage check: every check the switch to `target` makes, with its result. */
+export interface StageCheck {
+  readonly stage: StageSettings["stage"];
+  readonly phase: StageSettings["phase"];
+  /** Every check passed: the switch would go through (the stage off has nothing to check). */
+  readonly ok: boolean;
+  /** The chain checked; null for the stage off. */
+  readonly chainId: number | null;
+  readonly checks: readonly Check[];
+}
+
+/**
+ * Runs the validation a switch to `target` runs (connecting to its chain, even when it is the
+ * current one) and reports every check with its result; changes nothing and is not audited.
+ * 400 `INVALID_STAGE` / `INVALID_PHASE`; 409 `STAGE_DOWNGRADE` for mainnet → testnet; 422
+ * `INVALID_CONFIG` when the chain cannot be used at all; 502 `CHAIN_UNREACHABLE`.
+ */
+export async function checkStage(ctx: SwitchableContext, target: StageSettings): Promise<StageCheck> {
+  assertStageSettings(target);
+  assertNoDowngrade(ctx.stage, target);
+  if (target.stage === "off") return { ...target, ok: true, chainId: null, checks: [] };
+  const report = await onChainOf(target, () => checkChain(ctx.config, target.stage, ctx.connectOptions));
+  return { ...target, ok: report.ok, chainId: report.chainId, checks: report.checks };
+}
+
+/** 409 `STAGE_DOWNGRADE` for mainnet → testnet (see switchStage). */
+function assertNoDowngrade(current: StageSettings, target: StageSettings): void {
+  if (current.stage === "mainnet" && target.stage === "testnet") {
+    throw conflict(
+      "STAGE_DOWNGRADE",
+      "the backend cannot go from mainnet back to testnet: mainnet balances are real and testnet bills in test tokens; switch to off (legacy credits) instead, or change CHAIN_STAGE in the configuration",
+    );
   }
 }
 
@@ -65,12 +106,7 @@ export function switchStage(ctx: SwitchableContext, actorId: string | null, targ
     audited(ctx.db, { actorId, action: "switch_stage", params: { from: { ...ctx.stage }, to: target } }, async () => {
       assertStageSettings(target);
       const previous: StageSettings = { ...ctx.stage };
-      if (previous.stage === "mainnet" && target.stage === "testnet") {
-        throw conflict(
-          "STAGE_DOWNGRADE",
-          "the backend cannot go from mainnet back to testnet: mainnet balances are real and testnet bills in test tokens; switch to off (legacy credits) instead, or change CHAIN_STAGE in the configuration",
-        );
-      }
+      assertNoDowngrade(previous, target);
       const chain = await chainFor(ctx, target);
       await saveStage(ctx.db, { stage: ctx.config.chain.stage, phase: ctx.config.chain.phase }, target);
       ctx.stage.stage = target.stage;

@@ -8,7 +8,7 @@ import type { ContractKey } from "../chain/types.ts";
 import { addressEnvName, type AppConfig } from "../config/config.ts";
 import { AppError } from "../errors.ts";
 import { assertStageChain, type Stage } from "../stage/stage.ts";
-import { assertValidDeployment } from "../stage/validate.ts";
+import { assertValidDeployment, validateDeployment, type DeploymentToValidate, type ValidationReport } from "../stage/validate.ts";
 import { chainAt } from "../chain/chains.ts";
 import { rpcTransport } from "../chain/transport.ts";
 
@@ -56,18 +56,25 @@ function suiteAddresses(found: Readonly<Partial<Record<ContractKey, Address>>>, 
   return found as SuiteAddresses;
 }
 
-/** Connects to the configured chain and validates the deployment for `stage`; throws naming every problem. */
-export async function connectChain(config: AppConfig, stage: Stage, options: ConnectOptions = {}): Promise<ChainContext> {
+/** The configured chain opened, before anything is trusted: what connecting and checking share. */
+interface OpenedChain {
+  readonly client: PublicClient;
+  readonly chainId: number;
+  /** The addresses configured or recorded for the chain id, possibly incomplete. */
+  readonly found: Readonly<Partial<Record<ContractKey, Address>>>;
+  readonly signers: Signers;
+}
+
+async function openChain(config: AppConfig, options: ConnectOptions): Promise<OpenedChain> {
   const transport = options.transport ?? rpcTransport(config.chain.rpcUrl);
   const probe = createPublicClient({ transport });
   const chainId = await probe.getChainId();
   if (config.chain.chainId !== undefined && config.chain.chainId !== chainId) {
     throw new AppError("INVALID_CONFIG", `CHAIN_ID is ${config.chain.chainId} but the RPC serves chain ${chainId}`, 500);
   }
-  assertStageChain(stage, chainId);
   const chain = chainAt(chainId, config.chain.rpcUrl ?? "http://127.0.0.1:8545");
   const client = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient;
-  const addresses = suiteAddresses({ ...deploymentFor(chainId)?.contracts, ...config.chain.addresses, ...options.addresses }, chainId);
+  const found = { ...deploymentFor(chainId)?.contracts, ...config.chain.addresses, ...options.addresses };
 
   const signer = (key: Hex | undefined): Signer | undefined =>
     key === undefined ? undefined : createWalletClient({ chain, transport, account: privateKeyToAccount(key) });
@@ -80,11 +87,17 @@ export async function connectChain(config: AppConfig, stage: Stage, options: Con
     relayer: signer(keys.relayer),
     safeOwners: keys.safeOwners.map((k) => signer(k)!),
   };
+  return { client, chainId, found, signers };
+}
+
+/** What validating `opened` for `stage` checks: its addresses and the backend's keys. */
+function deploymentOf(opened: OpenedChain, stage: Stage): DeploymentToValidate {
+  const { signers } = opened;
   const address = (s: Signer | undefined) => s?.account.address as Address;
-  await assertValidDeployment(client, {
-    chainId,
+  return {
+    chainId: opened.chainId,
     stage,
-    addresses,
+    addresses: opened.found,
     backend: {
       operator: address(signers.operator),
       billing: address(signers.billing),
@@ -92,6 +105,25 @@ export async function connectChain(config: AppConfig, stage: Stage, options: Con
       rewards: address(signers.rewards),
       ...(signers.relayer ? { relayer: signers.relayer.account.address } : {}),
     },
-  });
+  };
+}
+
+/** Connects to the configured chain and validates the deployment for `stage`; throws naming every problem. */
+export async function connectChain(config: AppConfig, stage: Stage, options: ConnectOptions = {}): Promise<ChainContext> {
+  const opened = await openChain(config, options);
+  const { client, chainId, signers } = opened;
+  assertStageChain(stage, chainId);
+  const addresses = suiteAddresses(opened.found, chainId);
+  await assertValidDeployment(client, deploymentOf(opened, stage));
   return { client, chainId, addresses, signers };
+}
+
+/**
+ * Validates the configured chain's deployment for `stage` the way connectChain does, without
+ * connecting the backend: the report names every check and its result. Throws only when the chain
+ * cannot be opened (unreachable, or CHAIN_ID does not match the RPC: 500 `INVALID_CONFIG`).
+ */
+export async function checkChain(config: AppConfig, stage: Stage, options: ConnectOptions = {}): Promise<ValidationReport> {
+  const opened = await openChain(config, options);
+  return validateDeployment(opened.client, deploymentOf(opened, stage));
 }

@@ -1,6 +1,6 @@
 // Executes a transaction from a Safe multisig with viem: each owner signs the EIP-712 SafeTx,
 // signatures are concatenated in ascending owner order, and one account submits execTransaction.
-import { concat, zeroAddress, type Account, type Address, type Chain, type Hash, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import { concat, hashTypedData, zeroAddress, type Account, type Address, type Chain, type Hash, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { safeAbi } from "./abis.ts";
 
 /** A wallet client with its account: an owner that signs, or the account that submits. */
@@ -14,7 +14,8 @@ export interface SafeTransaction {
   readonly operation?: 0 | 1;
 }
 
-const SAFE_TX_TYPES = {
+/** The Safe's EIP-712 SafeTx type (Safe ≥ 1.3; its domain is { chainId, verifyingContract: safe }). */
+export const SAFE_TX_TYPES = {
   SafeTx: [
     { name: "to", type: "address" },
     { name: "value", type: "uint256" },
@@ -30,7 +31,7 @@ const SAFE_TX_TYPES = {
 } as const;
 
 /** The SafeTx message for `tx` at `nonce`, with no gas refund (the submitter pays its own gas). */
-function safeTxMessage(tx: SafeTransaction, nonce: bigint) {
+export function safeTxMessage(tx: SafeTransaction, nonce: bigint) {
   return {
     to: tx.to,
     value: tx.value ?? 0n,
@@ -53,13 +54,22 @@ export async function signSafeTransaction(
   tx: SafeTransaction,
   nonce: bigint,
 ): Promise<Hex> {
-  return signer.signTypedData({
-    account: signer.account,
+  return signer.signTypedData({ account: signer.account, ...safeTypedData(safe, chainId, tx, nonce) });
+}
+
+/** The EIP-712 typed data an owner signs to confirm `tx` for `safe` at `nonce`. */
+export function safeTypedData(safe: Address, chainId: number, tx: SafeTransaction, nonce: bigint) {
+  return {
     domain: { chainId, verifyingContract: safe },
     types: SAFE_TX_TYPES,
-    primaryType: "SafeTx",
+    primaryType: "SafeTx" as const,
     message: safeTxMessage(tx, nonce),
-  });
+  };
+}
+
+/** The SafeTx hash owners sign (what the Safe's getTransactionHash returns). */
+export function safeTxHash(safe: Address, chainId: number, tx: SafeTransaction, nonce: bigint): Hash {
+  return hashTypedData(safeTypedData(safe, chainId, tx, nonce));
 }
 
 export interface ExecSafeTransactionArgs {
@@ -79,13 +89,42 @@ export interface ExecSafeTransactionArgs {
  */
 export async function execSafeTransaction(args: ExecSafeTransactionArgs): Promise<Hash> {
   const { publicClient, safe, tx, owners } = args;
-  const executor = args.executor ?? owners[0];
   const [nonce, chainId] = await Promise.all([
     publicClient.readContract({ address: safe, abi: safeAbi, functionName: "nonce" }),
     publicClient.getChainId(),
   ]);
-  const sorted = [...owners].sort((a, b) => (a.account.address.toLowerCase() < b.account.address.toLowerCase() ? -1 : 1));
-  const signatures = concat(await Promise.all(sorted.map((owner) => signSafeTransaction(owner, safe, chainId, tx, nonce))));
+  const confirmations = await Promise.all(
+    owners.map(async (owner) => ({ owner: owner.account.address, signature: await signSafeTransaction(owner, safe, chainId, tx, nonce) })),
+  );
+  return submitSafeTransaction({ publicClient, safe, tx, nonce, confirmations, executor: args.executor ?? owners[0]! });
+}
+
+/** One owner's signature of a SafeTx. */
+export interface SafeConfirmation {
+  readonly owner: Address;
+  readonly signature: Hex;
+}
+
+export interface SubmitSafeTransactionArgs {
+  readonly publicClient: PublicClient;
+  readonly safe: Address;
+  readonly tx: SafeTransaction;
+  /** The nonce the owners signed: the Safe's current one, or the Safe refuses the signatures. */
+  readonly nonce: bigint;
+  /** At least `threshold` owners' signatures, in any order. */
+  readonly confirmations: readonly SafeConfirmation[];
+  /** The account that submits and pays gas. */
+  readonly executor: Signer;
+}
+
+/**
+ * Submits execTransaction with `confirmations` concatenated in ascending owner order (the order
+ * the Safe checks). Resolves with the mined transaction's hash; throws when it reverts.
+ */
+export async function submitSafeTransaction(args: SubmitSafeTransactionArgs): Promise<Hash> {
+  const { publicClient, safe, tx, nonce, executor } = args;
+  const sorted = [...args.confirmations].sort((a, b) => (a.owner.toLowerCase() < b.owner.toLowerCase() ? -1 : 1));
+  const signatures = concat(sorted.map((c) => c.signature));
   const m = safeTxMessage(tx, nonce);
   const hash = await executor.writeContract({
     address: safe,

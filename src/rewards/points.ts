@@ -99,54 +99,77 @@ function parsePool(value: string | undefined, problems: string[]): RewardPool | 
   return undefined;
 }
 
+/** One CSV row as checked: its fields as written, and the parsed row or why it is refused. */
+export interface PointsRowCheck {
+  readonly line: number;
+  readonly wallet: string;
+  /** As written, or the upload's pool when the CSV has no pool column. */
+  readonly pool: string;
+  readonly points: string;
+  /** Why the row is refused; empty when `row` is set. */
+  readonly errors: readonly string[];
+  readonly row?: PointsRow;
+}
+
+/** A points CSV checked line by line. */
+export interface PointsCsvCheck {
+  /** Problems of the file itself (malformed CSV, header, no rows): then there are no rows. */
+  readonly problems: readonly CsvProblem[];
+  readonly rows: readonly PointsRowCheck[];
+}
+
 /**
- * Parses a points CSV: a header naming `wallet`, `points` and optionally `pool` (providers |
- * users; otherwise `options.pool` applies to every row), in any order, then one row per
- * account. Points are whole numbers from 0 (0 removes an earlier upload) to 2^96 − 1. Blank
- * lines are skipped. Throws 400 `INVALID_CSV` listing every bad line (malformed CSV, wrong
- * column count, bad or zero address, bad points, unknown pool, the same wallet twice in a pool).
+ * Checks a points CSV without throwing: a header naming `wallet`, `points` and optionally `pool`
+ * (providers | users; otherwise `options.pool` applies to every row), in any order, then one row
+ * per account. Points are whole numbers from 0 (0 removes an earlier upload) to 2^96 − 1. Blank
+ * lines are skipped. Each row is refused with its reasons (wrong column count, bad or zero
+ * address, bad points, unknown pool, the same wallet twice in a pool).
  */
-export function parsePointsCsv(input: string | Uint8Array, options: ParsePointsOptions = {}): PointsRow[] {
+export function checkPointsCsv(input: string | Uint8Array, options: ParsePointsOptions = {}): PointsCsvCheck {
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(input, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (error) {
     const line = Number((error as { lines?: unknown }).lines ?? 0);
-    throw invalidCsv([{ line, message: error instanceof Error ? error.message : String(error) }]);
+    return { problems: [{ line, message: error instanceof Error ? error.message : String(error) }], rows: [] };
   }
+  const fileProblem = (line: number, message: string): PointsCsvCheck => ({ problems: [{ line, message }], rows: [] });
   const [header, ...rows] = records;
-  if (header === undefined) throw invalidCsv([{ line: 1, message: "the file is empty: a header wallet,points[,pool] is required" }]);
+  if (header === undefined) return fileProblem(1, "the file is empty: a header wallet,points[,pool] is required");
   const columns = readHeader(header.record);
-  if (typeof columns === "string") throw invalidCsv([{ line: header.info.lines, message: columns }]);
-  if (columns.pool < 0 && options.pool === undefined) {
-    throw invalidCsv([{ line: header.info.lines, message: "no pool column and no pool chosen for the upload" }]);
-  }
-  if (rows.length === 0) throw invalidCsv([{ line: header.info.lines, message: "no rows after the header" }]);
+  if (typeof columns === "string") return fileProblem(header.info.lines, columns);
+  if (columns.pool < 0 && options.pool === undefined) return fileProblem(header.info.lines, "no pool column and no pool chosen for the upload");
+  if (rows.length === 0) return fileProblem(header.info.lines, "no rows after the header");
 
-  const problems: CsvProblem[] = [];
-  const entries: PointsRow[] = [];
   const seen = new Map<string, number>();
-  for (const { record, info } of rows) {
+  const checked = rows.map(({ record, info }): PointsRowCheck => {
     const line = info.lines;
-    if (record.length !== header.record.length) {
-      problems.push({ line, message: `expected ${header.record.length} fields, got ${record.length}` });
-      continue;
-    }
-    const found: string[] = [];
-    const wallet = parseWallet(record[columns.wallet], found);
-    const points = parsePoints(record[columns.points], found);
-    const pool = parsePool(columns.pool < 0 ? options.pool : record[columns.pool], found);
+    const fields = { line, wallet: record[columns.wallet] ?? "", points: record[columns.points] ?? "", pool: (columns.pool < 0 ? options.pool : record[columns.pool]) ?? "" };
+    if (record.length !== header.record.length) return { ...fields, errors: [`expected ${header.record.length} fields, got ${record.length}`] };
+    const errors: string[] = [];
+    const wallet = parseWallet(fields.wallet, errors);
+    const points = parsePoints(fields.points, errors);
+    const pool = parsePool(fields.pool, errors);
     if (wallet !== undefined && pool !== undefined) {
       const key = `${pool}:${wallet}`;
       const first = seen.get(key);
-      if (first !== undefined) found.push(`${wallet} appears twice in the ${pool} pool (first on line ${first})`);
+      if (first !== undefined) errors.push(`${wallet} appears twice in the ${pool} pool (first on line ${first})`);
       else seen.set(key, line);
     }
-    if (wallet !== undefined && points !== undefined && pool !== undefined && found.length === 0) entries.push({ wallet, points, pool, line });
-    else problems.push(...found.map((message) => ({ line, message })));
-  }
-  if (problems.length > 0) throw invalidCsv(problems);
-  return entries;
+    if (wallet !== undefined && points !== undefined && pool !== undefined && errors.length === 0) return { ...fields, errors, row: { wallet, points, pool, line } };
+    return { ...fields, errors };
+  });
+  return { problems: [], rows: checked };
+}
+
+/**
+ * Parses a points CSV (see checkPointsCsv). Throws 400 `INVALID_CSV` listing every bad line.
+ */
+export function parsePointsCsv(input: string | Uint8Array, options: ParsePointsOptions = {}): PointsRow[] {
+  const { problems, rows } = checkPointsCsv(input, options);
+  const all = [...problems, ...rows.flatMap((r) => r.errors.map((message) => ({ line: r.line, message })))];
+  if (all.length > 0) throw invalidCsv(all);
+  return rows.map((r) => r.row!);
 }
 
 /** The rows of one pool, as the entries of an upload. */
@@ -174,12 +197,14 @@ export interface UploadShares {
   readonly entries: readonly PointsEntry[];
   /** Accounts per transaction (DEFAULT_BATCH_SIZE unless given). */
   readonly batchSize?: number;
+  /** Called after each batch is mined, before the next is sent (to record progress). */
+  readonly onBatch?: (mined: { readonly entries: readonly PointsEntry[]; readonly hash: Hash }) => Promise<void>;
 }
 
 /**
  * Uploads `entries` as the points of `pool` for `epoch` with `walletClient`'s account (which
  * needs REWARDS_ROLE), `batchSize` accounts per updateShares transaction, one after the other,
- * each waited for. Returns the transaction hashes in order. Checks first, sending nothing when
+ * each waited for (`onBatch` hears of each mined one). Returns the transaction hashes in order. Checks first, sending nothing when
  * they fail: 400 `INVALID_BATCH_SIZE` / `NO_SHARES`; 409 `WRONG_EPOCH` unless `epoch` is the
  * next epoch; 403 `MISSING_ROLE` without REWARDS_ROLE. A reverted batch throws
  * `UPLOAD_FAILED` (502) naming the batches already mined; re-running the upload is safe.
@@ -223,6 +248,7 @@ export async function uploadShares(
       const reason = error instanceof BaseError ? revertOf(error) : String(error);
       throw new AppError("UPLOAD_FAILED", `${label} failed after ${hashes.length} mined batch(es): ${reason}`, 502, { mined: hashes });
     }
+    await upload.onBatch?.({ entries: batch, hash: hashes[hashes.length - 1]! });
   }
   return hashes;
 }

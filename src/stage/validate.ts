@@ -44,11 +44,18 @@ export interface Problem {
   readonly message: string;
 }
 
+/** One check made and its result: a problem when not `ok`. */
+export interface Check extends Problem {
+  readonly ok: boolean;
+}
+
 export interface ValidationReport {
   readonly ok: boolean;
   /** The chain the client is connected to. */
   readonly chainId: number;
   readonly problems: readonly Problem[];
+  /** Every check made, in the order of `problems`, passing ones included (the admin's stage check). */
+  readonly checks: readonly Check[];
 }
 
 const NAMES: Record<ContractKey, string> = {
@@ -87,7 +94,10 @@ interface Context {
   readonly implementations: Partial<Record<ProxyKey, Address>>;
 }
 
-type Found = Promise<Problem[]>;
+type Found = Promise<Check[]>;
+
+const pass = (contract: ProblemSubject, check: CheckName, message: string): Check[] => [{ contract, check, ok: true, message }];
+const fail = (contract: ProblemSubject, check: CheckName, message: string): Check[] => [{ contract, check, ok: false, message }];
 
 const label = (key: ContractKey, address: Address) => `${NAMES[key]} ${address}`;
 /** A failed read's reason on one line. */
@@ -95,7 +105,8 @@ const reason = (error: unknown) => (error instanceof BaseError ? error.shortMess
 
 /**
  * Reads `view` of `key` (when it has code). A failed read means the address holds another
- * contract (identity); `mismatch` turns a read value into a wiring problem's message.
+ * contract (identity); `mismatch` turns a read value into a wiring problem's message. A value
+ * that fits passes as `passed` (an identity check unless told).
  */
 async function probe<T>(
   c: Context,
@@ -103,6 +114,7 @@ async function probe<T>(
   view: string,
   read: (address: Address) => Promise<T>,
   mismatch: (value: T) => string | undefined,
+  passed: { readonly check: CheckName; readonly message: string } = { check: "identity", message: `${view} as expected` },
 ): Found {
   const address = c.live[key];
   if (address === undefined) return [];
@@ -110,19 +122,20 @@ async function probe<T>(
   try {
     value = await read(address);
   } catch (error) {
-    return [{ contract: key, check: "identity", message: `${label(key, address)} is not a ${NAMES[key]}: ${view} failed (${reason(error)})` }];
+    return fail(key, "identity", `${label(key, address)} is not a ${NAMES[key]}: ${view} failed (${reason(error)})`);
   }
   const message = mismatch(value);
-  return message === undefined ? [] : [{ contract: key, check: "wiring", message: `${label(key, address)}: ${message}` }];
+  return message === undefined ? pass(key, passed.check, `${label(key, address)}: ${passed.message}`) : fail(key, "wiring", `${label(key, address)}: ${message}`);
 }
 
 /** `key`.`view` must return the address of `other` (skipped when `other` is not given). */
 function pointsAt(c: Context, key: ContractKey, view: string, read: (address: Address) => Promise<Address>, other: ContractKey): Found {
   const want = c.addresses[other];
   if (want === undefined) return Promise.resolve([]);
-  return probe(c, key, view, read, (got) =>
-    isAddressEqual(got, want) ? undefined : `${view} is ${got}, not the ${NAMES[other]} ${want}`,
-  );
+  return probe(c, key, view, read, (got) => (isAddressEqual(got, want) ? undefined : `${view} is ${got}, not the ${NAMES[other]} ${want}`), {
+    check: "wiring",
+    message: `${view} is the ${NAMES[other]} ${want}`,
+  });
 }
 
 /** `holder` must hold `role` on `key`. */
@@ -131,9 +144,9 @@ async function holds(c: Context, key: ContractKey, role: Hex, holder: Address | 
   if (address === undefined || holder === undefined) return [];
   try {
     const held = await c.client.readContract({ address, abi: governedAbi, functionName: "hasRole", args: [role, holder] });
-    return held ? [] : [{ contract: key, check, message: `${label(key, address)}: ${roleName(role)} is not held by ${who} ${holder}` }];
+    return (held ? pass : fail)(key, check, `${label(key, address)}: ${roleName(role)} ${held ? "is held" : "is not held"} by ${who} ${holder}`);
   } catch (error) {
-    return [{ contract: key, check: "identity", message: `${label(key, address)} is not a ${NAMES[key]}: hasRole failed (${reason(error)})` }];
+    return fail(key, "identity", `${label(key, address)} is not a ${NAMES[key]}: hasRole failed (${reason(error)})`);
   }
 }
 
@@ -142,14 +155,16 @@ function proxyChecks(c: Context, key: ProxyKey): Found[] {
   const address = c.live[key];
   if (address === undefined) return [];
   const implementation = c.implementations[key];
-  const proxy = (message: string): Problem[] => [{ contract: key, check: "proxy", message: `${label(key, address)}: ${message}` }];
+  const proxy = (message: string): Check[] => fail(key, "proxy", `${label(key, address)}: ${message}`);
   const uups = async (): Found => {
     if (implementation === undefined || isAddressEqual(implementation, zeroAddress)) {
       return proxy("not an ERC-1967 proxy (its implementation slot is empty)");
     }
     try {
       const slot = await c.client.readContract({ address: implementation, abi: governedAbi, functionName: "proxiableUUID" });
-      return slot === IMPLEMENTATION_SLOT ? [] : proxy(`implementation ${implementation} reports proxiableUUID ${slot}`);
+      return slot === IMPLEMENTATION_SLOT
+        ? pass(key, "proxy", `${label(key, address)}: ERC-1967 proxy of the UUPS implementation ${implementation}`)
+        : proxy(`implementation ${implementation} reports proxiableUUID ${slot}`);
     } catch (error) {
       return proxy(`implementation ${implementation} is not a UUPS implementation (${reason(error)})`);
     }
@@ -223,44 +238,50 @@ function gasChecks(c: Context): Found[] {
   return (Object.entries(c.backend) as [keyof BackendKeys, Address | undefined][]).map(async ([who, address]): Found => {
     if (address === undefined) return [];
     const balance = await c.client.getBalance({ address });
-    return balance > 0n ? [] : [{ contract: who, check: "gas", message: `the ${who} key ${address} has no native balance to pay gas` }];
+    return balance > 0n
+      ? pass(who, "gas", `the ${who} key ${address} has a native balance to pay gas`)
+      : fail(who, "gas", `the ${who} key ${address} has no native balance to pay gas`);
   });
 }
 
-function chainChecks(target: DeploymentToValidate, chainId: number): Problem[] {
-  const problems: Problem[] = [];
-  if (chainId !== target.chainId) {
-    problems.push({ contract: "chain", check: "chainId", message: `the RPC endpoint serves chain ${chainId}, but the deployment is for chain ${target.chainId}` });
+function chainChecks(target: DeploymentToValidate, chainId: number): Check[] {
+  const checks =
+    chainId === target.chainId
+      ? pass("chain", "chainId", `the RPC endpoint serves chain ${chainId}, the deployment's chain`)
+      : fail("chain", "chainId", `the RPC endpoint serves chain ${chainId}, but the deployment is for chain ${target.chainId}`);
+  if (target.stage !== undefined && target.stage !== "off") {
+    const ids = STAGE_CHAIN_IDS[target.stage];
+    checks.push(
+      ...(ids.includes(chainId)
+        ? pass("chain", "chainId", `CHAIN_STAGE ${target.stage} accepts chain ${chainId}`)
+        : fail("chain", "chainId", `CHAIN_STAGE ${target.stage} needs chain id ${ids.join(" or ")}, but the chain is ${chainId}`)),
+    );
   }
-  if (target.stage !== undefined && target.stage !== "off" && !STAGE_CHAIN_IDS[target.stage].includes(chainId)) {
-    problems.push({
-      contract: "chain",
-      check: "chainId",
-      message: `CHAIN_STAGE ${target.stage} needs chain id ${STAGE_CHAIN_IDS[target.stage].join(" or ")}, but the chain is ${chainId}`,
-    });
-  }
-  return problems;
+  return checks;
 }
 
 /**
  * Checks `target` on the chain `client` reads (see the file comment): chain id, code at every
  * address, ERC-1967/UUPS proxies, each contract's identity and links, the wiring of roles
  * between contracts, the backend keys' roles and gas. Never throws for a bad deployment: every
- * finding is a problem in the report.
+ * finding is a problem in the report; `checks` lists the passing checks too.
  */
 export async function validateDeployment(client: PublicClient, target: DeploymentToValidate): Promise<ValidationReport> {
-  const problems: Problem[] = [];
+  const addressChecks: Check[] = [];
   const wellFormed = <K extends string>(entries: [K, Address | undefined][], name: (key: K) => string, subject: (key: K) => ProblemSubject) =>
     Object.fromEntries(entries.flatMap(([key, value]): [K, Address][] => {
       if (value === undefined) return [];
-      if (isAddress(value)) return [[key, getAddress(value)]];
-      problems.push({ contract: subject(key), check: "address", message: `${name(key)}: "${value}" is not an address` });
+      if (isAddress(value)) {
+        addressChecks.push(...pass(subject(key), "address", `${name(key)}: ${getAddress(value)}`));
+        return [[key, getAddress(value)]];
+      }
+      addressChecks.push(...fail(subject(key), "address", `${name(key)}: "${value}" is not an address`));
       return [];
     })) as Partial<Record<K, Address>>;
   const addresses = wellFormed(ALL_KEYS.map((key) => [key, target.addresses[key]]), (key) => NAMES[key], (key) => key);
   const backend = wellFormed(Object.entries(target.backend) as [keyof BackendKeys, Address | undefined][], (who) => `the ${who} key`, (who) => who);
   for (const key of REQUIRED) {
-    if (target.addresses[key] === undefined) problems.push({ contract: key, check: "address", message: `${NAMES[key]}: no address configured` });
+    if (target.addresses[key] === undefined) addressChecks.push(...fail(key, "address", `${NAMES[key]}: no address configured`));
   }
 
   const given = ALL_KEYS.filter((key) => addresses[key] !== undefined);
@@ -271,13 +292,14 @@ export async function validateDeployment(client: PublicClient, target: Deploymen
     Promise.all(given.map((key) => client.getCode({ address: at(key) }))),
     Promise.all(proxies.map((key) => implementationOf(client, at(key)))),
   ]);
-  problems.unshift(...chainChecks(target, chainId));
+  const codeChecks: Check[] = [];
   const live: Partial<Record<ContractKey, Address>> = {};
   given.forEach((key, i) => {
     const code = codes[i];
     if (code === undefined || code === "0x") {
-      problems.push({ contract: key, check: "code", message: `${label(key, at(key))}: no contract code at this address` });
+      codeChecks.push(...fail(key, "code", `${label(key, at(key))}: no contract code at this address`));
     } else {
+      codeChecks.push(...pass(key, "code", `${label(key, at(key))}: contract code present`));
       live[key] = at(key);
     }
   });
@@ -290,8 +312,9 @@ export async function validateDeployment(client: PublicClient, target: Deploymen
     ...roleChecks(c),
     ...gasChecks(c),
   ]);
-  problems.push(...found.flat());
-  return { ok: problems.length === 0, chainId, problems };
+  const checks = [...chainChecks(target, chainId), ...addressChecks, ...codeChecks, ...found.flat()];
+  const problems = checks.filter((c) => !c.ok).map(({ contract, check, message }): Problem => ({ contract, check, message }));
+  return { ok: problems.length === 0, chainId, problems, checks };
 }
 
 /**

@@ -6,9 +6,9 @@ import { Type, type Static } from "typebox";
 import type { AppContext } from "../../app/context.ts";
 import { DEFAULT_AUDIT_PAGE, listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../admin/audit.ts";
 import type { Plan } from "../../admin/governance.ts";
-import { uploadPoints, type PointsUploadResult } from "../../admin/rewards.ts";
+import { pointsProgress, previewPoints, uploadPoints, type PointsPreview, type PointsUploadResult } from "../../admin/rewards.ts";
 import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
-import { switchStage, type StageSwitch } from "../../admin/stage.ts";
+import { checkStage, switchStage, type StageSwitch } from "../../admin/stage.ts";
 import type { Plan as ChainPlan } from "../../subscriptions/chain.ts";
 import { accountOf, adminHook } from "../auth.ts";
 import { Address, errors, HexData, Nullable, pageQuery, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
@@ -189,10 +189,88 @@ const uploadView = (u: PointsUploadResult) => ({
   txHashes: [...u.txHashes],
 });
 
-const auditView = (e: AuditEntry) => ({ ...e, createdAt: e.createdAt.toISOString() });
-
 /** Largest points CSV accepted, in bytes of JSON (about 150,000 rows). */
 const MAX_CSV_BODY = 10 * 1024 * 1024;
+
+const CheckView = Type.Object({
+  contract: Type.String({ description: "the contract checked, `chain`, or a backend key (operator, billing, …)" }),
+  check: Type.String({ description: "chainId, address, code, proxy, identity, wiring, role, delay or gas" }),
+  ok: Type.Boolean(),
+  message: Type.String(),
+});
+const StageCheckView = Type.Object({
+  stage: StageName,
+  phase: PhaseNumber,
+  ok: Type.Boolean({ description: "every check passed: the switch would go through" }),
+  chainId: Nullable(Type.Integer()),
+  checks: Type.Array(CheckView),
+});
+
+const PoolPreviewView = Type.Object({
+  accounts: Type.Integer(),
+  points: Type.String({ description: "the pool's points for the epoch: this CSV's and those stored before it" }),
+  pendingFundingWei: Wei,
+  accruedShareWei: Type.String({ description: "the pool's share of Vault.accrued(), swept in before the epoch starts" }),
+  budgetWei: Wei,
+});
+const PreviewView = Type.Object({
+  epoch: Type.Integer(),
+  ok: Type.Boolean({ description: "the upload would be accepted" }),
+  basis: Type.Literal("pendingFunding+accrued", {
+    description: "each pool's budget: distributor.pendingFunding(pool) plus the pool's share of Vault.accrued() (the rewards job sweeps before the epoch starts, and startEpoch budgets the pending funding)",
+  }),
+  problems: Type.Array(Type.Object({ line: Type.Integer(), message: Type.String() }), { description: "problems of the file itself (then there are no rows)" }),
+  rows: Type.Array(
+    Type.Object({
+      line: Type.Integer(),
+      wallet: Type.String(),
+      pool: Type.String(),
+      points: Type.String(),
+      ok: Type.Boolean(),
+      error: Type.Optional(Type.String()),
+      receivesWei: Type.Optional(Type.String({ description: "floor(points × pool budget ÷ pool points)" })),
+    }),
+  ),
+  pools: Type.Object({ providers: PoolPreviewView, users: PoolPreviewView }),
+});
+const ProgressView = Type.Object({
+  epoch: Type.Integer(),
+  status: Nullable(Type.String({ description: "uploading, uploaded, …; null before any upload" })),
+  rows: Type.Integer(),
+  uploaded: Type.Integer(),
+  done: Type.Boolean({ description: "every stored row is on chain" }),
+  txHashes: Type.Array(TxHash),
+});
+
+const previewView = (p: PointsPreview) => ({
+  epoch: Number(p.epoch),
+  ok: p.ok,
+  basis: "pendingFunding+accrued" as const,
+  problems: [...p.problems],
+  rows: p.rows.map((r) => ({
+    line: r.line,
+    wallet: r.wallet,
+    pool: r.pool,
+    points: r.points,
+    ok: r.errors.length === 0,
+    ...(r.errors.length > 0 ? { error: r.errors.join("; ") } : {}),
+    ...(r.receives === undefined ? {} : { receivesWei: r.receives.toString() }),
+  })),
+  pools: Object.fromEntries(
+    (["providers", "users"] as const).map((pool) => {
+      const v = p.pools[pool];
+      return [pool, { accounts: v.accounts, points: v.points.toString(), pendingFundingWei: v.pendingFunding.toString(), accruedShareWei: v.accruedShare.toString(), budgetWei: v.budget.toString() }];
+    }),
+  ) as Record<"providers" | "users", Static<typeof PoolPreviewView>>,
+});
+
+const PointsBody = Type.Object(
+  { epoch: Type.Integer({ minimum: 1 }), pool: Type.Optional(PoolName), csv: Type.String({ minLength: 1, maxLength: MAX_CSV_BODY }) },
+  { additionalProperties: false },
+);
+
+const auditView = (e: AuditEntry) => ({ ...e, createdAt: e.createdAt.toISOString() });
+
 
 export function adminRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
@@ -289,16 +367,68 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
         security,
         summary: "Upload reward points for the next epoch from a CSV",
         description: "CSV header wallet,points[,pool]; `pool` applies to every row when the CSV has no pool column. Uploading again only sends rows whose points changed.",
-        body: Type.Object(
-          { epoch: Type.Integer({ minimum: 1 }), pool: Type.Optional(PoolName), csv: Type.String({ minLength: 1, maxLength: MAX_CSV_BODY }) },
-          { additionalProperties: false },
-        ),
+        body: PointsBody,
         response: { 200: UploadView, ...errors(400, 401, 403, 409, 502, 503) },
       },
     },
     async (request) => {
       const { epoch, pool, csv } = request.body;
       return uploadView(await uploadPoints(ctx, accountOf(request).id, { epoch: BigInt(epoch), csv, ...(pool === undefined ? {} : { pool }) }));
+    },
+  );
+
+  app.post(
+    "/api/v1/admin/rewards/points/preview",
+    {
+      bodyLimit: MAX_CSV_BODY,
+      schema: {
+        tags,
+        security,
+        summary: "Check a points CSV row by row and preview what each account receives",
+        description: "Stores and sends nothing. Bad rows are reported with their line and reason (never a 400 for the CSV's content); good rows carry what their account would receive from the epoch.",
+        body: PointsBody,
+        response: { 200: PreviewView, ...errors(400, 401, 403, 409) },
+      },
+    },
+    async (request) => {
+      const { epoch, pool, csv } = request.body;
+      return previewView(await previewPoints(ctx, { epoch: BigInt(epoch), csv, ...(pool === undefined ? {} : { pool }) }));
+    },
+  );
+
+  app.get(
+    "/api/v1/admin/rewards/points/:epoch/progress",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "How far the points upload of an epoch got (poll while POST /api/v1/admin/rewards/points runs)",
+        params: Type.Object({ epoch: Type.String({ pattern: "^[1-9][0-9]{0,8}$" }) }),
+        response: { 200: ProgressView, ...errors(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const p = await pointsProgress(ctx.db, BigInt(request.params.epoch));
+      return { epoch: Number(p.epoch), status: p.status, rows: p.rows, uploaded: p.uploaded, done: p.rows > 0 && p.uploaded === p.rows, txHashes: [...p.txHashes] };
+    },
+  );
+
+  app.post(
+    "/api/v1/admin/stage/check",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Run the checks a stage switch runs and report each one with its result",
+        description: "Changes nothing. The chain of the stage is validated (code, identities, wiring, roles, keys' gas) even when it is the current one; the stage off has nothing to check.",
+        body: Type.Object({ stage: StageName, phase: Type.Optional(PhaseNumber) }, { additionalProperties: false }),
+        response: { 200: StageCheckView, ...errors(400, 401, 403, 409, 422, 502) },
+      },
+    },
+    async (request) => {
+      const { stage, phase } = request.body;
+      const report = await checkStage(ctx, { stage, phase: phase ?? ctx.stage.phase });
+      return { ...report, checks: [...report.checks] };
     },
   );
 

@@ -5,6 +5,7 @@ import { authRoutes } from "./auth.ts";
 import { accountRoutes } from "./accounts.ts";
 import { adminRoutes } from "./admin.ts";
 import { adminAccountRoutes } from "./admin-accounts.ts";
+import { adminTreasuryRoutes } from "./admin-treasury.ts";
 import { computeRoutes } from "./compute.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { rewardRoutes } from "./rewards.ts";
@@ -20,7 +21,7 @@ import { webRoutes } from "./web.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
   // Last: the dashboards' files and page fallback.
   webRoutes,
 ];

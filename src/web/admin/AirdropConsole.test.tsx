@@ -1,0 +1,79 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { AirdropConsole } from "./AirdropConsole.tsx";
+import { preview, recordBodies, renderWithApp, settings, stubApi, TX, type Routes } from "./testing.tsx";
+
+const csvFile = (text: string) => new File([text], "points.csv", { type: "text/csv" });
+
+describe("AirdropConsole", () => {
+  it("reports each CSV row with its result, and allows no dispatch while a row is refused", async () => {
+    stubApi({ "GET /api/v1/admin/settings": [200, settings], "POST /api/v1/admin/rewards/points/preview": [200, preview(true)] });
+    const bodies = recordBodies();
+    await renderWithApp(<AirdropConsole />);
+    await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("wallet,points,pool\n…"));
+    const table = await screen.findByRole("table");
+    const rows = within(table).getAllByRole("row").slice(1).map((row) => within(row).getAllByRole("cell").map((cell) => cell.textContent));
+    expect(rows).toEqual([
+      ["2", "0x0000…00a1", "providers", "100", "✓ ok", "25 CXPT"],
+      ["3", "0x0000…00a2", "providers", "300", "✓ ok", "75 CXPT"],
+      ["4", "0x1234", "users", "5", '✗ "0x1234" is not an address (or its checksum is wrong)', "—"],
+    ]);
+    expect(screen.getByRole("alert").textContent).toContain("2 rows ok, 1 refused");
+    expect(screen.queryByRole("button", { name: "Dispatch updateShares" })).toBeNull();
+    expect(bodies["POST /api/v1/admin/rewards/points/preview"]).toEqual({ epoch: 1, csv: "wallet,points,pool\n…" });
+  });
+
+  it("says what is wrong with a file it cannot read, line by line", async () => {
+    const unreadable = { ...preview(false), ok: false, rows: [], problems: [{ line: 1, message: 'the header must name the columns wallet,points and optionally pool, got "a,b"' }] };
+    stubApi({ "GET /api/v1/admin/settings": [200, settings], "POST /api/v1/admin/rewards/points/preview": [200, unreadable] });
+    await renderWithApp(<AirdropConsole />);
+    await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("a,b\n1,2\n"));
+    expect((await screen.findByRole("alert")).textContent).toBe('Line 1: the header must name the columns wallet,points and optionally pool, got "a,b"');
+  });
+
+  it("shows an API refusal of the preview as a message", async () => {
+    stubApi({
+      "GET /api/v1/admin/settings": [200, settings],
+      "POST /api/v1/admin/rewards/points/preview": [409, { error: { code: "WRONG_EPOCH", message: "points can only be uploaded for the next epoch 2 (epoch 1 is current), not 1" } }],
+    });
+    await renderWithApp(<AirdropConsole />);
+    await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("wallet,points\n"));
+    expect((await screen.findByRole("alert")).textContent).toBe("points can only be uploaded for the next epoch 2 (epoch 1 is current), not 1");
+  });
+
+  it("dispatches a clean file and follows the upload's progress to the end, with its transactions", async () => {
+    const routes: Routes = {
+      "GET /api/v1/admin/settings": [200, settings],
+      "POST /api/v1/admin/rewards/points/preview": [200, preview(false)],
+      "POST /api/v1/admin/rewards/points": [200, { epoch: 1, rows: 2, sent: 2, unchanged: 0, pools: {}, txHashes: [TX] }],
+      "GET /api/v1/admin/rewards/points/1/progress": [200, { epoch: 1, status: "uploaded", rows: 2, uploaded: 2, done: true, txHashes: [TX] }],
+    };
+    const calls = stubApi(routes);
+    const bodies = recordBodies();
+    await renderWithApp(<AirdropConsole />);
+    await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("wallet,points,pool\nok"));
+    expect((await screen.findByRole("status")).textContent).toContain("2 rows ok: ready to dispatch");
+    await userEvent.click(screen.getByRole("button", { name: "Dispatch updateShares" }));
+    await waitFor(() => expect(screen.getByText(/Uploaded epoch 1: 2 rows sent, 0 unchanged, in 1 transaction/)).toBeTruthy());
+    await waitFor(() => expect((screen.getByRole("progressbar", { name: "Upload progress" }) as HTMLProgressElement).value).toBe(1000));
+    expect(screen.getByText("2 of 2 rows of epoch 1 on chain: done.")).toBeTruthy();
+    expect(screen.getAllByRole("link").map((a) => a.getAttribute("href"))).toContain(`/tx/${TX}`);
+    expect(bodies["POST /api/v1/admin/rewards/points"]).toEqual({ epoch: 1, csv: "wallet,points,pool\nok" });
+    expect(calls).toContain("GET /api/v1/admin/rewards/points/1/progress");
+  });
+
+  it("says the upload failed when it did, and the dispatch can be tried again", async () => {
+    stubApi({
+      "GET /api/v1/admin/settings": [200, settings],
+      "POST /api/v1/admin/rewards/points/preview": [200, preview(false)],
+      "POST /api/v1/admin/rewards/points": [502, { error: { code: "UPLOAD_FAILED", message: "updateShares batch 1 (accounts 1–2 of 2) failed after 0 mined batch(es): NotNextEpoch(1, 2)" } }],
+      "GET /api/v1/admin/rewards/points/1/progress": [200, { epoch: 1, status: "uploading", rows: 2, uploaded: 0, done: false, txHashes: [] }],
+    });
+    await renderWithApp(<AirdropConsole />);
+    await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("wallet,points,pool\nok"));
+    await userEvent.click(await screen.findByRole("button", { name: "Dispatch updateShares" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("NotNextEpoch(1, 2)");
+    expect((screen.getByRole("button", { name: "Dispatch updateShares" }) as HTMLButtonElement).disabled).toBe(false);
+  });
+});

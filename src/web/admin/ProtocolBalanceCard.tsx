@@ -1,0 +1,190 @@
+// The protocol's unclaimed CXPT (RewardDistributor.protocolBalance) and its withdrawals: a
+// withdrawal is a Safe transaction proposal; owners confirm it by signing its EIP-712 SafeTx (from
+// their own wallet, or on a local chain with an owner key the backend holds), and once the Safe's
+// threshold is reached it executes.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { getAddress, isAddress, isAddressEqual, parseEther, type Address } from "viem";
+import { useConfig, useConnection } from "wagmi";
+import { signTypedData } from "wagmi/actions";
+import { ActionButton } from "../components/ActionButton.tsx";
+import { Card } from "../components/Card.tsx";
+import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
+import { TxLink } from "../components/TxLink.tsx";
+import { formatCxpt, formatTime, shortHex } from "../lib/format.ts";
+import { useApi } from "../lib/session.tsx";
+import { adminKeys, useRefreshAdmin, type SafeTypedData, type Treasury, type Withdrawal } from "./data.ts";
+
+/** How many proposals the card shows (newest first). */
+const SHOWN = 5;
+
+/** The typed data as the wallet signs it: the uint256 fields the API sends as strings made bigints. */
+export function signableSafeTx(typed: SafeTypedData) {
+  const m = typed.message;
+  return {
+    domain: typed.domain,
+    types: { SafeTx: typed.types.SafeTx!.map((f) => ({ ...f })) },
+    primaryType: "SafeTx" as const,
+    message: { ...m, value: BigInt(m.value), safeTxGas: BigInt(m.safeTxGas), baseGas: BigInt(m.baseGas), gasPrice: BigInt(m.gasPrice), nonce: BigInt(m.nonce) },
+  };
+}
+
+/** Parses an amount of CXPT typed by a person into wei, or says why not. */
+export function parseCxptAmount(text: string): bigint | string {
+  const trimmed = text.trim();
+  if (!/^\d+(\.\d{1,18})?$/.test(trimmed)) return "Enter an amount of CXPT such as 12.5 (at most 18 decimals).";
+  const wei = parseEther(trimmed);
+  return wei > 0n ? wei : "The amount must be more than 0.";
+}
+
+function WithdrawalItem({ w, held, onChange }: { readonly w: Withdrawal; readonly held: readonly Address[]; readonly onChange: (w: Withdrawal) => Promise<void> }) {
+  const api = useApi();
+  const wagmi = useConfig();
+  const confirmed = (owner: Address) => w.confirmations.some((c) => isAddressEqual(c.owner, owner));
+  const open = w.status === "proposed";
+  const heldLeft = held.filter((owner) => !confirmed(owner)).length;
+  const path = `/api/v1/admin/protocol/withdrawals/${w.id}`;
+  const id = `withdrawal-${w.id}`;
+  const confirmWithWallet = async () => {
+    const signature = await signTypedData(wagmi, signableSafeTx(w.typedData));
+    await onChange(await api<Withdrawal>(`${path}/confirmations`, { body: { signature } }));
+  };
+  return (
+    <article className="withdrawal" aria-labelledby={id}>
+      <h3 id={id}>Withdrawal #{w.id}</h3>
+      <p className="wrap">
+        {formatCxpt(w.amountWei)} to <span className="mono">{w.to}</span> · Safe nonce {w.safeNonce} · proposed {formatTime(w.proposedAt)}
+      </p>
+      <p>
+        <strong>
+          {w.status === "executed" ? "Executed" : w.status === "stale" ? "Stale" : "Proposed"}: {w.confirmations.length} of {w.threshold} confirmations
+        </strong>
+        {w.status === "stale" && <span className="muted"> (another Safe transaction used nonce {w.safeNonce}: propose it again)</span>}
+      </p>
+      <ul className="owners" aria-label={`Owners of withdrawal #${w.id}`}>
+        {w.owners.map((owner) => (
+          <li key={owner}>
+            {confirmed(owner) ? "✓ confirmed" : "… waiting"} · <span className="mono">{shortHex(owner)}</span>
+          </li>
+        ))}
+      </ul>
+      {w.txHash && (
+        <p>
+          Transaction <TxLink hash={w.txHash} />
+        </p>
+      )}
+      {open && (
+        <div className="form-row">
+          <ActionButton onAction={confirmWithWallet} pendingLabel="Waiting for the wallet…" variant="secondary">
+            Confirm with my wallet
+          </ActionButton>
+          {held.length > 0 && (
+            <ActionButton onAction={async () => onChange(await api<Withdrawal>(`${path}/confirm-held`, { method: "POST" }))} disabled={heldLeft === 0} pendingLabel="Confirming…" variant="secondary">
+              Confirm with backend key
+            </ActionButton>
+          )}
+          {w.confirmations.length >= w.threshold && (
+            <ActionButton onAction={async () => onChange(await api<Withdrawal>(`${path}/execute`, { method: "POST" }))} pendingLabel="Executing…">
+              Execute
+            </ActionButton>
+          )}
+        </div>
+      )}
+    </article>
+  );
+}
+
+function ProposeForm({ balanceWei, onProposed }: { readonly balanceWei: bigint; readonly onProposed: (w: Withdrawal) => Promise<void> }) {
+  const api = useApi();
+  const { address } = useConnection();
+  const [to, setTo] = useState<string>(address ?? "");
+  const [amount, setAmount] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(undefined);
+    const wei = parseCxptAmount(amount);
+    if (!isAddress(to.trim(), { strict: false })) return setProblem("Enter the recipient's address (0x followed by 40 hex digits).");
+    if (typeof wei === "string") return setProblem(wei);
+    if (wei > balanceWei) return setProblem(`The protocol balance is ${formatCxpt(balanceWei)}: ask for at most that.`);
+    setProblem(null);
+    setPending(true);
+    try {
+      await onProposed(await api<Withdrawal>("/api/v1/admin/protocol/withdrawals", { body: { to: getAddress(to.trim()), amountWei: wei.toString() } }));
+      setAmount("");
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setPending(false);
+    }
+  };
+  return (
+    <form onSubmit={submit} className="form-row" noValidate>
+      <label>
+        Recipient
+        <input value={to} onChange={(e) => setTo(e.target.value)} className="mono" size={24} autoComplete="off" />
+      </label>
+      <label>
+        Amount (CXPT)
+        <input value={amount} onChange={(e) => setAmount(e.target.value)} inputMode="decimal" size={10} />
+      </label>
+      <button type="submit" disabled={pending}>
+        {pending ? "Proposing…" : "Propose withdrawal"}
+      </button>
+      {problem && (
+        <p className="note error wide" role="alert">
+          {problem}
+        </p>
+      )}
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+export function ProtocolBalanceCard() {
+  const api = useApi();
+  const queries = useQueryClient();
+  const refresh = useRefreshAdmin();
+  const [done, setDone] = useState<string | null>(null);
+  const treasury = useQuery({ queryKey: adminKeys.treasury, queryFn: () => api<Treasury>("/api/v1/admin/protocol/withdrawals") });
+  const changed = (what: (w: Withdrawal) => string) => async (w: Withdrawal) => {
+    setDone(what(w));
+    await queries.invalidateQueries({ queryKey: adminKeys.treasury });
+    if (w.status === "executed") await refresh();
+  };
+
+  if (treasury.error) return <Card title="Protocol balance"><ErrorNote error={treasury.error} /></Card>;
+  if (!treasury.data) return <Card title="Protocol balance"><Loading what="the protocol balance" /></Card>;
+  const t = treasury.data;
+  return (
+    <Card title="Protocol balance">
+      <div className="stack">
+        <dl className="facts">
+          <dt>Unclaimed protocol CXPT</dt>
+          <dd>{formatCxpt(t.protocolBalanceWei)}</dd>
+          <dt>Safe</dt>
+          <dd className="mono">{t.safe.address}</dd>
+          <dt>Confirmations needed</dt>
+          <dd>
+            {t.safe.threshold} of {t.safe.owners.length} owners
+          </dd>
+        </dl>
+        <ProposeForm balanceWei={BigInt(t.protocolBalanceWei)} onProposed={changed((w) => `Withdrawal #${w.id} proposed: it needs ${w.threshold} owner confirmations.`)} />
+        {done && <StatusNote>{done}</StatusNote>}
+        {t.withdrawals.length === 0 && <p className="muted">No withdrawal proposed yet.</p>}
+        {t.withdrawals.slice(0, SHOWN).map((w) => (
+          <WithdrawalItem
+            key={w.id}
+            w={w}
+            held={t.safe.heldOwners}
+            onChange={changed((next) =>
+              next.status === "executed" ? `Withdrawal #${next.id} executed.` : `Withdrawal #${next.id}: ${next.confirmations.length} of ${next.threshold} confirmations.`,
+            )}
+          />
+        ))}
+      </div>
+    </Card>
+  );
+}

@@ -1,6 +1,7 @@
 // Component-test helpers for the admin dashboard: the app's providers and API stand-in (shared with
 // the provider dashboard's tests), fixtures in the API's shapes, and a record of the bodies sent.
 import { vi } from "vitest";
+import { SAFE_TX_TYPES } from "../../chain/safe.ts";
 import type { AdminSettings, PointsPreview, Treasury, Withdrawal } from "./data.ts";
 
 export { renderWithApp, stubApi, type Routes } from "../test/render.tsx";
@@ -51,18 +52,7 @@ export function withdrawal(confirmed: number, status: Withdrawal["status"] = "pr
       domain: { chainId: 31337, verifyingContract: SAFE },
       types: {
         EIP712Domain: [{ name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }],
-        SafeTx: [
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "data", type: "bytes" },
-          { name: "operation", type: "uint8" },
-          { name: "safeTxGas", type: "uint256" },
-          { name: "baseGas", type: "uint256" },
-          { name: "gasPrice", type: "uint256" },
-          { name: "gasToken", type: "address" },
-          { name: "refundReceiver", type: "address" },
-          { name: "nonce", type: "uint256" },
-        ],
+        ...SAFE_TX_TYPES,
       },
       primaryType: "SafeTx",
       message: {

@@ -89,9 +89,10 @@ interface RpcCall {
 /** The JSON-RPC error a failed request carries, found down the error's cause chain (revert data included). */
 function rpcError(error: unknown): { code: number; message: string; data?: unknown } {
   let found: { code: number; message: string; data?: unknown } | undefined;
-  for (let e = error as { code?: unknown; message?: unknown; data?: unknown; cause?: unknown; shortMessage?: unknown } | undefined; e; e = e.cause as typeof e) {
+  for (let e = error as { code?: unknown; message?: unknown; details?: unknown; data?: unknown; cause?: unknown; shortMessage?: unknown } | undefined; e; e = e.cause as typeof e) {
     if (typeof e !== "object") break;
-    if (typeof e.code === "number" && found === undefined) found = { code: e.code, message: String(e.shortMessage ?? e.message ?? "error") };
+    // viem's RpcRequestError keeps the node's own message in `details` ("execution reverted…").
+    if (typeof e.code === "number" && found === undefined) found = { code: e.code, message: String(e.details ?? e.shortMessage ?? e.message ?? "error") };
     if (found !== undefined && e.data !== undefined && found.data === undefined) {
       // viem keeps the node's `data` either as it was or under { data } of the RPC error object.
       found.data = typeof e.data === "object" && e.data !== null && "data" in e.data ? (e.data as { data: unknown }).data : e.data;

@@ -77,10 +77,11 @@ describe("web: configuration, JSON-RPC and pages", () => {
     const empty = privateKeyToAccount(`0x${"42".repeat(32)}`).address;
     const data = encodeFunctionData({ abi: cxptAbi, functionName: "transfer", args: [zeroAddress.replace(/0$/, "1") as `0x${string}`, 1n] });
     const body = expectReply(await rpc(stack, { jsonrpc: "2.0", id: 1, method: "eth_call", params: [{ from: empty, to: stack.deployment.contracts.cxpt, data }, "latest"] }), 200) as {
-      error: { code: number; data: string };
+      error: { code: number; message: string; data: string };
     };
     assert.equal(typeof body.error.code, "number");
     assert.match(String(body.error.data), /^0xe450d38c/); // ERC20InsufficientBalance selector
+    assert.match(body.error.message, /revert/i, "the node's own message, not a wrapper's");
   });
 
   it("POST /rpc refuses what could sign with or change the node", async () => {

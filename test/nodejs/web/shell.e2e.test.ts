@@ -70,6 +70,36 @@ describe("web: the dashboards' frame (Chromium)", () => {
     await page.context().close();
   });
 
+  it("a deposit can be made with the keyboard alone, and the dialog gives focus back when it closes", async () => {
+    const distribution = await walletOf(devKey(DEV_KEYS.distribution));
+    const funded = await distribution.writeContract({ address: web.deployment.contracts.cxpt!, abi: cxptAbi, functionName: "transfer", args: [demoUser, 10n ** 19n] });
+    await (await viem.getPublicClient()).waitForTransactionReceipt({ hash: funded });
+    const { page } = await openDashboard(browser, web, "/user", { wallet: "Demo user" });
+    const active = () => page.evaluate(() => ({ tag: document.activeElement?.tagName, text: document.activeElement?.textContent ?? "", label: (document.activeElement as HTMLInputElement | null)?.labels?.[0]?.textContent ?? "" }));
+    /** Presses Tab until the focused element matches (at most 30 times): reachable by keyboard, or the test fails. */
+    const tabTo = async (match: (el: Awaited<ReturnType<typeof active>>) => boolean, what: string) => {
+      for (let i = 0; i < 30; i++) {
+        if (match(await active())) return;
+        await page.keyboard.press("Tab");
+      }
+      assert.fail(`${what} is not reachable with Tab`);
+    };
+    const opener = page.getByRole("button", { name: "Deposit", exact: true });
+    await opener.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    await tabTo((el) => el.tag === "INPUT" && el.label.startsWith("Amount"), "the amount field");
+    await page.keyboard.type("2");
+    await tabTo((el) => el.tag === "BUTTON" && el.text === "Deposit", "the dialog's Deposit button");
+    await page.keyboard.press("Enter");
+    await dialog.getByText(/Deposit confirmed: 2 CXPT paid, 0\.1 CXPT burned/).waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    assert.equal((await active()).text, "Deposit", "focus is back on the button that opened the dialog");
+    await page.context().close();
+  });
+
   it("shows a transaction's receipt read from the chain", async () => {
     const distribution = await walletOf(devKey(DEV_KEYS.distribution));
     const hash = await distribution.writeContract({ address: web.deployment.contracts.cxpt!, abi: cxptAbi, functionName: "transfer", args: [demoUser, 5n * 10n ** 18n] });
@@ -84,6 +114,7 @@ describe("web: the dashboards' frame (Chromium)", () => {
   it("offers the browser's wallet and says when there is none; WalletConnect only with a project id", async () => {
     const page = await browser.newPage();
     await page.goto(`${web.url}/user`);
+    await page.locator("option", { hasText: "Injected" }).waitFor({ state: "attached" });
     const options = await page.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
     assert.ok(options.includes("Injected"), options.join(", "));
     assert.ok(!options.some((o) => o.includes("WalletConnect")));
@@ -96,6 +127,7 @@ describe("web: the dashboards' frame (Chromium)", () => {
     try {
       const other = await browser.newPage();
       await other.goto(`${withProject.url}/user`);
+      await other.locator("option", { hasText: "Injected" }).waitFor({ state: "attached" });
       const listed = await other.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
       assert.ok(listed.includes("WalletConnect"), listed.join(", "));
       await other.close();

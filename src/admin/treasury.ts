@@ -11,7 +11,8 @@ import type { ChainContext, Signer } from "../app/chain.ts";
 import { exclusive, requireChain } from "../app/guards.ts";
 import type { AppContext } from "../app/context.ts";
 import { distributorAbi, safeAbi } from "../chain/abis.ts";
-import { safeTxHash, safeTypedData, signSafeTransaction, submitSafeTransaction, type SafeTransaction } from "../chain/safe.ts";
+import { execTransactionArgs, safeTxHash, safeTypedData, signSafeTransaction, type SafeTransaction } from "../chain/safe.ts";
+import { send, type SendChain } from "../chain/send.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, conflict, forbidden, notFound, unavailable } from "../errors.ts";
 import { audited } from "./audit.ts";
@@ -143,6 +144,27 @@ async function withConfirmations(db: Queryable, rows: readonly WithdrawalRow[], 
   });
 }
 
+/**
+ * Settles proposals whose execution was broadcast (tx_hash on record) but not booked, as after a
+ * crash between the broadcast and the update: mined and successful → executed; reverted → the
+ * hash is dropped; not found → left as it is (still pending, or dropped: the Safe nonce tells).
+ */
+async function settleSubmitted(db: Queryable, chain: ChainContext, rows: WithdrawalRow[]): Promise<void> {
+  for (const row of rows) {
+    if (row.status !== "proposed" || row.tx_hash === null) continue;
+    const receipt = await chain.client.getTransactionReceipt({ hash: row.tx_hash as Hash }).catch(() => undefined);
+    if (receipt === undefined) continue;
+    const executed = receipt.status === "success";
+    const { rows: [updated] } = await db.query<WithdrawalRow>(
+      executed
+        ? `update protocol_withdrawals set status = 'executed', executed_at = now() where id = $1 and status = 'proposed' returning ${COLUMNS}`
+        : `update protocol_withdrawals set tx_hash = null where id = $1 and status = 'proposed' returning ${COLUMNS}`,
+      [row.id],
+    );
+    if (updated !== undefined) Object.assign(row, updated);
+  }
+}
+
 /** Withdrawal `id` on this chain's Safe, or 404 `WITHDRAWAL_NOT_FOUND`. */
 async function loadWithdrawal(db: Queryable, chain: ChainContext, id: string, safeNonce: bigint): Promise<ProtocolWithdrawal> {
   const { rows } = /^[1-9][0-9]{0,17}$/.test(id)
@@ -153,6 +175,7 @@ async function loadWithdrawal(db: Queryable, chain: ChainContext, id: string, sa
       ])
     : { rows: [] };
   if (rows.length === 0) throw notFound("WITHDRAWAL_NOT_FOUND", `there is no protocol withdrawal ${id}`);
+  await settleSubmitted(db, chain, rows);
   return (await withConfirmations(db, rows, safeNonce))[0]!;
 }
 
@@ -164,6 +187,7 @@ export async function readTreasury(ctx: AppContext): Promise<Treasury> {
     `select ${COLUMNS} from protocol_withdrawals where chain_id = $1 and safe = $2 order by id desc limit $3`,
     [chain.chainId, safe.address.toLowerCase(), WITHDRAWALS_LISTED],
   );
+  await settleSubmitted(ctx.db, chain, rows);
   return { safe, protocolBalance, withdrawals: await withConfirmations(ctx.db, rows, safe.nonce) };
 }
 
@@ -355,9 +379,21 @@ export function executeWithdrawal(ctx: AppContext, actorId: string | null, id: s
         .map((s) => ({ owner: getAddress(s.owner), signature: s.signature }));
       let txHash: Hash;
       try {
-        txHash = await submitSafeTransaction({ publicClient: chain.client, safe: safe.address, tx: w.tx, nonce: w.safeNonce, confirmations, executor });
+        const sent = await send(
+          { client: chain.client, signer: executor as SendChain["signer"] },
+          { address: safe.address, abi: safeAbi, functionName: "execTransaction", args: execTransactionArgs(w.tx, w.safeNonce, confirmations) },
+          {
+            purpose: "protocol withdrawal",
+            counter: ctx.monitor.metrics.chainTransactions,
+            // On record before it is out: a process that dies after the broadcast finds it (settleSubmitted).
+            beforeBroadcast: (hash) => ctx.db.query("update protocol_withdrawals set tx_hash = $2 where id = $1", [w.id, hash]),
+          },
+        );
+        if (sent.receipt.status !== "success") throw new Error(`the Safe transaction ${sent.hash} reverted`);
+        txHash = sent.hash;
       } catch (error) {
-        throw new AppError("WITHDRAWAL_FAILED", `the Safe transaction of withdrawal ${id} failed: ${revertReason(error)}`, 502);
+        // The recorded hash stays: settleSubmitted books it if it is mined after all, drops it if it reverted.
+        throw new AppError("WITHDRAWAL_FAILED", `the Safe transaction of withdrawal ${id} failed: ${error instanceof AppError ? error.message : revertReason(error)}`, 502);
       }
       await ctx.db.query("update protocol_withdrawals set status = 'executed', tx_hash = $2, executed_at = now() where id = $1", [w.id, txHash]);
       const after = { ...safe, nonce: safe.nonce + 1n };

@@ -117,20 +117,24 @@ export interface SubmitSafeTransactionArgs {
   readonly executor: Signer;
 }
 
+/** execTransaction's arguments for `tx` at `nonce`: `confirmations` concatenated in ascending owner order (the order the Safe checks). */
+export function execTransactionArgs(tx: SafeTransaction, nonce: bigint, confirmations: readonly SafeConfirmation[]) {
+  const sorted = [...confirmations].sort((a, b) => (a.owner.toLowerCase() < b.owner.toLowerCase() ? -1 : 1));
+  const m = safeTxMessage(tx, nonce);
+  return [m.to, m.value, m.data, m.operation, m.safeTxGas, m.baseGas, m.gasPrice, m.gasToken, m.refundReceiver, concat(sorted.map((c) => c.signature))] as const;
+}
+
 /**
  * Submits execTransaction with `confirmations` concatenated in ascending owner order (the order
  * the Safe checks). Resolves with the mined transaction's hash; throws when it reverts.
  */
 export async function submitSafeTransaction(args: SubmitSafeTransactionArgs): Promise<Hash> {
   const { publicClient, safe, tx, nonce, executor } = args;
-  const sorted = [...args.confirmations].sort((a, b) => (a.owner.toLowerCase() < b.owner.toLowerCase() ? -1 : 1));
-  const signatures = concat(sorted.map((c) => c.signature));
-  const m = safeTxMessage(tx, nonce);
   const hash = await executor.writeContract({
     address: safe,
     abi: safeAbi,
     functionName: "execTransaction",
-    args: [m.to, m.value, m.data, m.operation, m.safeTxGas, m.baseGas, m.gasPrice, m.gasToken, m.refundReceiver, signatures],
+    args: execTransactionArgs(tx, nonce, args.confirmations),
     account: executor.account,
     chain: executor.chain,
   });

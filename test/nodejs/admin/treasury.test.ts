@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { parseEther, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { cxptAbi, distributorAbi, safeAbi, vaultAbi } from "../../../src/chain/abis.ts";
+import { execTransactionArgs } from "../../../src/chain/safe.ts";
 import { DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
 import { auth, BACKENDS, expectReply as expect, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "../api/harness.ts";
 
@@ -189,6 +190,31 @@ for (const backend of BACKENDS) {
         assert.equal((expect(await call(stack, "POST", `/${w.id}/confirm-held`, token), 200) as WithdrawalBody).confirmations.length, i);
       }
       expect(await call(stack, "POST", `/${w.id}/confirm-held`, token), 409, "NO_OWNER_KEY_LEFT");
+    });
+
+    it("books an execution that was broadcast but not booked (a crash in between): executed, not stale", async () => {
+      const w = expect(await call(stack, "POST", "", token, { to: TREASURY, amountWei: "4000" }), 201) as WithdrawalBody;
+      for (let i = 0; i < 2; i++) expect(await call(stack, "POST", `/${w.id}/confirm-held`, token), 200);
+      // What the process did before it died: the hash recorded (beforeBroadcast), the Safe transaction mined.
+      const { rows: confirmations } = await stack.app.db.query<{ owner: Address; signature: Hex }>(
+        "select owner, signature from protocol_withdrawal_confirmations where withdrawal_id = $1",
+        [w.id],
+      );
+      const executor = await walletOf(OWNERS[0]!);
+      const hash = await executor.writeContract({
+        address: stack.deployment.contracts.safe!,
+        abi: safeAbi,
+        functionName: "execTransaction",
+        args: execTransactionArgs(w.transaction, BigInt(w.safeNonce), confirmations),
+      });
+      assert.equal((await (await viem.getPublicClient()).waitForTransactionReceipt({ hash })).status, "success");
+      await stack.app.db.query("update protocol_withdrawals set tx_hash = $2 where id = $1", [w.id, hash]);
+
+      const list = expect(await call(stack, "GET", "", token), 200);
+      const booked = list.withdrawals.find((x: WithdrawalBody) => x.id === w.id) as WithdrawalBody;
+      assert.equal(booked.status, "executed");
+      assert.equal(booked.txHash, hash);
+      expect(await call(stack, "POST", `/${w.id}/execute`, token), 409, "WITHDRAWAL_EXECUTED");
     });
 
     it("marks a proposal whose nonce another Safe transaction used as stale (409 on execute and confirm)", async () => {

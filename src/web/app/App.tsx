@@ -4,6 +4,7 @@ import { Component, lazy, Suspense, type ReactNode } from "react";
 import { useConnection } from "wagmi";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { Loading } from "../components/Notice.tsx";
+import { PendingReports } from "../components/PendingReports.tsx";
 import { describeError } from "../lib/errors.ts";
 import { useSession } from "../lib/session.tsx";
 import { Link, usePath } from "./router.tsx";
@@ -49,7 +50,12 @@ function SignedIn({ kind, admin, children }: { readonly kind?: "user" | "provide
     );
   }
   if (admin && session.account.role !== "admin") return <p role="alert" className="note error">This dashboard is for admins; {session.account.wallet} is not one.</p>;
-  return <>{children}</>;
+  return (
+    <>
+      <PendingReports />
+      {children}
+    </>
+  );
 }
 
 function Page({ path }: { readonly path: string }) {

@@ -55,3 +55,21 @@ export async function apiFetch<T>(path: string, options: RequestOptions = {}): P
   }
   return body as T;
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `post` until the API stops answering 409 TX_PENDING (the transaction lacks the confirmations
+ * the backend waits for), at most `tries` times `waitMs` apart; any other outcome is returned or thrown.
+ */
+export async function untilConfirmed<T>(post: () => Promise<T>, options: { tries?: number; waitMs?: number; wait?: (ms: number) => Promise<void> } = {}): Promise<T> {
+  const { tries = 20, waitMs = 3_000, wait = sleep } = options;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await post();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "TX_PENDING") || attempt >= tries) throw error;
+      await wait(waitMs);
+    }
+  }
+}

@@ -4,8 +4,9 @@
 import { isAddressEqual, parseAbi, parseEventLogs, type Address, type Hash } from "viem";
 import type { Config } from "wagmi";
 import { signTypedData } from "wagmi/actions";
-import type { RequestOptions } from "../lib/api.ts";
-import { sendContractWrite } from "../lib/tx.ts";
+import type { RequestOptions } from "./api.ts";
+import { deliverReport, keepReport } from "./reports.ts";
+import { sendContractWrite } from "./tx.ts";
 
 /** The distributor's claim, its event and the custom errors a claim can hit (named in messages). */
 export const claimAbi = parseAbi([
@@ -46,14 +47,17 @@ export async function claimGasless(api: Api, config: Config, route: "/api/v1/rew
  * (POST /api/v1/rewards/claims), as it books relayed claims itself.
  */
 export async function claimDirect(config: Config, distributor: Address, wallet: Address, api?: Api): Promise<Claimed> {
-  const receipt = await sendContractWrite(config, { address: distributor, abi: claimAbi, functionName: "claim", args: [] });
+  const report = (txHash: Hash) => ({ txHash, what: "reward claim", path: "/api/v1/rewards/claims", body: { txHash } });
+  const receipt = await sendContractWrite(config, { address: distributor, abi: claimAbi, functionName: "claim", args: [] }, (hash) => {
+    if (api !== undefined) keepReport(wallet, report(hash));
+  });
   const paid = parseEventLogs({ abi: claimAbi, logs: receipt.logs, eventName: "Claimed" })
     .filter((log) => isAddressEqual(log.address, distributor) && isAddressEqual(log.args.account, wallet))
     .reduce((sum, log) => sum + log.args.amount, 0n);
   const txHash = receipt.transactionHash;
   if (api === undefined) return { claimedWei: paid, txHash };
   try {
-    await api("/api/v1/rewards/claims", { body: { txHash } });
+    await deliverReport(api, wallet, report(txHash));
     return { claimedWei: paid, txHash };
   } catch (bookingError) {
     return { claimedWei: paid, txHash, bookingError };

@@ -25,6 +25,7 @@ import { ApiError } from "../lib/api.ts";
 import { useContractAddress } from "../lib/appConfig.ts";
 import { formatBps, formatCxpt } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
+import { deliverReport, keepReport } from "../lib/reports.ts";
 import { sendContractWrite } from "../lib/tx.ts";
 
 const BPS = 10_000n;
@@ -91,8 +92,15 @@ interface DepositRequest {
   readonly path: DepositPath;
 }
 
-/** Deposits `amount` by `path`, saying each step through `onStep`; resolves with the mined deposit's receipt. */
+/** The report that has the API credit deposit `txHash` (kept until the API took it: lib/reports.ts). */
+export const depositReport = (txHash: Hash) => ({ txHash, what: "deposit", path: "/api/v1/tokens/deposit", body: { txHash } });
+
+/**
+ * Deposits `amount` by `path`, saying each step through `onStep`; the deposit's hash is kept for the
+ * API's credit as soon as the wallet sent it. Resolves with the mined deposit's receipt.
+ */
 async function depositToVault(config: Config, { cxpt, vault, wallet, amount, path }: DepositRequest, onStep: (step: string) => void): Promise<TransactionReceipt> {
+  const keep = (hash: Hash) => keepReport(wallet, depositReport(hash));
   const token = { address: cxpt, abi: cxptAbi } as const;
   const [balance, blocked] = await Promise.all([
     readContract(config, { ...token, functionName: "balanceOf", args: [wallet] }),
@@ -107,7 +115,7 @@ async function depositToVault(config: Config, { cxpt, vault, wallet, amount, pat
       await sendContractWrite(config, { ...token, functionName: "approve", args: [vault, amount] });
     }
     onStep("Depositing (confirm in your wallet)…");
-    return sendContractWrite(config, { address: vault, abi: vaultAbi, functionName: "deposit", args: [amount, zeroHash] });
+    return sendContractWrite(config, { address: vault, abi: vaultAbi, functionName: "deposit", args: [amount, zeroHash] }, keep);
   }
   const [[, name, version, chainId, verifyingContract], nonce, block] = await Promise.all([
     readContract(config, { ...token, functionName: "eip712Domain" }),
@@ -137,7 +145,7 @@ async function depositToVault(config: Config, { cxpt, vault, wallet, amount, pat
     abi: vaultAbi,
     functionName: "depositWithPermit",
     args: [amount, zeroHash, deadline, Number(v ?? BigInt(yParity + 27)), r, s],
-  });
+  }, keep);
 }
 
 /** The API's answer to a deposit submission. */
@@ -173,6 +181,7 @@ export function DepositReceipt({ outcome, credited, creditError }: { readonly ou
       </StatusNote>
       {creditError === undefined && credited === undefined ? <Loading what="your credits" /> : null}
       <ErrorNote error={creditError} />
+      {creditError === undefined ? null : <p className="muted">Your deposit is on chain and nothing is lost: this browser tells Cxmpute about it again on your next visit.</p>}
     </div>
   );
 }
@@ -245,17 +254,8 @@ function DepositForm() {
   const [creditError, setCreditError] = useState<unknown>();
   const parsed = parseCxptAmount(text);
 
-  const creditToAccount = async (hash: Hash) => {
-    // The API credits a deposit once it has its confirmations: a pending answer is asked again.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await api<Credited>("/api/v1/tokens/deposit", { body: { txHash: hash } });
-      } catch (error) {
-        if (!(error instanceof ApiError && error.code === "TX_PENDING" && attempt < 20)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
-      }
-    }
-  };
+  // The API credits a deposit once it has its confirmations: a pending answer is asked again.
+  const creditToAccount = (hash: Hash) => deliverReport<Credited>(api, address!, depositReport(hash));
 
   const deposit = async () => {
     if (parsed.error !== undefined) throw new Error(parsed.error);

@@ -10,7 +10,7 @@ import { renderWithApp, stubApi, TEST_KEY, type Routes } from "../test/render.ts
 import type { PlanView, SubscriptionStatus } from "./subscriptionData.ts";
 import { SubscriptionManager } from "./SubscriptionManager.tsx";
 import { bucketCapacity, formatPeriod, formatTokens } from "./subscriptionMath.ts";
-import { untilConfirmed } from "./subscriptionPurchase.ts";
+import { untilConfirmed } from "../lib/api.ts";
 
 const CXPT = 10n ** 18n;
 const WALLET = privateKeyToAccount(TEST_KEY).address;

@@ -9,7 +9,8 @@ import { BaseError, ContractFunctionRevertedError, type Address, type Hash } fro
 import type { Config } from "wagmi";
 import { readContract, simulateContract } from "wagmi/actions";
 import { cxptAbi, subscriptionsAbi, vaultAbi } from "../../chain/abis.ts";
-import { ApiError, type RequestOptions } from "../lib/api.ts";
+import { type RequestOptions } from "../lib/api.ts";
+import { deliverReport, keepReport } from "../lib/reports.ts";
 import { formatCxpt } from "../lib/format.ts";
 import { sendContractWrite } from "../lib/tx.ts";
 import type { PaymentOutcome, PlanView, SubscriptionStatus } from "./subscriptionData.ts";
@@ -30,24 +31,6 @@ export function revertName(error: unknown): string | undefined {
   if (!(error instanceof BaseError)) return undefined;
   const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
   return revert instanceof ContractFunctionRevertedError ? revert.data?.errorName : undefined;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Runs `post` until the API stops answering 409 TX_PENDING (the transaction lacks the confirmations
- * the backend waits for), at most `tries` times `waitMs` apart; any other outcome is returned or thrown.
- */
-export async function untilConfirmed<T>(post: () => Promise<T>, options: { tries?: number; waitMs?: number; wait?: (ms: number) => Promise<void> } = {}): Promise<T> {
-  const { tries = 20, waitMs = 3_000, wait = sleep } = options;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await post();
-    } catch (error) {
-      if (!(error instanceof ApiError && error.code === "TX_PENDING") || attempt >= tries) throw error;
-      await wait(waitMs);
-    }
-  }
 }
 
 /** Where a CXPT purchase is: each step is shown while it runs. */
@@ -86,14 +69,17 @@ export async function buyWithCxpt(purchase: CxptPurchase, plan: PlanView): Promi
   onStep("approving");
   await sendContractWrite(config, { address: contracts.cxpt, abi: cxptAbi, functionName: "approve", args: [contracts.vault, allowance + price] });
   onStep("paying");
-  const receipt = await sendContractWrite(config, activate);
+  const receipt = await sendContractWrite(config, activate, (hash) => keepReport(wallet, planPaymentReport(plan.id, hash)));
   onStep("recording");
-  return recordCxptPayment(api, plan.id, receipt.transactionHash);
+  return recordCxptPayment(api, wallet, plan.id, receipt.transactionHash);
 }
 
+/** The report that has the API record an activatePlan payment (kept until the API took it: lib/reports.ts). */
+const planPaymentReport = (planId: number, txHash: Hash) => ({ txHash, what: `plan ${planId} payment`, path: "/api/v1/subscriptions/create", body: { planId, payment: "cxpt", txHash } });
+
 /** Has the API record the wallet's activatePlan transaction (once per hash, so retrying is safe). */
-export const recordCxptPayment = (api: Api, planId: number, txHash: Hash): Promise<PaymentOutcome> =>
-  untilConfirmed(() => api<PaymentOutcome>("/api/v1/subscriptions/create", { body: { planId, payment: "cxpt", txHash } }));
+const recordCxptPayment = (api: Api, wallet: Address, planId: number, txHash: Hash): Promise<PaymentOutcome> =>
+  deliverReport<PaymentOutcome>(api, wallet, planPaymentReport(planId, txHash));
 
 /**
  * Buys `plan` through the fiat path for its USD price. `paymentRef` identifies this payment: the

@@ -178,6 +178,29 @@ describe("user dashboard (browser)", () => {
     assert.deepEqual(user.pageErrors, []);
   });
 
+  it("credits a deposit whose report was cut off on the next visit", async () => {
+    const allowance = await read("allowance", [USER, web.deployment.contracts.vault!]);
+    const [balance, creditsBefore] = [await read("balanceOf", [USER]), await credits()];
+    // The deposit is mined, then the network drops the report to the API.
+    await page.route("**/api/v1/tokens/deposit", (route) => route.abort("connectionrefused"));
+    await deposit("3", "Approve, then deposit");
+    await dialog().getByRole("alert").getByText(/could not be reached/).waitFor();
+    await dialog().getByText(/nothing is lost: this browser tells Cxmpute about it again/).waitFor();
+    assert.equal(await read("balanceOf", [USER]), balance - 3n * CXPT);
+    assert.equal(await credits(), creditsBefore, "not credited yet");
+    assert.equal(allowance < 3n * CXPT, true);
+
+    await page.unroute("**/api/v1/tokens/deposit");
+    await page.reload();
+    await page.getByRole("status").filter({ hasText: "Recorded deposit from an earlier visit" }).waitFor();
+    assert.equal(await credits(), creditsBefore + 3n * CXPT);
+    // Delivered once: the next visit has nothing left to tell.
+    await page.reload();
+    await page.getByRole("region", { name: "CXPT balance" }).getByText("Wallet balance").waitFor();
+    assert.equal(await page.getByText("from an earlier visit").count(), 0);
+    assert.equal(await credits(), creditsBefore + 3n * CXPT);
+  });
+
   it("fits a phone: one column, no sideways scroll", async () => {
     const phone = await openDashboard(browser, web, "/user", { wallet: "Demo user", viewport: PHONE });
     await phone.page.getByRole("region", { name: "Verify my charge" }).waitFor();

@@ -8,6 +8,7 @@ import { defineChain, type Address } from "viem";
 import { vi } from "vitest";
 import { createConfig, http, WagmiProvider } from "wagmi";
 import { connect } from "wagmi/actions";
+import { FORWARD_REQUEST_TYPES } from "../../rewards/forwarder.ts";
 import type { AppConfig } from "../lib/appConfig.ts";
 import { AppConfigContext } from "../lib/appConfig.ts";
 import { devWallet } from "../lib/devWallet.ts";
@@ -80,15 +81,7 @@ export function claimRequestReply(request: { readonly from: Address; readonly to
           { name: "chainId", type: "uint256" },
           { name: "verifyingContract", type: "address" },
         ],
-        ForwardRequest: [
-          { name: "from", type: "address" },
-          { name: "to", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "gas", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint48" },
-          { name: "data", type: "bytes" },
-        ],
+        ...FORWARD_REQUEST_TYPES,
       },
       primaryType: "ForwardRequest",
       message: { from: request.from, to: request.to, value: "0", gas: request.gas ?? "150000", nonce: "0", deadline: 2_000_000_000, data: "0x4e71d92d" },

@@ -115,22 +115,11 @@ export async function readEarnings(ctx: AppContext, account: Account, limit: num
     chain.client.readContract({ ...distributor, functionName: "pendingOf", args: [wallet, POOL_IDS[pool]] }),
     chain.client.getBlock({ blockTag: "latest" }),
   ]);
-  const [epochs, claimedWei] = await Promise.all([
-    epochEarnings(ctx.db, chain, { wallet, pool, currentEpoch, limit, now: block.timestamp }),
-    claimedOf(ctx.db, account.id),
-  ]);
+  const epochs = await epochEarnings(ctx.db, chain, { wallet, pool, currentEpoch, limit, now: block.timestamp });
+  // Every booked claim and withdrawal adds to total_earnings_wei (bookClaim): it is their sum.
+  const claimedWei = account.totalEarningsWei;
   const provider = pool === "providers" ? await providerFigures(ctx, account, wallet) : { pointsBreakdown: null, performance: null };
   return { wallet, pool, pendingWei, poolPendingWei, claimedWei, currentEpoch, epochs, ...provider };
-}
-
-/** Σ of the account's confirmed claims and withdrawals (both are distributor claims). */
-async function claimedOf(db: Queryable, accountId: string): Promise<bigint> {
-  const { rows } = await db.query<{ total: string }>(
-    `select coalesce(sum(amount_wei), 0)::text as total from token_transactions
-      where account_id = $1 and type in ('claim', 'withdrawal') and status = 'confirmed'`,
-    [accountId],
-  );
-  return BigInt(rows[0]!.total);
 }
 
 interface EpochQuery {

@@ -112,17 +112,17 @@ function decodeCursor(cursor: string): [string, string] {
   return [at, id];
 }
 
-/** The account's transactions, newest first, `limit` per page (keyset paging: stable under inserts). */
+/** The account's transactions (of `type`: one or several), newest first, `limit` per page (keyset paging: stable under inserts). */
 export async function listTransactions(
   db: Queryable,
   accountId: string,
-  options: { readonly limit: number; readonly cursor?: string | undefined; readonly type?: TransactionType | undefined },
+  options: { readonly limit: number; readonly cursor?: string | undefined; readonly type?: TransactionType | readonly TransactionType[] | undefined },
 ): Promise<Page<TokenTransaction>> {
   const params: unknown[] = [accountId, options.limit + 1];
   let where = "account_id = $1";
   if (options.type) {
-    params.push(options.type);
-    where += ` and type = $${params.length}`;
+    params.push(typeof options.type === "string" ? [options.type] : options.type);
+    where += ` and type = any($${params.length}::text[])`;
   }
   if (options.cursor) {
     const [at, id] = decodeCursor(options.cursor);

@@ -24,6 +24,9 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** apiFetch bound to a session's token (useApi): what the dashboards' modules take to reach the API. */
+export type Api = <T>(path: string, options?: Omit<RequestOptions, "token">) => Promise<T>;
+
 /** Calls `path` (e.g. /api/v1/tokens/balance) and returns its JSON body; throws ApiError otherwise. */
 export async function apiFetch<T>(path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };

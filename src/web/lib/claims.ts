@@ -4,7 +4,7 @@
 import { isAddressEqual, parseAbi, parseEventLogs, type Address, type Hash } from "viem";
 import type { Config } from "wagmi";
 import { signTypedData } from "wagmi/actions";
-import type { RequestOptions } from "./api.ts";
+import type { Api } from "./api.ts";
 import { deliverReport, keepReport } from "./reports.ts";
 import { sendContractWrite } from "./tx.ts";
 
@@ -22,8 +22,6 @@ export interface Claimed {
   /** Why a direct claim, paid on chain, could not be recorded in the history (it stays paid). */
   readonly bookingError?: unknown;
 }
-
-type Api = <T>(path: string, options?: Omit<RequestOptions, "token">) => Promise<T>;
 
 interface ClaimRequest {
   readonly typedData: { readonly message: Record<string, unknown> } & Record<string, unknown>;

@@ -32,6 +32,8 @@ export function devWalletProvider(chain: Chain, options: DevWalletOptions): { re
   const account = privateKeyToAccount(options.privateKey);
   const transport = http(chain.rpcUrls.default.http[0]);
   const wallet = createWalletClient({ account, chain, transport });
+  // Everything the wallet does not answer itself goes to the chain's RPC.
+  const rpc = transport({ chain });
   const approve = options.approve ?? ((question: string) => window.confirm(question));
   const ask = (question: string) => {
     if (!approve(`Development wallet (${options.name}, ${account.address})\n\n${question}`)) {
@@ -70,7 +72,7 @@ export function devWalletProvider(chain: Chain, options: DevWalletOptions): { re
         });
       }
       default:
-        return transport({ chain }).request({ method, params } as never);
+        return rpc.request({ method, params } as never);
     }
   }) as EIP1193RequestFn;
   return { request };

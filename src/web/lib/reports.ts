@@ -3,7 +3,7 @@
 // has taken them. A dashboard opened later tells the API again, so a tab closed (or a network lost)
 // between the transaction and the report loses nothing: the API books each hash once.
 import type { Address, Hash } from "viem";
-import { ApiError, untilConfirmed } from "./api.ts";
+import { ApiError, untilConfirmed, type Api } from "./api.ts";
 
 export interface Report {
   readonly txHash: Hash;
@@ -15,8 +15,6 @@ export interface Report {
   /** When it was kept (ms since the epoch). */
   readonly at: number;
 }
-
-type Api = <T>(path: string, options?: { readonly body?: unknown }) => Promise<T>;
 
 /** A report the API could not take for this long is given up (its transaction was most likely dropped). */
 export const REPORT_TTL_MS = 7 * 24 * 3600 * 1000;

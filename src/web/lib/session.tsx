@@ -5,7 +5,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { useConnection, useSignMessage } from "wagmi";
 import type { Address } from "viem";
 import { createSiweMessage } from "viem/siwe";
-import { apiFetch, type RequestOptions } from "./api.ts";
+import { apiFetch, type Api, type RequestOptions } from "./api.ts";
 
 export interface SessionAccount {
   readonly id: string;
@@ -86,7 +86,7 @@ export function useSession(): SessionState {
 }
 
 /** apiFetch with this session's token. */
-export function useApi(): <T>(path: string, options?: Omit<RequestOptions, "token">) => Promise<T> {
+export function useApi(): Api {
   const token = useSession().session?.token;
   return useCallback(<T,>(path: string, options: Omit<RequestOptions, "token"> = {}) => apiFetch<T>(path, { ...options, token }), [token]);
 }

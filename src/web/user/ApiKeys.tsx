@@ -6,7 +6,7 @@ import { useId, useState } from "react";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { Card } from "../components/Card.tsx";
 import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
-import { apiFetch } from "../lib/api.ts";
+import { apiFetch, type Api } from "../lib/api.ts";
 import { formatCxpt, formatTime } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
 
@@ -25,8 +25,6 @@ export interface Completion {
   readonly usage: { readonly total_tokens: number };
   readonly cxpt?: { readonly requestId: string; readonly billedIn: "cxpt" | "legacy"; readonly costWei: string; readonly charged: boolean };
 }
-
-type Api = <T>(path: string, options?: { method?: "GET" | "POST" | "PUT" | "DELETE"; body?: unknown }) => Promise<T>;
 
 /** Sends `prompt` to the metered endpoint with API key `key` (not the session: the compute API takes keys). */
 export const tryCompletion = (key: string, prompt: string): Promise<Completion> =>

@@ -15,6 +15,7 @@ import { REFRESH_MS, useWalletFunds, type WalletFunds } from "../lib/funds.ts";
 import { transactionsKey, transactionsPath } from "../lib/ledger.ts";
 import { useApi } from "../lib/session.tsx";
 import { DepositTokensModal } from "./DepositTokensModal.tsx";
+import type { Api } from "../lib/api.ts";
 
 /** GET /api/v1/tokens/balance */
 export interface BalanceReply {
@@ -22,8 +23,6 @@ export interface BalanceReply {
   readonly pendingUsageWei: string;
   readonly billedIn: "cxpt" | "legacy";
 }
-
-type Api = <T>(path: string, options?: { method?: "GET" | "POST" | "PUT" | "DELETE"; body?: unknown }) => Promise<T>;
 
 /** The four figures: on chain (wallet) and off chain (account), each with its own loading and error state. */
 export function BalanceFacts({

@@ -17,6 +17,7 @@ import { useContractAddress } from "../lib/appConfig.ts";
 import { formatCxpt, shortHex } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
 import { transactionsKey, transactionsPath, txHashOf, type TransactionPage, type TokenTransaction } from "../lib/ledger.ts";
+import type { Api } from "../lib/api.ts";
 
 /** UsageBilling's Leaf struct, as StandardMerkleTree encodes it (src/settlement/tree.ts). */
 const LEAF_ENCODING = ["uint256", "address", "uint256"];
@@ -79,8 +80,6 @@ export function VerdictNote({ verdict }: { readonly verdict: Verdict }) {
     </p>
   );
 }
-
-type Api = <T>(path: string, options?: { method?: "GET" | "POST" | "PUT" | "DELETE"; body?: unknown }) => Promise<T>;
 
 /** The batch number of a usage_charge history row (the indexer's details). */
 const batchOf = (t: TokenTransaction): string | undefined => (typeof t.details.batchId === "string" ? t.details.batchId : undefined);

@@ -9,13 +9,11 @@ import { BaseError, ContractFunctionRevertedError, type Address, type Hash } fro
 import type { Config } from "wagmi";
 import { readContract, simulateContract } from "wagmi/actions";
 import { cxptAbi, subscriptionsAbi, vaultAbi } from "../../chain/abis.ts";
-import { type RequestOptions } from "../lib/api.ts";
+import type { Api } from "../lib/api.ts";
 import { deliverReport, keepReport } from "../lib/reports.ts";
 import { formatCxpt } from "../lib/format.ts";
 import { sendContractWrite } from "../lib/tx.ts";
 import type { PaymentOutcome, PlanView, SubscriptionStatus } from "./subscriptionData.ts";
-
-type Api = <T>(path: string, options?: Omit<RequestOptions, "token">) => Promise<T>;
 
 const errorsOf = <const abi extends readonly { readonly type: string }[]>(abi: abi) =>
   abi.filter((item): item is Extract<abi[number], { readonly type: "error" }> => item.type === "error");

@@ -29,7 +29,9 @@ import type { AppConfig } from "../config/config.ts";
 import type { Db } from "../db/db.ts";
 import type { Logger } from "../monitoring/index.ts";
 import { features } from "../stage/stage.ts";
+import { readPlans } from "../subscriptions/chain.ts";
 import { readWalletFunds } from "../tokens/balances.ts";
+import { CASH_UNIT, type Limits } from "../billing/funds.ts";
 import type { ChainContext } from "./chain.ts";
 import { closeAll } from "./close.ts";
 import type { RuntimeStage } from "./context.ts";
@@ -48,6 +50,11 @@ export interface Billing {
   setPrices(json: unknown): Promise<PriceTable>;
   /** How usage is billed at the current stage: CXPT from phase 2 on, legacy credits before. */
   billedIn(): BilledIn;
+  /**
+   * CXPT usage captured but not yet drained into PostgreSQL (rounded up to the gate's CASH_UNIT);
+   * 0 while the metering store cannot be reached.
+   */
+  undrainedWei(accountId: string): Promise<bigint>;
   /** The stage switch connected or dropped the chain: drop cached chain reads. */
   chainChanged(): void;
   /** Stops the drain loop, draining everything metered so far. */
@@ -80,6 +87,7 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     : await openEmbeddedMeterStore({ dataDir: deps.dataDir === undefined ? undefined : join(deps.dataDir, "meter") });
   const billedIn = (): BilledIn => (features(stage.stage, stage.phase).paygInCxpt ? "cxpt" : "legacy");
   const meter = createMeter({ store, prices: () => table, priceSource });
+  const defaultLimits: Limits = { requestsPerMinute: config.gateway.paygRequestsPerMinute, concurrency: config.gateway.paygConcurrency };
 
   const paygCapacity = async (wallet: string): Promise<bigint> => {
     const chain = deps.chain();
@@ -87,27 +95,43 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
     const funds = await readWalletFunds(chain.client, { cxpt: chain.addresses.cxpt, vault: chain.addresses.vault, wallet: wallet as Address });
     return funds.paygCapacity;
   };
+  // Plans change rarely (a timelocked admin action): their limits are read once a minute at most.
+  let plans: { readonly at: number; readonly limits: Promise<Map<number, Limits>> } | undefined;
+  const planLimits = async (planId: number): Promise<Limits | undefined> => {
+    const chain = deps.chain();
+    if (!chain) return undefined;
+    if (plans === undefined || Date.now() - plans.at > 60_000) {
+      const limits = readPlans(chain.client, chain.addresses.subscriptions).then(
+        (all) => new Map(all.map((p) => [Number(p.planId), { requestsPerMinute: Math.max(1, Number(p.requestsPerMinute)), concurrency: Math.max(1, Number(p.concurrency)) }])),
+      );
+      plans = { at: Date.now(), limits };
+      limits.catch(() => (plans = undefined));
+    }
+    return (await plans.limits).get(planId);
+  };
   const gate = createGate({
     resolveKey: dbKeyResolver(db),
-    loadSpending: dbSpendingLoader({ db, billedIn, paygCapacity }),
-    meter,
+    loadSpending: dbSpendingLoader({ db, billedIn, paygCapacity, planLimits, defaultLimits }),
+    store,
+    billedIn,
     ttlMs: config.gateTtlMs,
+    holdMs: config.gateway.holdMs,
+    onError: (error) => deps.log.warn({ component: "billing", err: error }, "gate invalidation failed"),
   });
-  const refresh = (ids: readonly string[]) => gate.reloadAccounts(ids);
   // A failed drain round leaves its events in the store for the next round; it is logged, not lost.
   const onError = (error: unknown) => deps.log.error({ component: "billing", err: error }, "drain round failed");
   // With Redis and a PostgreSQL server the drain runs in a thread of its own, off the requests' event
   // loop; the embedded stand-ins live in this thread, and so does their drain.
   const drain =
     config.redisUrl && "url" in config.database
-      ? await startDrainThread({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: config.database.url, meter, refresh, onError, intervalMs: config.drainIntervalMs }).catch(
+      ? await startDrainThread({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: config.database.url, meter, onError, intervalMs: config.drainIntervalMs }).catch(
           async (error: unknown) => {
             priceSource.close();
             await store.close();
             throw error;
           },
         )
-      : startDrainLoop({ store, db, meter, refresh, onError, intervalMs: config.drainIntervalMs });
+      : startDrainLoop({ store, db, meter, onError, intervalMs: config.drainIntervalMs });
 
   return {
     store,
@@ -122,6 +146,7 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
       return parsed;
     },
     billedIn,
+    undrainedWei: (accountId) => store.usage(accountId).then((u) => BigInt(u.undrainedUnits) * CASH_UNIT, () => 0n),
     chainChanged() {
       gate.invalidateAll(); // billing mode and PAYG capacity depend on the stage and the chain
     },

@@ -5,6 +5,13 @@ import type { Billing } from "./billing.ts";
 import type { ChainContext, ConnectOptions } from "./chain.ts";
 import type { Db } from "../db/db.ts";
 import type { Monitor } from "../monitoring/index.ts";
+import type { NodeRouter, ServedWorkRecorder } from "../providers/router.ts";
+
+/** The provider nodes the gateway routes to, and where served work is recorded. */
+export interface Providers {
+  readonly router: NodeRouter;
+  readonly served: ServedWorkRecorder;
+}
 
 /** The stage the backend runs at now: starts from the configuration, switched by the admin. */
 export interface RuntimeStage {
@@ -21,6 +28,7 @@ export interface AppContext {
   /** How the chain is reached (transport, addresses), for reconnecting on a stage switch. */
   readonly connectOptions: ConnectOptions;
   readonly billing: Billing;
+  readonly providers: Providers;
   /** Logs, metrics and alerts. */
   readonly monitor: Monitor;
   /** The stage switch connected or dropped the chain: billing and the indexer follow the new one. */

@@ -10,6 +10,8 @@ import { closeAll } from "./close.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
 import { loadStage } from "./settings.ts";
 import { followChain, type Follower } from "../indexer/follow.ts";
+import type { RoutableNode } from "../providers/router.ts";
+import { createStaticRouter } from "../providers/static-router.ts";
 
 export interface App extends AppContext {
   /** Stops background work, drains what is metered and closes every connection. */
@@ -22,10 +24,12 @@ export interface CreateOptions extends ConnectOptions {
   readonly log?: Logger;
   /** Follow the chain with the indexer (default true; one-off commands that index by hand turn it off). */
   readonly follow?: boolean;
+  /** Fixed provider nodes to route to (a static router). */
+  readonly nodes?: readonly RoutableNode[];
 }
 
 export async function createApp(config: AppConfig, options: CreateOptions = {}): Promise<App> {
-  const { log, follow, ...connectOptions } = options;
+  const { log, follow, nodes = [], ...connectOptions } = options;
   const db = await openDb(config.database);
   try {
     await migrate(db);
@@ -43,6 +47,7 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       chain,
       connectOptions,
       billing,
+      providers: { router: createStaticRouter(nodes, { paygShare: config.gateway.paygSharePercent / 100 }), served: { record: () => {}, flush: async () => {} } },
       monitor,
       async chainChanged() {
         billing.chainChanged();

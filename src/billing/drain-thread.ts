@@ -1,8 +1,8 @@
 // The drain in a worker thread, for the Redis store and a PostgreSQL server: decoding, charging and
 // writing batches of usage takes a share of the CPU that, on the API's event loop, would stall every
 // request waiting behind it. The worker (./drain-worker.ts) opens its own Redis and PostgreSQL
-// connections and runs the same drain loop; it tells this thread which accounts it charged (the
-// gate reloads them) and which events it settled (the meter's undrained tally), in its order.
+// connections and runs the same drain loop (acknowledging an event in Redis takes it off its
+// account's undrained tally and drops the account's budget, for every instance at once).
 import { Worker } from "node:worker_threads";
 import type { DrainLoop } from "./drain.ts";
 import type { Meter } from "./meter.ts";
@@ -15,10 +15,8 @@ export interface DrainThreadConfig {
   readonly intervalMs: number;
   /** Most events per transaction; default 1000. */
   readonly max?: number;
-  /** Flushed before the final drain on stop; settled as the worker drains. */
-  readonly meter: Pick<Meter, "settle" | "flush">;
-  /** Reloads cached spending of accounts just charged (the gate's reloadAccounts), before their events are settled. */
-  readonly refresh?: (accountIds: readonly string[]) => Promise<void>;
+  /** Flushed before the final drain on stop. */
+  readonly meter: Pick<Meter, "flush">;
   /** Called with each failed round (the next round retries). */
   readonly onError?: (error: unknown) => void;
 }
@@ -32,8 +30,6 @@ export type DrainWorkerData = Pick<DrainThreadConfig, "redisUrl" | "redisPrefix"
 /** Messages from the worker, in the order its drain produced them. */
 export type DrainWorkerMessage =
   | { readonly type: "ready" }
-  | { readonly type: "charged"; readonly accountIds: readonly string[] }
-  | { readonly type: "settled"; readonly requestIds: readonly string[] }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "stopped" };
 
@@ -49,7 +45,7 @@ function deferred() {
 
 /** Starts the drain thread; resolves once its connections are open (rejects if they cannot be). */
 export async function startDrainThread(config: DrainThreadConfig): Promise<DrainLoop> {
-  const { meter, refresh, onError = () => {} } = config;
+  const { meter, onError = () => {} } = config;
   const workerData: DrainWorkerData = {
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
@@ -61,19 +57,10 @@ export async function startDrainThread(config: DrainThreadConfig): Promise<Drain
   const ready = deferred();
   const stopped = deferred();
   void stopped.promise.catch(() => {}); // observed by stop()
-  // Reload, then settle, strictly in the worker's order: the gate must see an account's drained
-  // charges before the tally stops counting them.
-  let applied: Promise<void> = Promise.resolve();
   worker.on("message", (message: DrainWorkerMessage) => {
     switch (message.type) {
       case "ready":
         return ready.resolve();
-      case "charged":
-        applied = applied.then(() => refresh?.(message.accountIds)).catch(onError);
-        return;
-      case "settled":
-        applied = applied.then(() => meter.settle(message.requestIds));
-        return;
       case "failed":
         return onError(new Error(`drain round failed: ${message.message}`));
       case "stopped":
@@ -98,7 +85,6 @@ export async function startDrainThread(config: DrainThreadConfig): Promise<Drain
       await meter.flush();
       worker.postMessage({ type: "stop" } satisfies DrainWorkerCommand);
       await stopped.promise;
-      await applied;
     },
   };
 }

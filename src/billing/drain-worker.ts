@@ -1,5 +1,5 @@
 // The drain thread's entry (started by ./drain-thread.ts): the drain loop over its own Redis and
-// PostgreSQL connections, reporting what it charged and settled to the API thread.
+// PostgreSQL connections, reporting failed rounds to the API thread.
 import { parentPort, workerData } from "node:worker_threads";
 import { openDb } from "../db/db.ts";
 import { startDrainLoop } from "./drain.ts";
@@ -11,7 +11,7 @@ const data = workerData as DrainWorkerData;
 const post = (message: DrainWorkerMessage) => port.postMessage(message);
 
 // A lost connection fails the round in flight, which is reported as a failed round; ioredis reconnects.
-const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix, onError: () => {} });
+const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix, commandTimeoutMs: 10_000, onError: () => {} });
 const db = await openDb({ url: data.databaseUrl }).catch(async (error: unknown) => {
   await store.close();
   throw error;
@@ -21,8 +21,7 @@ const loop = startDrainLoop({
   db,
   intervalMs: data.intervalMs,
   max: data.max,
-  refresh: async (accountIds) => post({ type: "charged", accountIds }),
-  meter: { settle: (requestIds) => post({ type: "settled", requestIds: [...requestIds] }), flush: async () => {} },
+  meter: { flush: async () => {} },
   onError: (error) => post({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
 });
 

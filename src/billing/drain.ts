@@ -1,76 +1,20 @@
 // The drain moves metered events from the store into PostgreSQL, the system of record. Each pulled
 // batch is ONE transaction: the events are inserted keyed by request id (a re-delivered event is a
 // no-op, so a crash between commit and ack charges once) and each new event's charge is split over
-// the account: subscription bucket first, then credits, then PAYG (left for on-chain settlement by
-// UsageBilling) — or, for legacy billing, legacy credits and then legacy debt. Only after the commit
-// are the events acknowledged in the store and settled in the meter's undrained tally.
+// the account in the one draw order of ./funds.ts: subscription bucket first, then credits, then PAYG
+// (left for on-chain settlement by UsageBilling) — or, for legacy billing, legacy credits and then
+// legacy debt. Only after the commit are the events acknowledged in the store, which takes them off
+// the accounts' undrained tallies and drops their budgets in the same step.
 import type { Db, Queryable } from "../db/db.ts";
+import { splitCharge, type Funds, type Split } from "./funds.ts";
 import type { Meter } from "./meter.ts";
 import type { MeterStore, UsageEvent } from "./meter-store.ts";
-import { ceilDiv } from "./pricing.ts";
-
-/** What an account can draw from when an event is charged. */
-export interface Funds {
-  readonly creditsWei: bigint;
-  readonly legacyCreditsAusd: bigint;
-  readonly bucketRemaining: bigint;
-  /** ms, null without a subscription. */
-  readonly subscriptionEnd: number | null;
-}
-
-/** How one event's charge is met. */
-export interface Split {
-  readonly bucketTokens: bigint;
-  readonly creditsWei: bigint;
-  readonly paygWei: bigint;
-  readonly legacyAusd: bigint;
-  readonly legacyDebtAusd: bigint;
-}
-
-/**
- * Splits an event's charge over the account's funds, exactly. The bucket covers
- * min(tokens, bucket) tokens while the subscription is active at the event's time; the cost of the
- * tokens it does not cover, pro rata and rounded up (ceil(cost × uncovered / tokens)), is drawn from
- * credits and the rest is PAYG. Legacy events draw legacy credits and the rest becomes legacy debt.
- * Returns the split and the funds left.
- */
-export function splitCharge(funds: Funds, event: UsageEvent): { split: Split; rest: Funds } {
-  const tokens = BigInt(event.tokens);
-  const active = funds.subscriptionEnd !== null && funds.subscriptionEnd > event.recordedAt;
-  const bucketTokens = active && tokens > 0n ? min(tokens, funds.bucketRemaining) : 0n;
-  const legacy = event.billedIn === "legacy";
-  const cost = legacy ? event.costAusd : event.costWei;
-  const uncoveredCost = tokens === 0n ? cost : ceilDiv(cost * (tokens - bucketTokens), tokens);
-  const fromCredits = min(uncoveredCost, legacy ? funds.legacyCreditsAusd : funds.creditsWei);
-  const shortfall = uncoveredCost - fromCredits;
-  return {
-    split: {
-      bucketTokens,
-      creditsWei: legacy ? 0n : fromCredits,
-      paygWei: legacy ? 0n : shortfall,
-      legacyAusd: legacy ? fromCredits : 0n,
-      legacyDebtAusd: legacy ? shortfall : 0n,
-    },
-    rest: {
-      ...funds,
-      bucketRemaining: funds.bucketRemaining - bucketTokens,
-      creditsWei: legacy ? funds.creditsWei : funds.creditsWei - fromCredits,
-      legacyCreditsAusd: legacy ? funds.legacyCreditsAusd - fromCredits : funds.legacyCreditsAusd,
-    },
-  };
-}
-
-const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 export interface DrainConfig {
   readonly store: MeterStore;
   readonly db: Db;
   /** Most events per transaction; default 1000. */
   readonly max?: number;
-  /** Its undrained tally is settled after each batch. */
-  readonly meter?: Pick<Meter, "settle">;
-  /** Reloads cached spending of accounts just charged (the gate's reloadAccounts), before the tally is settled. */
-  readonly refresh?: (accountIds: readonly string[]) => Promise<void>;
 }
 
 export interface DrainResult {
@@ -94,13 +38,11 @@ type FundsRow = {
 
 /** Drains one batch (at most `max` events) from the store into PostgreSQL. */
 export async function drainOnce(config: DrainConfig): Promise<DrainResult> {
-  const { store, db, max = 1000, meter, refresh } = config;
+  const { store, db, max = 1000 } = config;
   const batch = await store.pull(max);
   if (batch.ids.length === 0) return { drained: 0, duplicates: 0, orphaned: 0 };
   const { inserted, orphaned } = await db.transaction((tx) => chargeBatch(tx, batch.events));
   await store.ack(batch.ids);
-  if (inserted.length > 0) await refresh?.([...new Set(inserted.map((e) => e.accountId.toLowerCase()))]);
-  meter?.settle(batch.events.map((e) => e.requestId));
   return { drained: inserted.length, duplicates: batch.ids.length - inserted.length - orphaned, orphaned };
 }
 
@@ -216,7 +158,7 @@ const plainArray = (values: readonly (string | number | bigint)[]): string => `{
 export interface DrainLoopConfig extends DrainConfig {
   readonly intervalMs: number;
   /** The meter is flushed before the final drain on stop. */
-  readonly meter?: Pick<Meter, "settle" | "flush">;
+  readonly meter?: Pick<Meter, "flush">;
   /** Called with each failed round (the next round retries). */
   readonly onError?: (error: unknown) => void;
 }

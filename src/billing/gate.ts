@@ -1,45 +1,47 @@
-// The billing gate in front of every paid endpoint: resolves the API key and checks that the
-// account can pay for the request on top of what it already used, from in-memory caches only. A
-// cache hit does no I/O at all; entries refresh in the background after their TTL and are
-// invalidated by chain events, deposits and key revocations, and reloaded after each drain.
-import { AppError, paymentRequired } from "../errors.ts";
+// The billing gate in front of every paid endpoint: authorize, then capture. `authorize` resolves the
+// API key and, in ONE atomic store call shared by every API instance, checks the request id, the
+// plan's concurrency and requests per minute, and the account's funds, and reserves the request's
+// ceiling. After serving, the meter captures the actual cost (≤ the ceiling) and ends the hold; a
+// request that fails before any output releases it; a hold left by an instance that died expires
+// after `holdMs`. The account's budget (funds in the draw order of ./funds.ts, and its limits) is
+// loaded from PostgreSQL and the chain when the store has none, and dropped whenever the funds change
+// (a deposit, a drain, a chain event), so it is never older than its TTL.
+import { AppError, conflict, paymentRequired, unavailable } from "../errors.ts";
 import { hashSecret } from "../accounts/secrets.ts";
-import type { Meter, Quote, Undrained } from "./meter.ts";
-import type { BilledIn } from "./meter-store.ts";
+import { budgetOf, CASH_UNIT, unitsUp, type BillingMode, type Spending } from "./funds.ts";
+import type { Quote } from "./meter.ts";
+import { scopedRequestId, type MeterStore, type Pool, type RateState } from "./meter-store.ts";
 import { createTtlCache } from "./ttl-cache.ts";
 
-/** What an account can spend, as of its last load (PostgreSQL, plus the chain for PAYG capacity). */
-export interface Spending {
-  readonly creditsWei: bigint;
-  /** Legacy credits net of legacy debt (atto-USD). */
-  readonly legacyCreditsAusd: bigint;
-  /** Subscription bucket tokens left (drained usage already deducted). */
-  readonly bucketRemaining: bigint;
-  /** When the subscription ends (ms), null without one. */
-  readonly subscriptionEnd: number | null;
-  /** min(allowance to the Vault, wallet balance), read from the chain by the loader; 0 without PAYG. */
-  readonly paygCapacityWei: bigint;
-  /** Drained PAYG usage not yet settled on chain. */
-  readonly pendingPaygWei: bigint;
-  readonly billedIn: BilledIn;
-  /** The linked wallet, lower-case (for `invalidateWallet`). */
-  readonly wallet: string | null;
-}
+export type { Spending } from "./funds.ts";
 
-/** The account an API key belongs to, as the gate resolved it. */
-export interface GateAccount {
+/** A request the gate let through: its hold is open until captured or released. */
+export interface Authorization {
   readonly accountId: string;
-  readonly billedIn: BilledIn;
+  readonly apiKeyHash: string;
+  /** The account-scoped request id its usage is captured under. */
+  readonly requestId: string;
+  readonly billedIn: BillingMode;
+  /** The pool its ceiling was reserved in (its capture counts there until drained). */
+  readonly pool: Pool;
+  /** Whether the account is a subscriber (priority on busy nodes). */
+  readonly subscriber: boolean;
+  readonly rate: RateState;
 }
 
 export interface Gate {
+  /** The account of an API key (401 INVALID_API_KEY), for routes that read but do not spend. */
+  identify(apiKey: string): Promise<{ readonly accountId: string }>;
   /**
-   * Resolves the key's account and checks that it covers `required` on top of its pending usage.
-   * Throws AppError 401 INVALID_API_KEY, the key's refusal (402 ACCOUNT_SUSPENDED) or 402
-   * INSUFFICIENT_FUNDS (details: required, available, pending, unit). No I/O when both the key and
-   * the account are cached.
+   * Resolves the key's account and reserves `ceiling` for request `requestId` (the client's id).
+   * Throws AppError 401 INVALID_API_KEY, the key's refusal (402 ACCOUNT_SUSPENDED), 409
+   * REQUEST_ID_REUSED, 429 RATE_LIMITED / CONCURRENCY_LIMITED (details: the rate state), 402
+   * INSUFFICIENT_FUNDS (details: required, available, pending, held, unit) or 503
+   * METERING_UNAVAILABLE.
    */
-  ensureAllowance(apiKey: string, required: Quote): Promise<GateAccount>;
+  authorize(apiKey: string, ceiling: Quote, requestId: string): Promise<Authorization>;
+  /** Ends a hold without charging anything (the request failed before any output). */
+  release(authorization: Authorization): Promise<void>;
   /** A deposit, a subscription or a settlement changed the account: the next request reloads it. */
   invalidateAccount(accountId: string): void;
   /** An allowance or balance of this wallet changed on chain. */
@@ -48,8 +50,6 @@ export interface Gate {
   invalidateAll(): void;
   /** A key was revoked (or created for a hash seen as unknown). */
   invalidateApiKey(keyHash: string): void;
-  /** Reloads these accounts' spending now if cached (the drain calls it after committing a batch). */
-  reloadAccounts(accountIds: Iterable<string>): Promise<void>;
 }
 
 export interface GateConfig {
@@ -59,79 +59,102 @@ export interface GateConfig {
    */
   readonly resolveKey: (keyHash: string) => Promise<{ readonly accountId: string; readonly refusal?: AppError } | null>;
   readonly loadSpending: (accountId: string) => Promise<Spending>;
-  readonly meter: Pick<Meter, "undrained">;
-  /** How long a cached entry is served before a background refresh; default 5 s. */
+  readonly store: Pick<MeterStore, "hold" | "release" | "putBudget" | "invalidate">;
+  /** How usage is billed now. */
+  readonly billedIn: () => BillingMode;
+  /** How long a loaded budget and a cached key are served; default 5 s. */
   readonly ttlMs?: number;
+  /** How long a hold outlives an instance that died before capturing it; default 10 min. */
+  readonly holdMs?: number;
   readonly maxEntries?: number;
   readonly onError?: (error: unknown) => void;
   readonly now?: () => number;
 }
 
-const NONE: Undrained = { tokens: 0, wei: 0n, ausd: 0n };
+/** Longest a hold may stay open by default: longer than any request the gateway lets run. */
+export const DEFAULT_HOLD_MS = 10 * 60_000;
 
-/**
- * Whether spending plus undrained usage covers `required`: the subscription bucket alone covers a
- * token-priced request, otherwise credits + PAYG capacity (CXPT) or legacy credits must.
- * Returns the 402 to throw, or undefined when it passes.
- */
-export function checkCoverage(s: Spending, undrained: Undrained, required: Quote, at: number): AppError | undefined {
-  if (
-    required.tokens > 0 &&
-    s.subscriptionEnd !== null &&
-    s.subscriptionEnd > at &&
-    s.bucketRemaining - BigInt(undrained.tokens) >= BigInt(required.tokens)
-  )
-    return undefined;
-  const legacy = s.billedIn === "legacy";
-  const available = legacy ? s.legacyCreditsAusd : s.creditsWei + s.paygCapacityWei - s.pendingPaygWei;
-  const pending = legacy ? undrained.ausd : undrained.wei;
-  const need = legacy ? required.ausd : required.wei;
-  if (available - pending >= need) return undefined;
-  return paymentRequired("INSUFFICIENT_FUNDS", "credits, subscription and PAYG allowance do not cover this request", {
-    required: need.toString(),
-    available: available.toString(),
-    pending: pending.toString(),
-    unit: legacy ? "ausd" : "wei",
-  });
-}
+const rateDetails = (rate: RateState) => ({ limit: rate.limit, remaining: rate.remaining, resetMs: rate.resetMs });
 
 export function createGate(config: GateConfig): Gate {
-  const { resolveKey, loadSpending, meter, ttlMs = 5_000, maxEntries, onError, now = Date.now } = config;
+  const { resolveKey, loadSpending, store, billedIn, ttlMs = 5_000, holdMs = DEFAULT_HOLD_MS, maxEntries, onError = () => {}, now = Date.now } = config;
   const walletAccounts = new Map<string, string>();
+  const knownAccounts = new Set<string>();
   const keys = createTtlCache({ load: resolveKey, ttlMs, maxEntries, onError, now });
-  const spendings = createTtlCache<string, Spending>({
-    load: loadSpending,
-    ttlMs,
-    maxEntries,
-    onError,
-    now,
-    onLoad: (accountId, s) => s.wallet && walletAccounts.set(s.wallet, accountId),
-  });
+
+  async function loadBudget(accountId: string, generation: number): Promise<void> {
+    const spending = await loadSpending(accountId);
+    if (spending.wallet) walletAccounts.set(spending.wallet.toLowerCase(), accountId);
+    knownAccounts.add(accountId);
+    const at = now();
+    await store.putBudget(accountId, budgetOf(spending, at, holdMs), generation, at + ttlMs);
+  }
+
+  const drop = (accountId: string) => void store.invalidate(accountId).catch(onError);
+
+  async function resolve(apiKeyHash: string) {
+    const key = await keys.get(apiKeyHash);
+    if (key === null) throw new AppError("INVALID_API_KEY", "unknown or revoked API key", 401);
+    return key;
+  }
 
   return {
-    async ensureAllowance(apiKey: string, required: Quote): Promise<GateAccount> {
-      const key = await keys.get(hashSecret(apiKey));
-      if (key === null) throw new AppError("INVALID_API_KEY", "unknown or revoked API key", 401);
+    identify: async (apiKey) => ({ accountId: (await resolve(hashSecret(apiKey))).accountId }),
+
+    async authorize(apiKey: string, ceiling: Quote, clientRequestId: string): Promise<Authorization> {
+      const apiKeyHash = hashSecret(apiKey);
+      const key = await resolve(apiKeyHash);
       if (key.refusal) throw key.refusal;
-      const spending = await spendings.get(key.accountId);
-      const refusal = checkCoverage(spending, meter.undrained(key.accountId) ?? NONE, required, now());
-      if (refusal) throw refusal;
-      return { accountId: key.accountId, billedIn: spending.billedIn };
+      const { accountId } = key;
+      const mode = billedIn();
+      const requestId = scopedRequestId(accountId, clientRequestId);
+      const cash = mode === "legacy" ? ceiling.ausd : ceiling.wei;
+      // A budget loaded by another instance, or dropped meanwhile, is loaded again: twice at most.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const result = await store.hold({ accountId, requestId, mode, tokens: ceiling.tokens, cashUnits: unitsUp(cash), now: now(), holdMs });
+        switch (result.kind) {
+          case "held":
+            return { accountId, apiKeyHash, requestId, billedIn: mode, pool: result.pool, subscriber: result.subscriber, rate: result.rate };
+          case "load":
+            await loadBudget(accountId, result.generation);
+            continue;
+          case "reused":
+            throw conflict("REQUEST_ID_REUSED", `request id ${clientRequestId} was already used by this account: send a new x-request-id for a new request`);
+          case "busy":
+            throw new AppError("CONCURRENCY_LIMITED", `your plan allows ${result.concurrency} request(s) in flight at once; retry when one finishes`, 429, {
+              concurrency: result.concurrency,
+              ...rateDetails(result.rate),
+            });
+          case "rate":
+            throw new AppError("RATE_LIMITED", `your plan allows ${result.rate.limit} requests per minute; retry in ${Math.ceil(result.rate.resetMs / 1000)} s`, 429, rateDetails(result.rate));
+          case "funds":
+            throw paymentRequired("INSUFFICIENT_FUNDS", "credits, subscription and PAYG allowance do not cover this request", {
+              required: cash.toString(),
+              available: (BigInt(Math.max(0, result.availableUnits)) * CASH_UNIT).toString(),
+              pending: (BigInt(result.undrainedUnits) * CASH_UNIT).toString(),
+              held: (BigInt(result.heldUnits) * CASH_UNIT).toString(),
+              unit: mode === "legacy" ? "ausd" : "wei",
+            });
+        }
+      }
+      throw unavailable("METERING_UNAVAILABLE", "the account's funds changed three times while this request was authorized; retry");
     },
 
-    invalidateAccount: (accountId) => spendings.invalidate(accountId),
+    release: (authorization) => store.release(authorization.accountId, authorization.requestId),
+
+    invalidateAccount: drop,
 
     invalidateWallet(wallet: string): void {
       const accountId = walletAccounts.get(wallet.toLowerCase());
-      if (accountId !== undefined) spendings.invalidate(accountId);
+      if (accountId !== undefined) drop(accountId);
     },
 
-    invalidateAll: () => spendings.clear(),
+    invalidateAll(): void {
+      // The budget records its billing mode, so a stage switch is seen by the next hold anyway;
+      // PAYG capacity read from another chain is dropped here.
+      for (const accountId of knownAccounts) drop(accountId);
+    },
 
     invalidateApiKey: (keyHash) => keys.invalidate(keyHash),
-
-    async reloadAccounts(accountIds: Iterable<string>): Promise<void> {
-      await Promise.all([...new Set(accountIds)].map((id) => spendings.reload(id)));
-    },
   };
 }

@@ -23,25 +23,27 @@ export {
   DEFAULT_DEDUPE_TTL_SECONDS,
   decodeEvent,
   encodeEvent,
+  scopedRequestId,
+  type AccountUsage,
   type BilledIn,
+  type HoldResult,
   type MeterStore,
+  type Pool,
   type PulledBatch,
   type UsageEvent,
 } from "./meter-store.ts";
 export { openRedisMeterStore, type RedisMeterStoreConfig } from "./meter-store-redis.ts";
 export { JOURNAL_FILE, openEmbeddedMeterStore, type EmbeddedMeterStoreConfig } from "./meter-store-embedded.ts";
-export { createMeter, type Meter, type MeterConfig, type Quote, type Undrained, type UsageInput, type UsageResult } from "./meter.ts";
+export { createMeter, type Meter, type MeterConfig, type Quote, type UsageInput, type UsageResult } from "./meter.ts";
+export { budgetOf, splitCharge, CASH_UNIT, type Budget, type BillingMode, type Funds, type Limits, type Split } from "./funds.ts";
 export {
   drainOnce,
-  splitCharge,
   startDrainLoop,
   type DrainConfig,
   type DrainLoop,
   type DrainLoopConfig,
   type DrainResult,
-  type Funds,
-  type Split,
 } from "./drain.ts";
 export { startDrainThread, type DrainThreadConfig } from "./drain-thread.ts";
-export { checkCoverage, createGate, type Gate, type GateAccount, type GateConfig, type Spending } from "./gate.ts";
+export { createGate, DEFAULT_HOLD_MS, type Authorization, type Gate, type GateConfig, type Spending } from "./gate.ts";
 export { dbKeyResolver, dbSpendingLoader, type DbSpendingLoaderConfig } from "./spending-db.ts";

@@ -1,16 +1,24 @@
-// The embedded metering store, for runs without Redis: the same semantics in memory, made durable by
+// The embedded metering store, for runs without Redis (one API process): the same semantics in
+// memory, made durable by
 // an append-only journal in the data folder. Every record and ack is appended with a synchronous
 // write on an open descriptor before the call resolves, so a crash of the process loses nothing that
 // was acknowledged to a caller; the journal is replayed on open and rewritten (compacted) to the
 // live state when it grows. Without a data folder the store is memory-only.
 import fs from "node:fs";
 import path from "node:path";
+import type { Budget } from "./funds.ts";
 import {
   DEFAULT_DEDUPE_TTL_SECONDS,
   encodeEvent,
   tupleToEvent,
+  usedAmount,
+  type AccountUsage,
+  type HoldRequest,
+  type HoldResult,
   type MeterStore,
+  type Pool,
   type PulledBatch,
+  type RateState,
   type UsageEvent,
 } from "./meter-store.ts";
 
@@ -42,6 +50,54 @@ interface State {
   /** seq → unacknowledged event, oldest first. */
   readonly pending: Map<number, UsageEvent>;
   nextSeq: number;
+  /** The gate's per-account state (budgets, holds, tallies): rebuilt from `pending` on replay. */
+  readonly accounts: Map<string, AccountState>;
+}
+
+interface Hold {
+  readonly pool: Pool;
+  readonly amount: number;
+  readonly expiresAt: number;
+}
+
+/** The same fields as the Redis store's per-account hash (meter-store-redis.ts). */
+interface AccountState {
+  budget: (Budget & { readonly expiresAt: number }) | undefined;
+  generation: number;
+  undrained: { bucket: number; cash: number };
+  held: { bucket: number; cash: number };
+  readonly holds: Map<string, Hold>;
+  /** The rate limiter's theoretical arrival time (GCRA), ms. */
+  tat: number;
+}
+
+const WINDOW_MS = 60_000;
+
+function accountState(state: State, accountId: string): AccountState {
+  const id = accountId.toLowerCase();
+  let account = state.accounts.get(id);
+  if (account === undefined) {
+    account = { budget: undefined, generation: 0, undrained: { bucket: 0, cash: 0 }, held: { bucket: 0, cash: 0 }, holds: new Map(), tat: 0 };
+    state.accounts.set(id, account);
+  }
+  return account;
+}
+
+function endHold(account: AccountState, requestId: string): void {
+  const hold = account.holds.get(requestId);
+  if (hold === undefined) return;
+  account.holds.delete(requestId);
+  account.held[hold.pool] -= hold.amount;
+}
+
+function countUndrained(state: State, event: UsageEvent, sign: 1 | -1): void {
+  const account = accountState(state, event.accountId);
+  const pool = event.pool ?? "cash";
+  account.undrained[pool] = Math.max(0, account.undrained[pool] + sign * usedAmount(event));
+  if (sign < 0) {
+    account.generation++;
+    account.budget = undefined;
+  }
 }
 
 /** Opens the store, replaying (and repairing a torn last line of) the journal if there is one. */
@@ -49,7 +105,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
   const { dataDir, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, fsync = false, compactBytes = 8 << 20, now = Date.now } = config;
   if (!Number.isSafeInteger(dedupeTtlSeconds) || dedupeTtlSeconds <= 0) throw new RangeError("dedupeTtlSeconds must be a positive integer");
   const ttlMs = dedupeTtlSeconds * 1000;
-  const state: State = { seen: new Map(), pending: new Map(), nextSeq: 1 };
+  const state: State = { seen: new Map(), pending: new Map(), nextSeq: 1, accounts: new Map() };
   const file = dataDir === undefined ? undefined : path.join(dataDir, JOURNAL_FILE);
   let fd: number | undefined;
   let bytes = 0;
@@ -60,6 +116,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
     fs.mkdirSync(path.dirname(file), { recursive: true });
     bytes = replay(file, state);
     compactedBytes = bytes;
+    for (const event of state.pending.values()) countUndrained(state, event, 1);
     fd = fs.openSync(file, "a");
   }
 
@@ -105,6 +162,57 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
   };
 
   return {
+    async hold(request: HoldRequest): Promise<HoldResult> {
+      assertOpen();
+      const { requestId, mode, tokens, cashUnits, now: at, holdMs } = request;
+      const account = accountState(state, request.accountId);
+      for (const [id, hold] of account.holds) if (hold.expiresAt <= at) endHold(account, id);
+      const budget = account.budget;
+      if (budget === undefined || budget.expiresAt <= at || budget.mode !== mode) return { kind: "load", generation: account.generation };
+      if ((state.seen.get(requestId) ?? 0) > at || account.holds.has(requestId)) return { kind: "reused" };
+      const { requestsPerMinute: rpm, concurrency } = budget.limits;
+      const interval = WINDOW_MS / rpm;
+      const tat = Math.max(account.tat, at);
+      const nextTat = tat + interval;
+      const rate = (t: number, resetMs: number): RateState => ({ limit: rpm, remaining: Math.max(0, Math.floor((at + WINDOW_MS - t) / interval)), resetMs });
+      if (account.holds.size >= concurrency) return { kind: "busy", concurrency, rate: rate(tat, Math.ceil(tat - at)) };
+      if (nextTat - at > WINDOW_MS) return { kind: "rate", rate: { limit: rpm, remaining: 0, resetMs: Math.ceil(nextTat - WINDOW_MS - at) } };
+      const { undrained, held } = account;
+      let pool: Pool;
+      if (tokens > 0 && budget.bucketTokens - undrained.bucket - held.bucket >= tokens) pool = "bucket";
+      else if (budget.cashUnits - undrained.cash - held.cash >= cashUnits) pool = "cash";
+      else return { kind: "funds", availableUnits: budget.cashUnits - undrained.cash - held.cash, undrainedUnits: undrained.cash, heldUnits: held.cash };
+      const amount = pool === "bucket" ? tokens : cashUnits;
+      account.tat = nextTat;
+      account.held[pool] += amount;
+      account.holds.set(requestId, { pool, amount, expiresAt: at + holdMs });
+      return { kind: "held", pool, rate: rate(nextTat, Math.ceil(nextTat - at)), subscriber: budget.subscriber };
+    },
+
+    async release(accountId: string, requestId: string): Promise<void> {
+      assertOpen();
+      endHold(accountState(state, accountId), requestId);
+    },
+
+    async putBudget(accountId: string, budget: Budget, generation: number, expiresAt: number): Promise<boolean> {
+      assertOpen();
+      const account = accountState(state, accountId);
+      if (account.generation !== generation) return false;
+      account.budget = { ...budget, expiresAt };
+      return true;
+    },
+
+    async invalidate(accountId: string): Promise<void> {
+      const account = accountState(state, accountId);
+      account.generation++;
+      account.budget = undefined;
+    },
+
+    async usage(accountId: string): Promise<AccountUsage> {
+      const { undrained, held, holds } = accountState(state, accountId);
+      return { undrainedTokens: undrained.bucket, undrainedUnits: undrained.cash, heldTokens: held.bucket, heldUnits: held.cash, inFlight: holds.size };
+    },
+
     async record(events: readonly UsageEvent[]): Promise<boolean[]> {
       assertOpen();
       const at = now();
@@ -113,6 +221,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
       let lines = "";
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
+        endHold(accountState(state, event.accountId), event.requestId);
         const expiresAt = state.seen.get(event.requestId);
         if (expiresAt !== undefined && expiresAt > at) {
           results[i] = false;
@@ -122,6 +231,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
         state.seen.delete(event.requestId); // re-insert at the back: keeps insertion ≈ expiry order
         state.seen.set(event.requestId, at + ttlMs);
         state.pending.set(seq, event);
+        countUndrained(state, event, 1);
         lines += `["e",${seq},${at + ttlMs},${encodeEvent(event)}]\n`;
         results[i] = true;
       }
@@ -143,7 +253,13 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
 
     async ack(ids: readonly string[]): Promise<void> {
       assertOpen();
-      const acked = ids.map(Number).filter((seq) => state.pending.delete(seq));
+      const acked = ids.map(Number).filter((seq) => {
+        const event = state.pending.get(seq);
+        if (event === undefined) return false;
+        state.pending.delete(seq);
+        countUndrained(state, event, -1);
+        return true;
+      });
       if (acked.length === 0) return;
       append(JSON.stringify(["a", ...acked]) + "\n");
       if (bytes > compactBytes && bytes > 2 * compactedBytes) compact();

@@ -1,13 +1,20 @@
-// The Redis metering store. A batch of events is ONE script call (EVALSHA): per event
-// `SET <prefix>req:<id> 1 NX EX <ttl>` and, only when that set a new key, `XADD <prefix>usage`.
-// The drain reads the stream through a consumer group, so an event pulled by a drain that died
-// before acknowledging it is delivered again.
+// The Redis metering store, shared by every API instance. A hold is ONE script call (EVALSHA) that
+// checks and reserves; a batch of captured events is ONE script call: per event
+// `SET <prefix>req:<id> 1 NX EX <ttl>` and, only when that set a new key, `XADD <prefix>usage` and
+// the account's undrained tally, ending the event's hold either way. The drain reads the stream
+// through a consumer group, so an event pulled by a drain that died before acknowledging it is
+// delivered again; acknowledging takes it off the tally in the same script.
 import { Redis } from "ioredis";
 import { unavailable } from "../errors.ts";
+import type { Budget } from "./funds.ts";
 import {
   DEFAULT_DEDUPE_TTL_SECONDS,
   decodeEvent,
   encodeEvent,
+  usedAmount,
+  type AccountUsage,
+  type HoldRequest,
+  type HoldResult,
   type MeterStore,
   type PulledBatch,
   type UsageEvent,
@@ -25,18 +32,80 @@ export interface RedisMeterStoreConfig {
   /** Consumer group and consumer of the drain; default "drain" / "drain". */
   readonly group?: string;
   readonly consumer?: string;
+  /** Longest wait for one command before it fails (503 on the hot path); default 500 ms. */
+  readonly commandTimeoutMs?: number;
   /** Connection errors (commands fail on their own); without it ioredis prints them. */
   readonly onError?: (error: Error) => void;
 }
 
-// KEYS[1] = stream; ARGV = dedupe key prefix, ttl, then (request id, encoded event) pairs.
-// Replies one 1 (recorded) or 0 (duplicate) per event, in order.
-const RECORD_LUA = `
+// Per account `<prefix>a:<account>` is a hash: the budget (bexp: when it expires, 0 = dropped; bm
+// mode; bt bucket tokens; bc cash units; rpm; cc concurrency; sub), g (generation), ut/uc
+// (captured, undrained), ht/hc (held), tat (the rate limiter's theoretical arrival time, GCRA).
+// `<prefix>h:<account>` is a sorted set of the holds by expiry; `<prefix>hd:<account>` maps each to
+// "pool amount". Numbers pass through Lua as doubles: every amount is an integer below 2^53.
+const COMMON_LUA = `
+local function n(x) return string.format('%.0f', x) end
+local function endHold(a, h, hd, id)
+  local d = redis.call('HGET', hd, id)
+  if d then
+    local pool, amount = string.match(d, '(%a) (%d+)')
+    redis.call('HINCRBY', a, pool == 'b' and 'ht' or 'hc', '-' .. amount)
+    redis.call('HDEL', hd, id)
+  end
+  redis.call('ZREM', h, id)
+end`;
+
+// KEYS: a, h, hd, req. ARGV: request id, mode, tokens, cash units, now (ms), hold ms.
+const HOLD_LUA = `${COMMON_LUA}
+local a, h, hd, req = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, mode = ARGV[1], ARGV[2]
+local tokens, units, now, holdMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', h, '-inf', now)) do endHold(a, h, hd, dead) end
+local f = redis.call('HMGET', a, 'bexp', 'bm', 'bt', 'bc', 'rpm', 'cc', 'g', 'ut', 'uc', 'ht', 'hc', 'tat', 'sub')
+if (tonumber(f[1]) or 0) <= now or f[2] ~= mode then return {'load', tonumber(f[7]) or 0} end
+if redis.call('EXISTS', req) == 1 or redis.call('ZSCORE', h, id) then return {'reused'} end
+local rpm, cc = tonumber(f[5]), tonumber(f[6])
+local interval = 60000 / rpm
+local tat = math.max(tonumber(f[12]) or 0, now)
+local nextTat = tat + interval
+local function remaining(t) return math.max(0, math.floor((now + 60000 - t) / interval)) end
+if redis.call('ZCARD', h) >= cc then return {'busy', cc, rpm, remaining(tat), math.ceil(tat - now)} end
+if nextTat - now > 60000 then return {'rate', rpm, 0, math.ceil(nextTat - 60000 - now)} end
+local ut, uc, ht, hc = tonumber(f[8]) or 0, tonumber(f[9]) or 0, tonumber(f[10]) or 0, tonumber(f[11]) or 0
+local pool, amount
+if tokens > 0 and tonumber(f[3]) - ut - ht >= tokens then pool, amount = 'b', tokens
+elseif tonumber(f[4]) - uc - hc >= units then pool, amount = 'c', units
+else return {'funds', n(tonumber(f[4]) - uc - hc), n(uc), n(hc)} end
+redis.call('HSET', a, 'tat', n(nextTat))
+redis.call('HINCRBY', a, pool == 'b' and 'ht' or 'hc', n(amount))
+redis.call('ZADD', h, n(now + holdMs), id)
+redis.call('HSET', hd, id, pool .. ' ' .. n(amount))
+return {'held', pool, rpm, remaining(nextTat), math.ceil(nextTat - now), f[13] or '0'}`;
+
+// KEYS: a, h, hd. ARGV: request id.
+const RELEASE_LUA = `${COMMON_LUA}
+endHold(KEYS[1], KEYS[2], KEYS[3], ARGV[1])
+return 1`;
+
+// KEYS: a. ARGV: generation, expiry, mode, bucket tokens, cash units, rpm, concurrency, subscriber (1/0).
+const PUT_BUDGET_LUA = `
+if (tonumber(redis.call('HGET', KEYS[1], 'g')) or 0) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'bexp', ARGV[2], 'bm', ARGV[3], 'bt', ARGV[4], 'bc', ARGV[5], 'rpm', ARGV[6], 'cc', ARGV[7], 'sub', ARGV[8])
+return 1`;
+
+// KEYS[1] = stream; ARGV = key prefix, dedupe ttl, then per event: account, request id, encoded
+// event, pool (b/c), amount. Replies one 1 (recorded) or 0 (duplicate) per event, in order; a
+// duplicate still ends its hold.
+const RECORD_LUA = `${COMMON_LUA}
 local stream, prefix, ttl = KEYS[1], ARGV[1], ARGV[2]
 local out = {}
-for i = 3, #ARGV, 2 do
-  if redis.call('SET', prefix .. ARGV[i], '1', 'NX', 'EX', ttl) then
-    redis.call('XADD', stream, '*', 'e', ARGV[i + 1])
+for i = 3, #ARGV, 5 do
+  local account, id, pool, amount = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
+  local a = prefix .. 'a:' .. account
+  endHold(a, prefix .. 'h:' .. account, prefix .. 'hd:' .. account, id)
+  if redis.call('SET', prefix .. 'req:' .. id, '1', 'NX', 'EX', ttl) then
+    redis.call('XADD', stream, '*', 'e', ARGV[i + 2], 'a', account, 'p', pool, 'u', amount)
+    redis.call('HINCRBY', a, pool == 'b' and 'ut' or 'uc', amount)
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
@@ -44,25 +113,60 @@ for i = 3, #ARGV, 2 do
 end
 return out`;
 
+// KEYS[1] = stream; ARGV = group, key prefix, ids. Each entry acknowledged for the first time takes
+// its usage off its account's undrained tally and drops the account's budget (the drain charged it).
+const ACK_LUA = `
+local stream, group, prefix = KEYS[1], ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  local entry = redis.call('XRANGE', stream, ARGV[i], ARGV[i])[1]
+  if redis.call('XACK', stream, group, ARGV[i]) == 1 and entry then
+    local f = {}
+    for j = 1, #entry[2], 2 do f[entry[2][j]] = entry[2][j + 1] end
+    if f.a then
+      local a = prefix .. 'a:' .. f.a
+      local field = f.p == 'b' and 'ut' or 'uc'
+      if redis.call('HINCRBY', a, field, '-' .. f.u) < 0 then redis.call('HSET', a, field, '0') end
+      redis.call('HINCRBY', a, 'g', 1)
+      redis.call('HSET', a, 'bexp', '0')
+    end
+  end
+  redis.call('XDEL', stream, ARGV[i])
+end
+return 1`;
+
 type RecordingRedis = Redis & {
-  cxptRecordUsage(stream: string, prefix: string, ttl: number, ...pairs: string[]): Promise<number[]>;
+  cxptHold(a: string, h: string, hd: string, req: string, ...args: (string | number)[]): Promise<(string | number)[]>;
+  cxptRelease(a: string, h: string, hd: string, id: string): Promise<number>;
+  cxptPutBudget(a: string, ...args: (string | number)[]): Promise<number>;
+  cxptRecordUsage(stream: string, prefix: string, ttl: number, ...args: (string | number)[]): Promise<number[]>;
+  cxptAck(stream: string, group: string, prefix: string, ...ids: string[]): Promise<number>;
 };
 
 type StreamEntry = [id: string, fields: string[] | null];
 
 /** Opens the Redis store: connects and creates the stream's consumer group if missing. */
 export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promise<MeterStore> {
-  const { prefix, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, group = "drain", consumer = "drain" } = config;
+  const { prefix, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, group = "drain", consumer = "drain", commandTimeoutMs = 500 } = config;
   if (!Number.isSafeInteger(dedupeTtlSeconds) || dedupeTtlSeconds <= 0) throw new RangeError("dedupeTtlSeconds must be a positive integer");
   const stream = `${prefix}usage`;
-  const dedupePrefix = `${prefix}req:`;
-  // RESP2: stream replies keep their classic array shape.
-  // While Redis is unreachable a command waits for one reconnection attempt, then fails: a request
-  // that cannot be metered is refused (503) within a moment rather than held for a minute (the
-  // default is 20 attempts), and a blip shorter than one attempt goes unnoticed.
-  const redis = new Redis(config.url, { protocol: 2, lazyConnect: true, maxRetriesPerRequest: 1 }) as RecordingRedis;
+  // RESP2: stream replies keep their classic array shape. While Redis is unreachable no command is
+  // queued (enableOfflineQueue off) and none waits longer than commandTimeoutMs: a request that
+  // cannot be authorized or metered is refused (503 METERING_UNAVAILABLE) at once instead of hanging,
+  // while ioredis reconnects in the background and the next request goes through.
+  const redis = new Redis(config.url, {
+    protocol: 2,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+  }) as RecordingRedis;
   if (config.onError) redis.on("error", config.onError);
+  redis.defineCommand("cxptHold", { numberOfKeys: 4, lua: HOLD_LUA });
+  redis.defineCommand("cxptRelease", { numberOfKeys: 3, lua: RELEASE_LUA });
+  redis.defineCommand("cxptPutBudget", { numberOfKeys: 1, lua: PUT_BUDGET_LUA });
   redis.defineCommand("cxptRecordUsage", { numberOfKeys: 1, lua: RECORD_LUA });
+  redis.defineCommand("cxptAck", { numberOfKeys: 1, lua: ACK_LUA });
   try {
     await redis.connect();
     await redis.call("XGROUP", "CREATE", stream, group, "0", "MKSTREAM").catch((error: Error) => {
@@ -73,6 +177,17 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
     throw error;
   }
 
+  const keys = (accountId: string) => {
+    const id = accountId.toLowerCase();
+    return [`${prefix}a:${id}`, `${prefix}h:${id}`, `${prefix}hd:${id}`] as const;
+  };
+  const refuse = (error: unknown): never => {
+    throw unavailable(
+      "METERING_UNAVAILABLE",
+      `usage cannot be authorized or recorded right now (the metering store is unreachable: ${error instanceof Error ? error.message : String(error)}); nothing was charged, retry shortly`,
+    );
+  };
+
   async function read(from: "0" | ">", count: number): Promise<StreamEntry[]> {
     const reply = (await redis.call("XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", stream, from)) as
       | [string, StreamEntry[]][]
@@ -82,20 +197,65 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
 
   async function ack(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await redis.multi().xack(stream, group, ...ids).xdel(stream, ...ids).exec();
+    await redis.cxptAck(stream, group, prefix, ...ids);
   }
 
+  const rate = (limit: unknown, remaining: unknown, resetMs: unknown) => ({ limit: Number(limit), remaining: Number(remaining), resetMs: Number(resetMs) });
+
   return {
+    async hold(request: HoldRequest): Promise<HoldResult> {
+      const [a, h, hd] = keys(request.accountId);
+      const { requestId, mode, tokens, cashUnits, now, holdMs } = request;
+      const reply = await redis.cxptHold(a, h, hd, `${prefix}req:${requestId}`, requestId, mode, tokens, cashUnits, now, holdMs).catch(refuse);
+      switch (reply[0]) {
+        case "held":
+          return { kind: "held", pool: reply[1] === "b" ? "bucket" : "cash", rate: rate(reply[2], reply[3], reply[4]), subscriber: reply[5] === "1" };
+        case "load":
+          return { kind: "load", generation: Number(reply[1]) };
+        case "reused":
+          return { kind: "reused" };
+        case "busy":
+          return { kind: "busy", concurrency: Number(reply[1]), rate: rate(reply[2], reply[3], reply[4]) };
+        case "rate":
+          return { kind: "rate", rate: rate(reply[1], reply[2], reply[3]) };
+        default:
+          return { kind: "funds", availableUnits: Number(reply[1]), undrainedUnits: Number(reply[2]), heldUnits: Number(reply[3]) };
+      }
+    },
+
+    async release(accountId: string, requestId: string): Promise<void> {
+      const [a, h, hd] = keys(accountId);
+      await redis.cxptRelease(a, h, hd, requestId).catch(refuse);
+    },
+
+    async putBudget(accountId: string, budget: Budget, generation: number, expiresAt: number): Promise<boolean> {
+      const { mode, bucketTokens, cashUnits, limits, subscriber } = budget;
+      const stored = await redis
+        .cxptPutBudget(keys(accountId)[0], generation, expiresAt, mode, bucketTokens, cashUnits, limits.requestsPerMinute, limits.concurrency, subscriber ? 1 : 0)
+        .catch(refuse);
+      return stored === 1;
+    },
+
+    async invalidate(accountId: string): Promise<void> {
+      const [a] = keys(accountId);
+      await redis.multi().hincrby(a, "g", 1).hset(a, "bexp", "0").exec();
+    },
+
+    async usage(accountId: string): Promise<AccountUsage> {
+      const [a, h] = keys(accountId);
+      const [[, fields], [, inFlight]] = (await redis.multi().hmget(a, "ut", "uc", "ht", "hc").zcard(h).exec().catch(refuse)) as [
+        [unknown, (string | null)[]],
+        [unknown, number],
+      ];
+      const [ut, uc, ht, hc] = fields.map((v) => Number(v ?? 0));
+      return { undrainedTokens: ut, undrainedUnits: uc, heldTokens: ht, heldUnits: hc, inFlight };
+    },
+
     async record(events: readonly UsageEvent[]): Promise<boolean[]> {
       if (events.length === 0) return [];
-      const pairs: string[] = new Array(events.length * 2);
-      for (let i = 0; i < events.length; i++) {
-        pairs[2 * i] = events[i].requestId;
-        pairs[2 * i + 1] = encodeEvent(events[i]);
-      }
-      const reply = await redis.cxptRecordUsage(stream, dedupePrefix, dedupeTtlSeconds, ...pairs).catch((error: unknown) => {
-        throw unavailable("METERING_UNAVAILABLE", `usage cannot be recorded right now (the metering store is unreachable: ${error instanceof Error ? error.message : String(error)}); nothing was charged, retry shortly`);
-      });
+      const args: (string | number)[] = [];
+      for (const e of events) args.push(e.accountId.toLowerCase(), e.requestId, encodeEvent(e), e.pool === "bucket" ? "b" : "c", usedAmount(e));
+      const reply = await redis.cxptRecordUsage(stream, prefix, dedupeTtlSeconds, ...args).catch(refuse);
       return reply.map((r) => r === 1);
     },
 

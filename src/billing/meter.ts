@@ -1,11 +1,11 @@
-// The meter: prices a finished request and records it in the metering store. Calls are collected and
-// sent as ONE store call (for Redis: one script call), each caller getting its own result: those made
-// in the same turn of the event loop, and, while a store call is in flight, every call made until it
-// returns (a busy server makes fewer, larger calls instead of one per request). It also keeps, per
-// account, what was recorded but not yet drained into PostgreSQL, which the gate adds to the
-// account's committed spending.
+// The meter: prices a finished request and captures it in the metering store (recording the usage
+// and ending the request's hold). Calls are collected and sent as ONE store call (for Redis: one
+// script call), each caller getting its own result: those made in the same turn of the event loop,
+// and, while a store call is in flight, every call made until it returns (a busy server makes fewer,
+// larger calls instead of one per request). What was captured but not yet drained is counted in the
+// store, per account, where the gate's next hold sees it from every instance.
 import { badRequest } from "../errors.ts";
-import type { BilledIn, MeterStore, UsageEvent } from "./meter-store.ts";
+import type { BilledIn, MeterStore, Pool, UsageEvent } from "./meter-store.ts";
 import type { PriceSource } from "./price-source.ts";
 import { ausdToWei, priceRequest, type PriceInput, type PriceTable } from "./pricing.ts";
 
@@ -16,6 +16,8 @@ export interface UsageInput extends PriceInput {
   readonly accountId: string;
   readonly endpoint: string;
   readonly billedIn: BilledIn;
+  /** The pool the gate reserved it in (its hold is ended by the capture); absent: cash. */
+  readonly pool?: Pool;
 }
 
 export interface UsageResult {
@@ -35,22 +37,11 @@ export interface Quote {
   readonly wei: bigint;
 }
 
-/** Recorded but not yet drained, per account: tokens, wei of CXPT events, atto-USD of legacy events. */
-export interface Undrained {
-  readonly tokens: number;
-  readonly wei: bigint;
-  readonly ausd: bigint;
-}
-
 export interface Meter {
   /** Prices and records a request (micro-batched with concurrent calls). */
   recordUsage(input: UsageInput): Promise<UsageResult>;
   /** Prices a request without recording it (what the gate requires up front). */
   quote(input: PriceInput): Quote;
-  /** The account's undrained usage; undefined when there is none. No I/O. */
-  undrained(accountId: string): Undrained | undefined;
-  /** Drops drained events from the undrained tally (request ids this meter did not record are ignored). */
-  settle(requestIds: Iterable<string>): void;
   /** Resolves once every call made so far has reached the store. */
   flush(): Promise<void>;
 }
@@ -65,11 +56,6 @@ export interface MeterConfig {
    * a partial batch waits while a store call is in flight.
    */
   readonly maxBatch?: number;
-  /**
-   * Undrained entries older than this are dropped from the tally even if this process never saw them
-   * drained (another instance drained them, or the drain raced the recording); default 15 min.
-   */
-  readonly undrainedTtlMs?: number;
   readonly now?: () => number;
 }
 
@@ -79,30 +65,14 @@ interface Call {
   readonly reject: (error: unknown) => void;
 }
 
-interface TallyEntry {
-  readonly accountId: string;
-  readonly tokens: number;
-  readonly wei: bigint;
-  readonly ausd: bigint;
-  readonly at: number;
-}
-
-interface AccountTally {
-  tokens: number;
-  wei: bigint;
-  ausd: bigint;
-  count: number;
-}
-
-const MAX_ID_LENGTH = 200;
+/** An account-scoped request id: a UUID, ':' and the client's id of at most 200 characters. */
+const MAX_ID_LENGTH = 240;
 
 export function createMeter(config: MeterConfig): Meter {
-  const { store, prices, priceSource, maxBatch = 1000, undrainedTtlMs = 15 * 60_000, now = Date.now } = config;
+  const { store, prices, priceSource, maxBatch = 1000, now = Date.now } = config;
   let queue: Call[] = [];
   let scheduled = false;
   const inflight = new Set<Promise<void>>();
-  const byRequest = new Map<string, TallyEntry>(); // insertion order = recording order
-  const byAccount = new Map<string, AccountTally>();
 
   function quote(input: PriceInput): Quote {
     const { costAusd, tokens } = priceRequest(prices(), input);
@@ -123,48 +93,8 @@ export function createMeter(config: MeterConfig): Meter {
       unitsOut: input.unitsOut,
       costWei: billedIn === "cxpt" ? ausdToWei(costAusd, priceSource.cxptUsd()) : 0n,
       recordedAt: now(),
+      ...(input.pool === "bucket" ? { pool: "bucket" as const } : {}),
     };
-  }
-
-  function addToTally(event: UsageEvent): void {
-    if (byRequest.has(event.requestId)) return;
-    const entry: TallyEntry = {
-      accountId: event.accountId,
-      tokens: event.tokens,
-      wei: event.costWei,
-      ausd: event.billedIn === "legacy" ? event.costAusd : 0n,
-      at: event.recordedAt,
-    };
-    byRequest.set(event.requestId, entry);
-    const tally = byAccount.get(entry.accountId);
-    if (tally === undefined) byAccount.set(entry.accountId, { tokens: entry.tokens, wei: entry.wei, ausd: entry.ausd, count: 1 });
-    else {
-      tally.tokens += entry.tokens;
-      tally.wei += entry.wei;
-      tally.ausd += entry.ausd;
-      tally.count++;
-    }
-  }
-
-  function removeFromTally(requestId: string): void {
-    const entry = byRequest.get(requestId);
-    if (entry === undefined) return;
-    byRequest.delete(requestId);
-    const tally = byAccount.get(entry.accountId) as AccountTally;
-    if (--tally.count === 0) byAccount.delete(entry.accountId);
-    else {
-      tally.tokens -= entry.tokens;
-      tally.wei -= entry.wei;
-      tally.ausd -= entry.ausd;
-    }
-  }
-
-  function expireTally(): void {
-    const cutoff = now() - undrainedTtlMs;
-    for (const [requestId, entry] of byRequest) {
-      if (entry.at > cutoff) break;
-      removeFromTally(requestId);
-    }
   }
 
   function send(calls: Call[]): void {
@@ -172,7 +102,6 @@ export function createMeter(config: MeterConfig): Meter {
       (results) => {
         for (let i = 0; i < calls.length; i++) {
           const { event, resolve } = calls[i];
-          if (results[i]) addToTally(event);
           resolve({ recorded: results[i], costAusd: event.costAusd, costWei: event.costWei });
         }
       },
@@ -189,7 +118,6 @@ export function createMeter(config: MeterConfig): Meter {
 
   function flushQueue(): void {
     scheduled = false;
-    expireTally();
     let sent = 0;
     while (queue.length - sent >= maxBatch) send(queue.slice(sent, (sent += maxBatch)));
     // A partial batch waits for the call in flight: the queue grows until it returns.
@@ -217,13 +145,6 @@ export function createMeter(config: MeterConfig): Meter {
     },
 
     quote,
-
-    undrained: (accountId) => byAccount.get(accountId),
-
-    settle(requestIds: Iterable<string>): void {
-      for (const requestId of requestIds) removeFromTally(requestId);
-      expireTally();
-    },
 
     async flush(): Promise<void> {
       while (queue.length > 0 || inflight.size > 0) {

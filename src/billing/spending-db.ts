@@ -5,7 +5,7 @@ import { accountIdForKeyHash } from "../accounts/store.ts";
 import type { Queryable } from "../db/db.ts";
 import { notFound, type AppError } from "../errors.ts";
 import { keySuspension } from "../settlement/shortfalls.ts";
-import type { Spending } from "./gate.ts";
+import type { Limits, Spending } from "./funds.ts";
 import type { BilledIn } from "./meter-store.ts";
 
 /** Resolves an active (not revoked) API key by its hash, with its refusal while the account's keys are suspended. */
@@ -24,6 +24,10 @@ export interface DbSpendingLoaderConfig {
   readonly billedIn: () => BilledIn;
   /** min(allowance to the Vault, balance) of a wallet, from the chain; omitted = no PAYG capacity. */
   readonly paygCapacity?: (wallet: string) => Promise<bigint>;
+  /** The limits of a subscription plan (from the chain); undefined: the plan is unknown. */
+  readonly planLimits?: (planId: number) => Promise<Limits | undefined>;
+  /** The limits of accounts without an active plan (PAYG). */
+  readonly defaultLimits: Limits;
 }
 
 type SpendingRow = {
@@ -32,6 +36,7 @@ type SpendingRow = {
   legacy_debt_ausd: string;
   bucket_remaining: string;
   subscription_end: Date | string | null;
+  subscription_plan_id: number | null;
   wallet: string | null;
   pending_payg_wei: string;
 };
@@ -48,20 +53,25 @@ interface Waiter {
  * drain reloading every account it charged, a burst of first requests) are ONE query.
  */
 export function dbSpendingLoader(config: DbSpendingLoaderConfig): (accountId: string) => Promise<Spending> {
-  const { db, billedIn, paygCapacity } = config;
+  const { db, billedIn, paygCapacity, planLimits, defaultLimits } = config;
   let batch: Map<string, Waiter[]> | undefined;
 
   async function spendingOf(row: SpendingRow, mode: BilledIn): Promise<Spending> {
     const legacy = BigInt(row.legacy_credits_ausd) - BigInt(row.legacy_debt_ausd);
+    const subscriptionEnd = row.subscription_end === null ? null : new Date(row.subscription_end).getTime();
+    const planId = row.subscription_plan_id;
+    const plan = subscriptionEnd !== null && subscriptionEnd > Date.now() && planId !== null && planLimits ? await planLimits(planId) : undefined;
     return {
       creditsWei: BigInt(row.credits_wei),
       legacyCreditsAusd: legacy > 0n ? legacy : 0n,
       bucketRemaining: BigInt(row.bucket_remaining),
-      subscriptionEnd: row.subscription_end === null ? null : new Date(row.subscription_end).getTime(),
+      subscriptionEnd,
       paygCapacityWei: mode === "cxpt" && row.wallet && paygCapacity ? await paygCapacity(row.wallet) : 0n,
       pendingPaygWei: BigInt(row.pending_payg_wei),
       billedIn: mode,
       wallet: row.wallet,
+      limits: plan ?? defaultLimits,
+      subscriber: plan !== undefined,
     };
   }
 
@@ -71,7 +81,8 @@ export function dbSpendingLoader(config: DbSpendingLoaderConfig): (accountId: st
     const mode = billedIn();
     const rows = db
       .query<SpendingRow & { id: string }>(
-        `select a.id, a.credits_wei, a.legacy_credits_ausd, a.legacy_debt_ausd, a.bucket_remaining, a.subscription_end, a.wallet,
+        `select a.id, a.credits_wei, a.legacy_credits_ausd, a.legacy_debt_ausd, a.bucket_remaining, a.subscription_end,
+                a.subscription_plan_id, a.wallet,
                 coalesce((select sum(u.payg_wei) from usage_events u
                            where u.account_id = a.id and u.payg_wei > 0 and u.settled_at is null), 0) as pending_payg_wei
            from accounts a where a.id = any($1::uuid[])`,

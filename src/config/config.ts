@@ -60,6 +60,8 @@ export interface AppConfig {
   readonly drainIntervalMs: number;
   /** How long the gate trusts a cached account before refreshing it. */
   readonly gateTtlMs: number;
+  /** The compute gateway: PAYG accounts' limits, how long a hold outlives a dead instance, upstream timeouts. */
+  readonly gateway: GatewayConfig;
   /** The 0x Swap API for the fiat path (selling `sellToken`, a USD stablecoin); the local development swap when unset. */
   readonly zeroEx: { readonly apiUrl: string; readonly apiKey: string; readonly sellToken: Address } | undefined;
   /** An external relayer (Biconomy-style) for gasless claims; the local relayer key when unset. */
@@ -69,6 +71,23 @@ export interface AppConfig {
   readonly jobs: JobsConfig;
   readonly monitoring: MonitoringConfig;
   readonly web: WebConfig;
+}
+
+/** The compute gateway's limits and timeouts (src/gateway). */
+export interface GatewayConfig {
+  /** Requests per minute and requests in flight of an account without an active plan. */
+  readonly paygRequestsPerMinute: number;
+  readonly paygConcurrency: number;
+  /** How long a reservation outlives an API instance that died before capturing it. */
+  readonly holdMs: number;
+  /** The longest a request to a provider node may run, streaming included (below holdMs). */
+  readonly requestTimeoutMs: number;
+  /** The longest wait for a node's first byte before trying the next node. */
+  readonly connectTimeoutMs: number;
+  /** max_tokens the gateway sets when a chat request gives none (the ceiling it reserves). */
+  readonly defaultMaxTokens: number;
+  /** Share of a node's slots (percent) PAYG requests may fill: the rest are kept for subscribers. */
+  readonly paygSharePercent: number;
 }
 
 /** The dashboards (src/web) the API serves on its own origin. */
@@ -241,6 +260,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionTtlSeconds: int(env, "SESSION_TTL_SECONDS", 7 * 24 * 3600, 60),
     drainIntervalMs: int(env, "DRAIN_INTERVAL_MS", 250, 10),
     gateTtlMs: int(env, "GATE_TTL_MS", 30_000, 100),
+    gateway: gatewayConfig(env),
     zeroEx: zeroExKey ? { apiUrl: env.ZEROEX_API_URL ?? "https://api.0x.org", apiKey: zeroExKey, sellToken: sellToken(env) } : undefined,
     relayerUrl: env.RELAYER_URL || undefined,
     relayerApiKey: env.RELAYER_API_KEY || undefined,
@@ -269,5 +289,23 @@ export function loadConfig(env: Env = process.env): AppConfig {
       driftAlertTokens: wei(env, "ALERT_DRIFT_TOKENS", 1_000n),
       indexerLagBlocks: int(env, "ALERT_INDEXER_LAG_BLOCKS", 50, 1),
     },
+  };
+}
+
+function gatewayConfig(env: Env): GatewayConfig {
+  const holdMs = int(env, "GATEWAY_HOLD_MS", 10 * 60_000, 1_000);
+  const requestTimeoutMs = int(env, "GATEWAY_REQUEST_TIMEOUT_MS", 5 * 60_000, 100);
+  if (requestTimeoutMs >= holdMs)
+    throw new ConfigError(`GATEWAY_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must be below GATEWAY_HOLD_MS (${holdMs}): a hold must outlive every request`);
+  const paygSharePercent = int(env, "GATEWAY_PAYG_SHARE_PERCENT", 75, 1);
+  if (paygSharePercent > 100) throw new ConfigError("GATEWAY_PAYG_SHARE_PERCENT must be 1–100");
+  return {
+    paygRequestsPerMinute: int(env, "PAYG_REQUESTS_PER_MINUTE", 60, 1),
+    paygConcurrency: int(env, "PAYG_CONCURRENCY", 4, 1),
+    holdMs,
+    requestTimeoutMs,
+    connectTimeoutMs: int(env, "GATEWAY_CONNECT_TIMEOUT_MS", 10_000, 50),
+    defaultMaxTokens: int(env, "GATEWAY_DEFAULT_MAX_TOKENS", 1_024, 1),
+    paygSharePercent,
   };
 }

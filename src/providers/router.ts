@@ -39,10 +39,19 @@ export interface NodeRouter {
   serves(model: string): boolean;
   /**
    * A slot on the best healthy, unpaused node serving `model` (in `tier` when given, else the
-   * cheapest tier that has a free node), least outstanding requests first, skipping `exclude`.
+   * cheapest tier that has a free node), least outstanding requests first, skipping `exclude`;
+   * subscribers are served first when nodes are saturated (see `priority`).
    * undefined when every such node is down, paused or at its max concurrency.
    */
-  acquire(model: string, options?: { readonly tier?: Tier; readonly exclude?: ReadonlySet<string> }): NodeLease | undefined;
+  acquire(
+    model: string,
+    options?: {
+      readonly tier?: Tier | undefined;
+      readonly exclude?: ReadonlySet<string>;
+      /** Subscribers may fill every slot; PAYG requests only a share of each node's (GATEWAY_PAYG_SHARE_PERCENT). */
+      readonly priority?: "subscriber" | "payg";
+    },
+  ): NodeLease | undefined;
   /** The gateway saw the node fail (connection refused, 5xx): mark it down until its next good check. */
   reportFailure(nodeId: string): void;
 }

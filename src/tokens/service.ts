@@ -75,19 +75,21 @@ export interface TokenBalance {
 /** The account's balances: off-chain from PostgreSQL and the meter, on chain from the wallet's funds. */
 export async function readBalance(ctx: AppContext, account: Account): Promise<TokenBalance> {
   const chain = ctx.chain;
-  const [onchain, unsettled] = await Promise.all([
+  const billedIn = ctx.billing.billedIn();
+  const [onchain, unsettled, undrained] = await Promise.all([
     account.wallet === null || chain === undefined
       ? null
       : readWalletFunds(chain.client, { cxpt: chain.addresses.cxpt, vault: chain.addresses.vault, wallet: account.wallet }),
     unsettledUsage(ctx.db, account.id),
+    billedIn === "cxpt" ? ctx.billing.undrainedWei(account.id) : 0n,
   ]);
   return {
     wallet: account.wallet,
     onchain,
     creditsWei: account.creditsWei,
     legacyCreditsAusd: account.legacyCreditsAusd,
-    pendingUsageWei: unsettled + (ctx.billing.meter.undrained(account.id)?.wei ?? 0n),
-    billedIn: ctx.billing.billedIn(),
+    pendingUsageWei: unsettled + undrained,
+    billedIn,
   };
 }
 

@@ -75,10 +75,11 @@ for (const backend of BACKENDS) {
       assert.equal(bill.charged, true);
       const cost = BigInt(bill.costWei);
       assert.ok(cost > 0n);
+      // A repeated id is never served again (that would be free compute): 409, nothing charged.
       for (let i = 0; i < 9; i++) {
         const again = await call(key, chat(), "req-1");
-        assert.equal(again.statusCode, 200);
-        assert.equal(again.json().cxpt.charged, false);
+        assert.equal(again.statusCode, 409);
+        assert.equal(again.json().error.code, "REQUEST_ID_REUSED");
       }
       const second = await call(key, chat(), "req-2");
       await drainAll();
@@ -86,7 +87,7 @@ for (const backend of BACKENDS) {
         "select request_id, credits_wei, payg_wei from usage_events where account_id = $1 order by request_id",
         [accountId],
       )).rows;
-      assert.deepEqual(rows.map((r) => r.request_id), ["req-1", "req-2"]);
+      assert.deepEqual(rows.map((r) => r.request_id), [`${accountId}:req-1`, `${accountId}:req-2`]); // ids are scoped to their account
       const charged = rows.reduce((sum, r) => sum + BigInt(r.credits_wei) + BigInt(r.payg_wei), 0n);
       assert.equal(charged, cost + BigInt(second.json().cxpt.costWei));
       assert.equal(BigInt((await account(accountId)).credits_wei), start - charged);
@@ -105,7 +106,7 @@ for (const backend of BACKENDS) {
       const response = await call(key, chat(), "payg-1");
       assert.equal(response.statusCode, 200);
       await drainAll();
-      const row = (await stack.app.db.query<{ payg_wei: string; credits_wei: string }>("select payg_wei, credits_wei from usage_events where request_id = 'payg-1'")).rows[0]!;
+      const row = (await stack.app.db.query<{ payg_wei: string; credits_wei: string }>("select payg_wei, credits_wei from usage_events where request_id = $1", [`${accountId}:payg-1`])).rows[0]!;
       assert.equal(row.credits_wei, "0");
       assert.equal(BigInt(row.payg_wei), BigInt(response.json().cxpt.costWei));
       assert.equal((await account(accountId)).credits_wei, "0");
@@ -118,7 +119,7 @@ for (const backend of BACKENDS) {
         [{ model: "m", messages: [] }],
         [{ model: "m", messages: [{ role: "user", content: "x" }], tier: "deep-space" }],
         [{ model: "m", messages: [{ role: "user", content: "x" }], max_tokens: 0 }],
-        [{ model: "m", messages: [{ role: "user", content: "x" }], temperature: 2 }],
+        [{ model: "m", messages: [{ role: "user", content: 7 }] }],
         [chat(), "bad id with spaces"],
       ];
       for (const [body, requestId] of bad) {

@@ -212,7 +212,7 @@ try {
     const drainAt = performance.now();
     let drained = 0;
     for (;;) {
-      const step = await drainOnce({ store: app.billing.store, db: app.db, meter: app.billing.meter, refresh: (ids) => app.billing.gate.reloadAccounts(ids) });
+      const step = await drainOnce({ store: app.billing.store, db: app.db });
       drained += step.drained;
       if (step.drained + step.duplicates + step.orphaned === 0) break;
     }

@@ -82,12 +82,24 @@ export function createGate(config: GateConfig): Gate {
   const knownAccounts = new Set<string>();
   const keys = createTtlCache({ load: resolveKey, ttlMs, maxEntries, onError, now });
 
-  async function loadBudget(accountId: string, generation: number): Promise<void> {
+  // One load per account at a time in this instance: a burst of first requests shares it.
+  const loading = new Map<string, Promise<void>>();
+
+  async function load(accountId: string, generation: number): Promise<void> {
     const spending = await loadSpending(accountId);
     if (spending.wallet) walletAccounts.set(spending.wallet.toLowerCase(), accountId);
     knownAccounts.add(accountId);
     const at = now();
     await store.putBudget(accountId, budgetOf(spending, at, holdMs), generation, at + ttlMs);
+  }
+
+  function loadBudget(accountId: string, generation: number): Promise<void> {
+    let pending = loading.get(accountId);
+    if (pending === undefined) {
+      pending = load(accountId, generation).finally(() => loading.delete(accountId));
+      loading.set(accountId, pending);
+    }
+    return pending;
   }
 
   const drop = (accountId: string) => void store.invalidate(accountId).catch(onError);

@@ -31,7 +31,7 @@ for (const backend of BACKENDS) {
     }
     const drainAll = async () => {
       await stack.app.billing.meter.flush();
-      while ((await drainOnce({ store: stack.app.billing.store, db: stack.app.db, meter: stack.app.billing.meter })).drained > 0);
+      while ((await drainOnce({ store: stack.app.billing.store, db: stack.app.db })).drained > 0);
     };
     const account = async (id: string) =>
       (await stack.app.db.query<{ credits_wei: string }>("select credits_wei from accounts where id = $1", [id])).rows[0]!;

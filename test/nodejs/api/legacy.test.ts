@@ -39,7 +39,7 @@ function client(stack: () => Stack) {
     async drainAll() {
       const { billing, db } = stack().app;
       await billing.meter.flush();
-      while ((await drainOnce({ store: billing.store, db, meter: billing.meter, refresh: (ids) => billing.gate.reloadAccounts(ids) })).drained > 0);
+      while ((await drainOnce({ store: billing.store, db })).drained > 0);
     },
     async legacy(accountId: string) {
       const { rows } = await stack().app.db.query<{ legacy_credits_ausd: string; legacy_debt_ausd: string; credits_wei: string }>(

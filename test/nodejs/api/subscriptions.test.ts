@@ -397,7 +397,7 @@ for (const backend of BACKENDS) {
       const used = BigInt(answer.json().usage.total_tokens);
 
       await stack.app.billing.meter.flush();
-      while ((await drainOnce({ store: stack.app.billing.store, db: stack.app.db, meter: stack.app.billing.meter })).drained > 0);
+      while ((await drainOnce({ store: stack.app.billing.store, db: stack.app.db })).drained > 0);
       const event = (
         await stack.app.db.query<{ bucket_tokens: string; credits_wei: string; payg_wei: string }>(
           "select bucket_tokens, credits_wei, payg_wei from usage_events where request_id = $1",

@@ -37,8 +37,8 @@ for (const backend of BACKENDS) {
       stack = await startStack(backend);
       const alice = await user(USERS.alice);
       const carol = await user(USERS.carol);
-      // Her key is now cached by the gate as active (a free request: nothing is metered).
-      await stack.app.billing.gate.ensureAllowance(carol.apiKey, { tokens: 0, wei: 0n, ausd: 0n });
+      // Her key is now cached by the gate as active.
+      await stack.app.billing.gate.identify(carol.apiKey);
       await usage(alice.accountId, CXPT);
       await usage(carol.accountId, 5n * CXPT);
       await approve(USERS.carol, 0n); // she withdraws the allowance before the nightly run

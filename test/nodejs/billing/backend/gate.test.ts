@@ -1,9 +1,14 @@
+// The gate: authorize (one atomic hold per request, checking the account-scoped request id, the
+// plan's limits and the funds), capture (the meter), release, expiry of holds left by a dead
+// instance, and budgets loaded from PostgreSQL and the chain. On every store kind: Redis (the Lua
+// scripts) and the embedded store (the same rules in memory).
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { hashSecret } from "../../../../src/accounts/secrets.ts";
 import { drainOnce } from "../../../../src/billing/drain.ts";
-import { createGate, type Gate, type Spending } from "../../../../src/billing/gate.ts";
+import { CASH_UNIT, type Limits, type Spending } from "../../../../src/billing/funds.ts";
+import { createGate, type Authorization, type Gate } from "../../../../src/billing/gate.ts";
 import { createMeter, type Meter, type Quote } from "../../../../src/billing/meter.ts";
 import type { MeterStore } from "../../../../src/billing/meter-store.ts";
 import { fixedPriceSource } from "../../../../src/billing/price-source.ts";
@@ -11,14 +16,15 @@ import { DEFAULT_PRICE_TABLE } from "../../../../src/billing/pricing.ts";
 import { dbKeyResolver, dbSpendingLoader } from "../../../../src/billing/spending-db.ts";
 import type { Db } from "../../../../src/db/db.ts";
 import { AppError } from "../../../../src/errors.ts";
-import { ENGINES, STORE_KINDS, createAccount, openTestDb, type TestDb } from "./helpers.ts";
+import { ENGINES, STORE_KINDS, createAccount, openTestDb, type StoreHarness, type TestDb } from "./helpers.ts";
 
 const KEY = "cxpt_live_key";
-const ACCOUNT = "7f000000-0000-4000-8000-000000000001";
+const G = CASH_UNIT; // amounts in whole gate units, so every figure below is exact
 const WALLET = "0x00000000000000000000000000000000000000aa";
+const LIMITS: Limits = { requestsPerMinute: 1_000, concurrency: 100 };
 
 const spending = (fields: Partial<Spending> = {}): Spending => ({
-  creditsWei: 1_000n,
+  creditsWei: 1_000n * G,
   legacyCreditsAusd: 0n,
   bucketRemaining: 0n,
   subscriptionEnd: null,
@@ -26,16 +32,18 @@ const spending = (fields: Partial<Spending> = {}): Spending => ({
   pendingPaygWei: 0n,
   billedIn: "cxpt",
   wallet: WALLET,
+  limits: LIMITS,
+  subscriber: false,
   ...fields,
 });
 
 const need = (wei: bigint, tokens = 0, ausd = 0n): Quote => ({ wei, tokens, ausd });
 
-const rejectsWith = (status: number, code: string, details?: Record<string, string>) => (error: unknown) => {
+const rejectsWith = (status: number, code: string, details?: Record<string, unknown>) => (error: unknown) => {
   assert.ok(error instanceof AppError, String(error));
-  assert.equal(error.status, status);
+  assert.equal(error.status, status, error.message);
   assert.equal(error.code, code);
-  if (details) assert.deepEqual(error.details, details);
+  if (details) for (const [field, value] of Object.entries(details)) assert.deepEqual(error.details?.[field], value, field);
   return true;
 };
 
@@ -45,175 +53,209 @@ describe("api key hash", () => {
   });
 });
 
-describe("gate (in-memory loaders)", () => {
-  let clock: number;
-  let current: Spending;
-  let keyCalls: number;
-  let spendingCalls: number;
-  let undrained: { tokens: number; wei: bigint; ausd: bigint } | undefined;
-  let gate: Gate;
-  let release: (() => void) | undefined;
+for (const kind of STORE_KINDS.filter((k) => k.name !== "embedded (journal)")) {
+  describe(`gate over the ${kind.name} store`, () => {
+    let harness: StoreHarness;
+    let store: MeterStore;
+    let meter: Meter;
+    let gate: Gate;
+    let clock: number;
+    let current: Spending;
+    let loads: number;
+    let keyCalls: number;
+    let account: string;
+    let loadGate: Promise<void> | undefined;
 
-  beforeEach(() => {
-    clock = 1_750_000_000_000;
-    current = spending();
-    keyCalls = spendingCalls = 0;
-    undrained = undefined;
-    release = undefined;
-    gate = createGate({
-      resolveKey: async (hash) => {
-        keyCalls++;
-        return hash === hashSecret(KEY) ? { accountId: ACCOUNT } : null;
-      },
-      loadSpending: async () => {
-        spendingCalls++;
-        const snapshot = current;
-        if (release === undefined) return snapshot;
-        await new Promise<void>((resolve) => (release = resolve));
-        return snapshot;
-      },
-      meter: { undrained: () => undrained },
-      ttlMs: 1_000,
-      now: () => clock,
+    const open = (options: { holdMs?: number; ttlMs?: number } = {}) =>
+      createGate({
+        resolveKey: async (hash) => {
+          keyCalls++;
+          return hash === hashSecret(KEY) ? { accountId: account } : null;
+        },
+        loadSpending: async () => {
+          loads++;
+          const snapshot = current;
+          await loadGate;
+          return snapshot;
+        },
+        store,
+        billedIn: () => current.billedIn,
+        ttlMs: options.ttlMs ?? 60_000,
+        holdMs: options.holdMs ?? 60_000,
+        now: () => clock,
+      });
+
+    beforeEach(async () => {
+      harness = kind.create();
+      store = await harness.open();
+      meter = createMeter({ store, prices: () => DEFAULT_PRICE_TABLE, priceSource: fixedPriceSource("0.10"), now: () => clock });
+      clock = Date.now();
+      current = spending();
+      loads = keyCalls = 0;
+      loadGate = undefined;
+      account = randomUUID();
+      gate = open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await harness.cleanup();
+    });
+
+    const capture = (auth: Authorization, wei: bigint) =>
+      store.record([
+        {
+          requestId: auth.requestId, accountId: auth.accountId, endpoint: "/v1", service: "scrape", unitsIn: 1, unitsOut: 0,
+          tokens: 0, costAusd: wei, costWei: wei, billedIn: "cxpt", recordedAt: clock, pool: auth.pool,
+        },
+      ]);
+
+    it("resolves the key, holds the ceiling and remembers an unknown key (no lookup storm)", async () => {
+      const auth = await gate.authorize(KEY, need(10n * G), "r1");
+      assert.equal(auth.accountId, account);
+      assert.equal(auth.requestId, `${account}:r1`);
+      assert.equal(auth.pool, "cash");
+      assert.equal((await store.usage(account)).heldUnits, 10);
+      await assert.rejects(gate.authorize("nope", need(1n), "x"), rejectsWith(401, "INVALID_API_KEY"));
+      await assert.rejects(gate.authorize("nope", need(1n), "y"), rejectsWith(401, "INVALID_API_KEY"));
+      assert.equal(keyCalls, 2); // KEY once, "nope" once
+    });
+
+    it("402 names what is required, available, pending and held", async () => {
+      current = spending({ creditsWei: 700n * G, paygCapacityWei: 500n * G, pendingPaygWei: 200n * G }); // 1000 units
+      const first = await gate.authorize(KEY, need(300n * G), "a");
+      await capture(first, 300n * G); // undrained 300
+      await gate.authorize(KEY, need(600n * G), "b"); // held 600
+      await assert.rejects(
+        gate.authorize(KEY, need(101n * G), "c"),
+        rejectsWith(402, "INSUFFICIENT_FUNDS", { required: (101n * G).toString(), available: (100n * G).toString(), pending: (300n * G).toString(), held: (600n * G).toString(), unit: "wei" }),
+      );
+      await gate.authorize(KEY, need(100n * G), "d");
+    });
+
+    it("never holds more than the budget, whatever the concurrency; a release or a smaller capture frees the rest", async () => {
+      current = spending({ creditsWei: 1_000n * G });
+      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => gate.authorize(KEY, need(100n * G), `c${i}`)));
+      const held = results.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<Authorization>).value);
+      assert.equal(held.length, 10);
+      assert.equal(loads, 1, "one load for the burst (the others waited for the budget)");
+      for (const r of results) if (r.status === "rejected") rejectsWith(402, "INSUFFICIENT_FUNDS")(r.reason);
+      await gate.release(held[0]!);
+      await capture(held[1]!, 40n * G); // captured below its ceiling: 60 units back
+      const more = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => gate.authorize(KEY, need(100n * G), `m${i}`)));
+      assert.equal(more.filter((r) => r.status === "fulfilled").length, 1, "room for one more: 100 released + 60 unused");
+      const usage = await store.usage(account);
+      assert.equal(usage.undrainedUnits + usage.heldUnits, 40 + 9 * 100);
+    });
+
+    it("a request id is its account's: reused in flight or after capture is 409, after a release it is free again", async () => {
+      const auth = await gate.authorize(KEY, need(G), "same");
+      await assert.rejects(gate.authorize(KEY, need(G), "same"), rejectsWith(409, "REQUEST_ID_REUSED"));
+      await gate.release(auth);
+      const again = await gate.authorize(KEY, need(G), "same");
+      assert.deepEqual(await capture(again, G), [true]);
+      await assert.rejects(gate.authorize(KEY, need(G), "same"), rejectsWith(409, "REQUEST_ID_REUSED"));
+      // Another account's "same" is another request.
+      account = randomUUID();
+      const other = createGate({ resolveKey: async () => ({ accountId: account }), loadSpending: async () => spending(), store, billedIn: () => "cxpt", now: () => clock });
+      const theirs = await other.authorize("cxk_other", need(G), "same");
+      assert.deepEqual(await capture(theirs, G), [true]);
+    });
+
+    it("enforces requests in flight and requests per minute, replenishing with time", async () => {
+      current = spending({ limits: { requestsPerMinute: 3, concurrency: 2 } });
+      const a = await gate.authorize(KEY, need(G), "1");
+      assert.deepEqual(a.rate, { limit: 3, remaining: 2, resetMs: 20_000 });
+      const b = await gate.authorize(KEY, need(G), "2");
+      await assert.rejects(gate.authorize(KEY, need(G), "3"), rejectsWith(429, "CONCURRENCY_LIMITED", { concurrency: 2 }));
+      await capture(a, G);
+      await gate.release(b);
+      const c = await gate.authorize(KEY, need(G), "3");
+      assert.equal(c.rate.remaining, 0);
+      await gate.release(c);
+      await assert.rejects(gate.authorize(KEY, need(G), "4"), rejectsWith(429, "RATE_LIMITED", { limit: 3, remaining: 0, resetMs: 20_000 }));
+      clock += 20_000;
+      await gate.authorize(KEY, need(G), "4");
+      await assert.rejects(gate.authorize(KEY, need(G), "5"), rejectsWith(429, "RATE_LIMITED"));
+    });
+
+    it("a hold left by a dead instance expires and gives its funds back", async () => {
+      gate = open({ holdMs: 5_000 });
+      current = spending({ creditsWei: 100n * G });
+      await gate.authorize(KEY, need(100n * G), "orphan");
+      await assert.rejects(gate.authorize(KEY, need(G), "next"), rejectsWith(402, "INSUFFICIENT_FUNDS"));
+      clock += 5_001;
+      await gate.authorize(KEY, need(100n * G), "next");
+    });
+
+    it("the bucket holds token-priced requests while the pass outlives the hold; otherwise cash pays", async () => {
+      current = spending({ creditsWei: 0n, bucketRemaining: 1_000n, subscriptionEnd: clock + 3_600_000, subscriber: true });
+      const auth = await gate.authorize(KEY, need(50n * G, 600), "t1");
+      assert.equal(auth.pool, "bucket");
+      assert.equal(auth.subscriber, true);
+      await assert.rejects(gate.authorize(KEY, need(50n * G, 600), "t2"), rejectsWith(402, "INSUFFICIENT_FUNDS"));
+      gate.invalidateAccount(account);
+      current = spending({ creditsWei: 100n * G, bucketRemaining: 1_000n, subscriptionEnd: clock + 30_000 }); // ends before a hold would
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal((await gate.authorize(KEY, need(50n * G, 100), "t3")).pool, "cash");
+    });
+
+    it("legacy accounts are held in atto-USD against legacy credits", async () => {
+      current = spending({ billedIn: "legacy", creditsWei: 10n ** 30n, legacyCreditsAusd: 700n * G });
+      await gate.authorize(KEY, need(0n, 0, 700n * G), "l1");
+      await assert.rejects(gate.authorize(KEY, need(0n, 0, G), "l2"), rejectsWith(402, "INSUFFICIENT_FUNDS", { unit: "ausd" }));
+    });
+
+    it("an invalidation is not undone by a load that started before it", async () => {
+      current = spending({ creditsWei: 100n * G });
+      let open!: () => void;
+      loadGate = new Promise<void>((resolve) => (open = resolve));
+      const pending = gate.authorize(KEY, need(100n * G), "race"); // loads the 100-unit budget, held up
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      current = spending({ creditsWei: 10n * G });
+      await store.invalidate(account); // the funds dropped while the old load was in flight
+      loadGate = undefined;
+      open();
+      // The stale budget is refused (its generation moved on); the gate loads again and sees 10.
+      await assert.rejects(pending, rejectsWith(402, "INSUFFICIENT_FUNDS"));
+      assert.equal(loads, 2);
+    });
+
+    it("an invalidated key stops working", async () => {
+      let active = true;
+      const revocable = createGate({ resolveKey: async () => (active ? { accountId: account } : null), loadSpending: async () => spending(), store, billedIn: () => "cxpt", now: () => clock });
+      await revocable.authorize("cxk_k", need(G), "k1");
+      active = false;
+      await revocable.authorize("cxk_k", need(G), "k2"); // still cached
+      revocable.invalidateApiKey(hashSecret("cxk_k"));
+      await assert.rejects(revocable.authorize("cxk_k", need(G), "k3"), rejectsWith(401, "INVALID_API_KEY"));
+    });
+
+    it("fuzz: random holds, captures, releases and drains never let captures exceed the budget", async () => {
+      const budget = 500n;
+      current = spending({ creditsWei: budget * G });
+      let captured = 0n;
+      const open: Authorization[] = [];
+      for (let step = 0; step < 300; step++) {
+        const roll = Math.random();
+        if (roll < 0.5) {
+          const ceiling = BigInt(1 + Math.floor(Math.random() * 60));
+          const auth = await gate.authorize(KEY, need(ceiling * G), `f${step}`).catch((e: unknown) => (e instanceof AppError && e.status === 402 ? undefined : Promise.reject(e)));
+          if (auth) open.push(Object.assign(auth, { ceiling }));
+        } else if (open.length > 0) {
+          const auth = open.splice(Math.floor(Math.random() * open.length), 1)[0] as Authorization & { ceiling: bigint };
+          if (roll < 0.85) {
+            const cost = BigInt(Math.floor(Math.random() * Number(auth.ceiling + 1n)));
+            await capture(auth, cost * G);
+            captured += cost;
+          } else await gate.release(auth);
+        }
+        const usage = await store.usage(account);
+        assert.ok(BigInt(usage.undrainedUnits + usage.heldUnits) <= budget, `step ${step}: ${JSON.stringify(usage)}`);
+      }
+      assert.ok(captured <= budget);
     });
   });
-
-  it("resolves the key and passes a covered request", async () => {
-    assert.deepEqual(await gate.ensureAllowance(KEY, need(1_000n)), { accountId: ACCOUNT, billedIn: "cxpt" });
-  });
-
-  it("401 for an unknown key, remembered (no lookup storm)", async () => {
-    await assert.rejects(gate.ensureAllowance("nope", need(1n)), rejectsWith(401, "INVALID_API_KEY"));
-    await assert.rejects(gate.ensureAllowance("nope", need(1n)), rejectsWith(401, "INVALID_API_KEY"));
-    assert.equal(keyCalls, 1);
-  });
-
-  it("402 with required, available and pending when it cannot cover", async () => {
-    current = spending({ creditsWei: 700n, paygCapacityWei: 500n, pendingPaygWei: 200n });
-    undrained = { tokens: 0, wei: 300n, ausd: 0n };
-    await gate.ensureAllowance(KEY, need(700n)); // 700 + 500 − 200 − 300 = 700
-    await assert.rejects(
-      gate.ensureAllowance(KEY, need(701n)),
-      rejectsWith(402, "INSUFFICIENT_FUNDS", { required: "701", available: "1000", pending: "300", unit: "wei" }),
-    );
-  });
-
-  it("does no I/O on a cache hit", async () => {
-    await gate.ensureAllowance(KEY, need(1n));
-    for (let i = 0; i < 100; i++) await gate.ensureAllowance(KEY, need(1n));
-    assert.deepEqual([keyCalls, spendingCalls], [1, 1]);
-  });
-
-  it("concurrent first misses share one load", async () => {
-    await Promise.all(Array.from({ length: 20 }, () => gate.ensureAllowance(KEY, need(1n))));
-    assert.deepEqual([keyCalls, spendingCalls], [1, 1]);
-  });
-
-  it("serves the stale entry while one background refresh runs, then the new one", async () => {
-    await gate.ensureAllowance(KEY, need(1_000n));
-    clock += 1_001;
-    current = spending({ creditsWei: 10n });
-    release = () => {}; // the next load waits until released
-    for (let i = 0; i < 10; i++) await gate.ensureAllowance(KEY, need(1_000n)); // stale, still passes
-    assert.equal(spendingCalls, 2, "one refresh in flight");
-    release();
-    await new Promise((resolve) => setImmediate(resolve));
-    await assert.rejects(gate.ensureAllowance(KEY, need(1_000n)), rejectsWith(402, "INSUFFICIENT_FUNDS"));
-  });
-
-  it("keeps serving the stale entry when a refresh fails", async () => {
-    const errors: unknown[] = [];
-    let fail = false;
-    const flaky = createGate({
-      resolveKey: async () => ({ accountId: ACCOUNT }),
-      loadSpending: async () => {
-        if (fail) throw new Error("db down");
-        return spending();
-      },
-      meter: { undrained: () => undefined },
-      ttlMs: 1_000,
-      now: () => clock,
-      onError: (e) => errors.push(e),
-    });
-    await flaky.ensureAllowance(KEY, need(1n));
-    fail = true;
-    clock += 2_000;
-    await flaky.ensureAllowance(KEY, need(1n));
-    await new Promise((resolve) => setImmediate(resolve));
-    await flaky.ensureAllowance(KEY, need(1n));
-    assert.equal(errors.length, 1);
-  });
-
-  it("invalidateAccount / invalidateWallet: the next request loads again", async () => {
-    await gate.ensureAllowance(KEY, need(1_000n));
-    current = spending({ creditsWei: 5_000n });
-    await assert.rejects(gate.ensureAllowance(KEY, need(5_000n)), rejectsWith(402, "INSUFFICIENT_FUNDS"));
-    gate.invalidateAccount(ACCOUNT);
-    await gate.ensureAllowance(KEY, need(5_000n));
-    current = spending({ creditsWei: 9_000n });
-    gate.invalidateWallet(WALLET.toUpperCase().replace("0X", "0x"));
-    await gate.ensureAllowance(KEY, need(9_000n));
-    assert.equal(spendingCalls, 3);
-    gate.invalidateWallet("0x00000000000000000000000000000000000000bb"); // unknown: no effect
-    await gate.ensureAllowance(KEY, need(9_000n));
-    assert.equal(spendingCalls, 3);
-  });
-
-  it("an invalidation is not undone by a load that started before it", async () => {
-    await gate.ensureAllowance(KEY, need(1n));
-    clock += 1_001;
-    current = spending({ creditsWei: 1n }); // what the slow, old refresh will see
-    release = () => {};
-    await gate.ensureAllowance(KEY, need(1n)); // starts the background refresh
-    const releaseOld = release;
-    current = spending({ creditsWei: 50_000n });
-    release = undefined;
-    gate.invalidateAccount(ACCOUNT);
-    await gate.ensureAllowance(KEY, need(50_000n));
-    releaseOld();
-    await new Promise((resolve) => setImmediate(resolve));
-    await gate.ensureAllowance(KEY, need(50_000n));
-  });
-
-  it("invalidateApiKey: a revoked key stops working", async () => {
-    await gate.ensureAllowance(KEY, need(1n));
-    gate.invalidateApiKey(hashSecret(KEY));
-    await gate.ensureAllowance(KEY, need(1n));
-    assert.equal(keyCalls, 2);
-  });
-
-  it("counts undrained usage against the funds", async () => {
-    undrained = { tokens: 0, wei: 600n, ausd: 0n };
-    await gate.ensureAllowance(KEY, need(400n));
-    await assert.rejects(gate.ensureAllowance(KEY, need(401n)), rejectsWith(402, "INSUFFICIENT_FUNDS"));
-  });
-
-  it("the subscription bucket covers token-priced requests while it lasts", async () => {
-    current = spending({ creditsWei: 0n, bucketRemaining: 1_000n, subscriptionEnd: clock + 60_000 });
-    undrained = { tokens: 400, wei: 999n, ausd: 0n };
-    await gate.ensureAllowance(KEY, need(10n ** 18n, 600));
-    await assert.rejects(gate.ensureAllowance(KEY, need(1n, 601)), rejectsWith(402, "INSUFFICIENT_FUNDS"));
-    await assert.rejects(gate.ensureAllowance(KEY, need(1n, 0)), rejectsWith(402, "INSUFFICIENT_FUNDS"), "not token-priced");
-    clock += 60_000;
-    await assert.rejects(gate.ensureAllowance(KEY, need(1n, 1)), rejectsWith(402, "INSUFFICIENT_FUNDS"), "subscription over");
-  });
-
-  it("legacy accounts are checked in atto-USD against legacy credits", async () => {
-    current = spending({ billedIn: "legacy", creditsWei: 10n ** 30n, legacyCreditsAusd: 1_000n });
-    undrained = { tokens: 0, wei: 0n, ausd: 250n };
-    assert.deepEqual(await gate.ensureAllowance(KEY, need(10n ** 30n, 0, 750n)), { accountId: ACCOUNT, billedIn: "legacy" });
-    await assert.rejects(
-      gate.ensureAllowance(KEY, need(0n, 0, 751n)),
-      rejectsWith(402, "INSUFFICIENT_FUNDS", { required: "751", available: "1000", pending: "250", unit: "ausd" }),
-    );
-  });
-
-  it("reloadAccounts reloads cached accounts only", async () => {
-    await gate.ensureAllowance(KEY, need(1n));
-    await gate.reloadAccounts([ACCOUNT, ACCOUNT, "other"]);
-    assert.equal(spendingCalls, 2);
-  });
-});
+}
 
 for (const engine of ENGINES) {
   describe(`gate on ${engine} loaders, with meter and drain`, () => {
@@ -225,6 +267,7 @@ for (const engine of ENGINES) {
     let billedIn: "cxpt" | "legacy";
     const capacity = new Map<string, bigint>();
     const harness = STORE_KINDS.find((k) => k.name === "embedded (memory)")!.create();
+    const defaultLimits: Limits = { requestsPerMinute: 10_000, concurrency: 100 };
 
     before(async () => {
       testDb = await openTestDb(engine);
@@ -237,8 +280,9 @@ for (const engine of ENGINES) {
       meter = createMeter({ store, prices: () => DEFAULT_PRICE_TABLE, priceSource: fixedPriceSource("0.10") });
       gate = createGate({
         resolveKey: dbKeyResolver(db),
-        loadSpending: dbSpendingLoader({ db, billedIn: () => billedIn, paygCapacity: async (w) => capacity.get(w) ?? 0n }),
-        meter,
+        loadSpending: dbSpendingLoader({ db, billedIn: () => billedIn, paygCapacity: async (w) => capacity.get(w) ?? 0n, defaultLimits }),
+        store,
+        billedIn: () => billedIn,
         ttlMs: 60_000,
       });
     });
@@ -252,66 +296,62 @@ for (const engine of ENGINES) {
     }
 
     it("resolves keys by hash; a revoked key is refused once invalidated", async () => {
-      const { id, key } = await accountWithKey({ creditsWei: 10n });
-      assert.deepEqual(await gate.ensureAllowance(key, need(10n)), { accountId: id, billedIn: "cxpt" });
-      await assert.rejects(gate.ensureAllowance(`${key}x`, need(0n)), rejectsWith(401, "INVALID_API_KEY"));
+      const { id, key } = await accountWithKey({ creditsWei: 10n * G });
+      assert.equal((await gate.authorize(key, need(10n * G), "a")).accountId, id);
+      await assert.rejects(gate.authorize(`${key}x`, need(0n), "b"), rejectsWith(401, "INVALID_API_KEY"));
       await db.query("update api_keys set revoked_at = now() where key_hash = $1", [hashSecret(key)]);
       gate.invalidateApiKey(hashSecret(key));
-      await assert.rejects(gate.ensureAllowance(key, need(0n)), rejectsWith(401, "INVALID_API_KEY"));
+      await assert.rejects(gate.authorize(key, need(0n), "c"), rejectsWith(401, "INVALID_API_KEY"));
     });
 
-    it("counts PAYG capacity from the chain minus drained-but-unsettled PAYG", async () => {
+    it("counts PAYG capacity from the chain minus drained-but-unsettled PAYG; PAYG accounts get the default limits", async () => {
       const wallet = `0x${randomBytes(20).toString("hex")}`;
-      capacity.set(wallet, 1_000n);
-      const { id, key } = await accountWithKey({ creditsWei: 100n, wallet });
+      capacity.set(wallet, 1_000n * G);
+      const { id, key } = await accountWithKey({ creditsWei: 100n * G, wallet });
       await db.query(
         `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei, billed_in, payg_wei, recorded_at)
-         values ($1, $2, '/v1', 'chat', 1, 1, 1, 300, 'cxpt', 300, now()), ($3, $2, '/v1', 'chat', 1, 1, 1, 50, 'cxpt', 50, now())`,
-        [`settled-${id}`, id, `open-${id}`],
+         values ($1, $2, '/v1', 'chat', 1, 1, 1, $4, 'cxpt', $4, now()), ($3, $2, '/v1', 'chat', 1, 1, 1, $5, 'cxpt', $5, now())`,
+        [`settled-${id}`, id, `open-${id}`, (300n * G).toString(), (50n * G).toString()],
       );
       await db.query("update usage_events set settled_at = now() where request_id = $1", [`settled-${id}`]);
-      await gate.ensureAllowance(key, need(1_050n)); // 100 + 1000 − 50
-      await assert.rejects(
-        gate.ensureAllowance(key, need(1_051n)),
-        rejectsWith(402, "INSUFFICIENT_FUNDS", { required: "1051", available: "1050", pending: "0", unit: "wei" }),
-      );
-      capacity.set(wallet, 5_000n);
+      const auth = await gate.authorize(key, need(1_050n * G), "p1"); // 100 + 1000 − 50
+      assert.equal(auth.rate.limit, defaultLimits.requestsPerMinute);
+      await gate.release(auth);
+      await assert.rejects(gate.authorize(key, need(1_051n * G), "p2"), rejectsWith(402, "INSUFFICIENT_FUNDS", { available: (1_050n * G).toString() }));
+      capacity.set(wallet, 5_000n * G);
       gate.invalidateWallet(wallet);
-      await gate.ensureAllowance(key, need(5_050n));
+      await gate.authorize(key, need(5_050n * G), "p3");
     });
 
     it("legacy mode: legacy credits net of legacy debt, no chain read", async () => {
       billedIn = "legacy";
       const wallet = `0x${randomBytes(20).toString("hex")}`;
       capacity.set(wallet, 10n ** 30n);
-      const { key } = await accountWithKey({ legacyCreditsAusd: 1_000n, legacyDebtAusd: 300n, creditsWei: 10n ** 30n, wallet });
-      await gate.ensureAllowance(key, need(0n, 0, 700n));
-      await assert.rejects(gate.ensureAllowance(key, need(0n, 0, 701n)), rejectsWith(402, "INSUFFICIENT_FUNDS"));
+      const { key } = await accountWithKey({ legacyCreditsAusd: 1_000n * G, legacyDebtAusd: 300n * G, creditsWei: 10n ** 30n, wallet });
+      const auth = await gate.authorize(key, need(0n, 0, 700n * G), "l1");
+      await gate.release(auth);
+      await assert.rejects(gate.authorize(key, need(0n, 0, 701n * G), "l2"), rejectsWith(402, "INSUFFICIENT_FUNDS"));
     });
 
     it("the funds the gate sees are the same before and after a drain", async () => {
       const { id, key } = await accountWithKey({ creditsWei: 10n ** 17n });
       const usage = { service: "chat", tier: "mariana-depth", unitsIn: 1000, unitsOut: 0 } as const; // 0.0035 USD = 0.035 CXPT
-      const quote = meter.quote(usage);
-      const { accountId } = await gate.ensureAllowance(key, quote);
-      const { costWei } = await meter.recordUsage({ ...usage, requestId: `req-${id}`, accountId, endpoint: "/v1/chat", billedIn: "cxpt" });
+      const auth = await gate.authorize(key, meter.quote(usage), "d1");
+      const { costWei } = await meter.recordUsage({ ...usage, requestId: auth.requestId, accountId: auth.accountId, endpoint: "/v1/chat", billedIn: "cxpt", pool: auth.pool });
       const left = 10n ** 17n - costWei;
+      let n = 0;
       const boundary = async () => {
-        await gate.ensureAllowance(key, need(left));
-        await assert.rejects(gate.ensureAllowance(key, need(left + 1n)), rejectsWith(402, "INSUFFICIENT_FUNDS"));
+        await assert.rejects(gate.authorize(key, need(left + G), `over-${n++}`), rejectsWith(402, "INSUFFICIENT_FUNDS"));
+        await gate.release(await gate.authorize(key, need(left), `edge-${n++}`));
       };
-      await boundary(); // undrained usage counted from the meter's tally
-      assert.deepEqual(await drainOnce({ store, db, meter, refresh: (ids) => gate.reloadAccounts(ids) }), {
-        drained: 1,
-        duplicates: 0,
-        orphaned: 0,
-      });
-      assert.equal(meter.undrained(id), undefined);
-      await boundary(); // now from PostgreSQL, reloaded by the drain
+      await boundary(); // undrained usage counted in the store's tally
+      assert.deepEqual(await drainOnce({ store, db }), { drained: 1, duplicates: 0, orphaned: 0 });
+      assert.equal((await store.usage(id)).undrainedUnits, 0);
+      await boundary(); // now from PostgreSQL: the drain's ack dropped the budget
     });
 
     it("an unknown account behind a key is a 404 from the loader", async () => {
-      await assert.rejects(dbSpendingLoader({ db, billedIn: () => "cxpt" })("7f000000-0000-4000-8000-00000000dead"), rejectsWith(404, "ACCOUNT_NOT_FOUND"));
+      await assert.rejects(dbSpendingLoader({ db, billedIn: () => "cxpt", defaultLimits })("7f000000-0000-4000-8000-00000000dead"), rejectsWith(404, "ACCOUNT_NOT_FOUND"));
     });
   });
 }

@@ -203,6 +203,11 @@ export function instrument(store: MeterStore): MeterStore & { recordCalls: numbe
       wrapped.recordCalls.push(events.length);
       return store.record(events);
     },
+    hold: (request: Parameters<MeterStore["hold"]>[0]) => store.hold(request),
+    release: (accountId: string, requestId: string) => store.release(accountId, requestId),
+    putBudget: (...args: Parameters<MeterStore["putBudget"]>) => store.putBudget(...args),
+    invalidate: (accountId: string) => store.invalidate(accountId),
+    usage: (accountId: string) => store.usage(accountId),
     pull: (max: number) => store.pull(max),
     async ack(ids: readonly string[]) {
       if (wrapped.failAcks) throw new Error("simulated crash before ack");

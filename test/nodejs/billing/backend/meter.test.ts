@@ -6,14 +6,15 @@ import type { MeterStore } from "../../../../src/billing/meter-store.ts";
 import { fixedPriceSource } from "../../../../src/billing/price-source.ts";
 import { DEFAULT_PRICE_TABLE, ausdToWei, parseDecimal, priceRequest } from "../../../../src/billing/pricing.ts";
 import { AppError } from "../../../../src/errors.ts";
+import { unitsUp } from "../../../../src/billing/funds.ts";
 import { STORE_KINDS, instrument, type StoreHarness } from "./helpers.ts";
 
 const TEN_CENTS = parseDecimal("0.10");
 
-/** The undrained tally's amounts (without bookkeeping fields). */
-function tally(meter: Meter, accountId: string) {
-  const u = meter.undrained(accountId);
-  return u && { tokens: u.tokens, wei: u.wei, ausd: u.ausd };
+/** The store's undrained tally of an account: bucket tokens and cash units. */
+async function tally(store: MeterStore, accountId: string) {
+  const u = await store.usage(accountId);
+  return { tokens: u.undrainedTokens, units: u.undrainedUnits };
 }
 
 const chat = (fields: Partial<UsageInput> = {}): UsageInput => ({
@@ -78,37 +79,31 @@ for (const kind of STORE_KINDS) {
       assert.equal((await store.pull(10)).events.length, 1);
     });
 
-    it("keeps an undrained tally per account that duplicates do not add to", async () => {
+    it("keeps an undrained tally per account in the store that duplicates do not add to, until the drain acknowledges", async () => {
       const a = chat({ accountId: "acc-a" });
-      const b = chat({ accountId: "acc-a", service: "tts", tier: undefined, unitsIn: 0, unitsOut: 60 });
+      const b = chat({ accountId: "acc-a", service: "tts", tier: undefined, unitsIn: 0, unitsOut: 60, pool: "cash" });
       const c = chat({ accountId: "acc-b", billedIn: "legacy" });
-      const [ra, rb, rc] = await Promise.all([a, b, c, a].map((i) => meter.recordUsage(i)));
-      assert.deepEqual(tally(meter, "acc-a"), { tokens: 750, wei: ra.costWei + rb.costWei, ausd: 0n });
+      const d = chat({ accountId: "acc-b", pool: "bucket" });
+      const [ra, rb, rc] = await Promise.all([a, b, c, a, d].map((i) => meter.recordUsage(i)));
+      assert.deepEqual(await tally(store, "acc-a"), { tokens: 0, units: unitsUp(ra.costWei) + unitsUp(rb.costWei) });
       assert.equal(rc.costWei, 0n, "legacy usage is never billed in CXPT");
-      assert.deepEqual(tally(meter, "acc-b"), { tokens: 750, wei: 0n, ausd: rc.costAusd });
-      assert.equal(meter.undrained("acc-c"), undefined);
+      assert.deepEqual(await tally(store, "acc-b"), { tokens: 750, units: unitsUp(rc.costAusd) }, "bucket usage counts its tokens, legacy its USD");
+      assert.deepEqual(await tally(store, "acc-c"), { tokens: 0, units: 0 });
 
-      meter.settle([a.requestId, "unknown", a.requestId]);
-      assert.deepEqual(tally(meter, "acc-a"), { tokens: 0, wei: rb.costWei, ausd: 0n });
-      meter.settle([b.requestId, c.requestId]);
-      assert.equal(meter.undrained("acc-a"), undefined);
-      assert.equal(meter.undrained("acc-b"), undefined);
-    });
-
-    it("forgets undrained entries older than the TTL (drained elsewhere)", async () => {
-      const short = createMeter({ store, prices: () => DEFAULT_PRICE_TABLE, priceSource: fixedPriceSource("0.10"), now: () => clock, undrainedTtlMs: 1000 });
-      await short.recordUsage(chat({ accountId: "acc-x" }));
-      clock += 600;
-      const second = await short.recordUsage(chat({ accountId: "acc-x" }));
-      clock += 600;
-      short.settle([]);
-      assert.deepEqual(tally(short, "acc-x"), { tokens: 750, wei: second.costWei, ausd: 0n });
+      const pulled = await store.pull(10);
+      assert.equal(pulled.events.length, 4);
+      await store.ack(pulled.ids.slice(0, 1));
+      await store.ack(pulled.ids.slice(0, 1)); // acknowledged twice: counted off once
+      assert.deepEqual(await tally(store, "acc-a"), { tokens: 0, units: unitsUp(rb.costWei) });
+      await store.ack(pulled.ids);
+      assert.deepEqual(await tally(store, "acc-a"), { tokens: 0, units: 0 });
+      assert.deepEqual(await tally(store, "acc-b"), { tokens: 0, units: 0 });
     });
 
     it("rejects invalid usage without sending it", async () => {
       const bad: [Partial<UsageInput>, string][] = [
         [{ requestId: "" }, "INVALID_USAGE"],
-        [{ requestId: "x".repeat(201) }, "INVALID_USAGE"],
+        [{ requestId: "x".repeat(241) }, "INVALID_USAGE"],
         [{ accountId: "" }, "INVALID_USAGE"],
         [{ billedIn: "usd" as never }, "INVALID_USAGE"],
         [{ tier: "abyss" }, "UNKNOWN_TIER"],
@@ -136,11 +131,17 @@ for (const kind of STORE_KINDS) {
 }
 
 describe("meter: store failures", () => {
-  it("rejects every call of the failed batch and adds nothing to the tally", async () => {
+  it("rejects every call of the failed batch", async () => {
+    const down = async (): Promise<never> => {
+      throw new Error("redis down");
+    };
     const failing: MeterStore = {
-      record: async () => {
-        throw new Error("redis down");
-      },
+      hold: down,
+      release: down,
+      putBudget: down,
+      invalidate: down,
+      usage: down,
+      record: down,
       pull: async () => ({ ids: [], events: [] }),
       ack: async () => {},
       close: async () => {},
@@ -148,7 +149,6 @@ describe("meter: store failures", () => {
     const meter = createMeter({ store: failing, prices: () => DEFAULT_PRICE_TABLE, priceSource: fixedPriceSource("0.10") });
     const calls = Array.from({ length: 5 }, () => meter.recordUsage(chat()));
     for (const call of calls) await assert.rejects(call, /redis down/);
-    assert.equal(meter.undrained("acc-1"), undefined);
   });
 
   it("prices with the table and rate current at the call", async () => {

@@ -38,7 +38,7 @@ for (const backend of BACKENDS) {
       const answer = await stack.api.inject({ method: "POST", url: "/api/v1/chat/completions", payload: chat, headers: { ...auth(key), "x-request-id": requestId } });
       assert.equal(answer.statusCode, 200, answer.body);
       await stack.app.billing.meter.flush();
-      while ((await drainOnce({ store: stack.app.billing.store, db: stack.app.db, meter: stack.app.billing.meter })).drained > 0);
+      while ((await drainOnce({ store: stack.app.billing.store, db: stack.app.db })).drained > 0);
       return BigInt(answer.json().usage.total_tokens);
     }
 

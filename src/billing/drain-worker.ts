@@ -11,7 +11,7 @@ const data = workerData as DrainWorkerData;
 const post = (message: DrainWorkerMessage) => port.postMessage(message);
 
 // A lost connection fails the round in flight, which is reported as a failed round; ioredis reconnects.
-const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix, commandTimeoutMs: 10_000, onError: () => {} });
+const store = await openRedisMeterStore({ url: data.redisUrl, prefix: data.redisPrefix, failFast: false, onError: () => {} });
 const db = await openDb({ url: data.databaseUrl }).catch(async (error: unknown) => {
   await store.close();
   throw error;

@@ -32,6 +32,11 @@ export interface RedisMeterStoreConfig {
   /** Consumer group and consumer of the drain; default "drain" / "drain". */
   readonly group?: string;
   readonly consumer?: string;
+  /**
+   * The hot path's setting (default): while Redis is unreachable no command is queued and none waits
+   * longer than `commandTimeoutMs`. The drain turns it off: its commands wait for a reconnection.
+   */
+  readonly failFast?: boolean;
   /** Longest wait for one command before it fails (503 on the hot path); default 500 ms. */
   readonly commandTimeoutMs?: number;
   /** Connection errors (commands fail on their own); without it ioredis prints them. */
@@ -45,11 +50,16 @@ export interface RedisMeterStoreConfig {
 // "pool amount". Numbers pass through Lua as doubles: every amount is an integer below 2^53.
 const COMMON_LUA = `
 local function n(x) return string.format('%.0f', x) end
+-- Takes a decimal string off a counter (never below 0; Redis refuses "-0" as an increment).
+local function takeOff(a, field, amount)
+  if tonumber(amount) == 0 then return end
+  if redis.call('HINCRBY', a, field, '-' .. amount) < 0 then redis.call('HSET', a, field, '0') end
+end
 local function endHold(a, h, hd, id)
   local d = redis.call('HGET', hd, id)
   if d then
     local pool, amount = string.match(d, '(%a) (%d+)')
-    redis.call('HINCRBY', a, pool == 'b' and 'ht' or 'hc', '-' .. amount)
+    takeOff(a, pool == 'b' and 'ht' or 'hc', amount)
     redis.call('HDEL', hd, id)
   end
   redis.call('ZREM', h, id)
@@ -115,7 +125,7 @@ return out`;
 
 // KEYS[1] = stream; ARGV = group, key prefix, ids. Each entry acknowledged for the first time takes
 // its usage off its account's undrained tally and drops the account's budget (the drain charged it).
-const ACK_LUA = `
+const ACK_LUA = `${COMMON_LUA}
 local stream, group, prefix = KEYS[1], ARGV[1], ARGV[2]
 for i = 3, #ARGV do
   local entry = redis.call('XRANGE', stream, ARGV[i], ARGV[i])[1]
@@ -124,8 +134,7 @@ for i = 3, #ARGV do
     for j = 1, #entry[2], 2 do f[entry[2][j]] = entry[2][j + 1] end
     if f.a then
       local a = prefix .. 'a:' .. f.a
-      local field = f.p == 'b' and 'ut' or 'uc'
-      if redis.call('HINCRBY', a, field, '-' .. f.u) < 0 then redis.call('HSET', a, field, '0') end
+      takeOff(a, f.p == 'b' and 'ut' or 'uc', f.u)
       redis.call('HINCRBY', a, 'g', 1)
       redis.call('HSET', a, 'bexp', '0')
     end
@@ -146,7 +155,7 @@ type StreamEntry = [id: string, fields: string[] | null];
 
 /** Opens the Redis store: connects and creates the stream's consumer group if missing. */
 export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promise<MeterStore> {
-  const { prefix, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, group = "drain", consumer = "drain", commandTimeoutMs = 500 } = config;
+  const { prefix, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, group = "drain", consumer = "drain", failFast = true, commandTimeoutMs = 500 } = config;
   if (!Number.isSafeInteger(dedupeTtlSeconds) || dedupeTtlSeconds <= 0) throw new RangeError("dedupeTtlSeconds must be a positive integer");
   const stream = `${prefix}usage`;
   // RESP2: stream replies keep their classic array shape. While Redis is unreachable no command is
@@ -156,10 +165,8 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
   const redis = new Redis(config.url, {
     protocol: 2,
     lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    ...(failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs } : { maxRetriesPerRequest: 1 }),
   }) as RecordingRedis;
   if (config.onError) redis.on("error", config.onError);
   redis.defineCommand("cxptHold", { numberOfKeys: 4, lua: HOLD_LUA });

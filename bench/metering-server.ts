@@ -1,15 +1,17 @@
 // The API under test for `npm run bench:metering` (bench/metering.ts), run as a child process so the
 // load generator and the server do not share an event loop. Configured by the environment like the
-// real backend (DATABASE_URL, REDIS_URL, RPC_URL, ADDRESS_*, keys), it serves the API plus the
-// ungated baseline route and talks to its parent over IPC:
-//   → { type: "ready", port }           once it listens
+// real backend (DATABASE_URL, REDIS_URL, RPC_URL, ADDRESS_*, keys), it serves the API in front of
+// a demo provider node it starts too (the baseline calls that node directly) and talks to its
+// parent over IPC:
+//   → { type: "ready", port, nodePort } once both listen
 //   ← { type: "usage" }                 → { type: "usage", cpuMicros, loopDelay… }   (CPU time so far; event-loop stalls since the last report)
 //   ← { type: "stop" }                  closes the API, then the backend (draining every metered event),
 //                                       → { type: "stopped" } and exits
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { ungatedComputeRoutes } from "../src/api/routes/compute.ts";
 import { buildServer } from "../src/api/server.ts";
 import { createApp } from "../src/app/create.ts";
+import { startDemoNode } from "../src/providers/demo-node.ts";
+import { TIERS } from "../src/providers/router.ts";
 import { loadConfig } from "../src/config/config.ts";
 
 /** Messages from the parent. */
@@ -17,7 +19,7 @@ export type ServerCommand = { readonly type: "usage" } | { readonly type: "stop"
 
 /** Messages to the parent. */
 export type ServerReport =
-  | { readonly type: "ready"; readonly port: number }
+  | { readonly type: "ready"; readonly port: number; readonly nodePort: number }
   | { readonly type: "usage"; readonly cpuMicros: number; readonly loopDelayP99Ms: number; readonly loopDelayMaxMs: number }
   | { readonly type: "stopped" };
 
@@ -25,8 +27,11 @@ const send = (report: ServerReport) => new Promise<void>((resolve) => process.se
 
 if (!process.send) throw new Error("bench/metering-server.ts runs as a child of bench/metering.ts (IPC)");
 
-const app = await createApp(loadConfig());
-const api = await buildServer(app, { extraRoutes: [ungatedComputeRoutes] });
+const node = await startDemoNode();
+// The node in every tier, with room for any load the bench makes (a static router: no registry).
+const nodes = TIERS.map((tier) => ({ id: `bench-${tier}`, providerAccountId: "00000000-0000-4000-8000-000000000000", baseUrl: node.baseUrl, models: ["llama-3.1-8b-instruct"], tier, maxConcurrency: 100_000 }));
+const app = await createApp(loadConfig(), { nodes });
+const api = await buildServer(app);
 await api.listen({ host: "127.0.0.1", port: 0 });
 const address = api.server.address();
 if (address === null || typeof address === "string") throw new Error("the API did not bind a TCP port");
@@ -44,9 +49,10 @@ process.on("message", (command: ServerCommand) => {
     void (async () => {
       await api.close();
       await app.close();
+      await node.close();
       await send({ type: "stopped" });
       process.disconnect();
     })();
   }
 });
-await send({ type: "ready", port: address.port });
+await send({ type: "ready", port: address.port, nodePort: Number(new URL(node.baseUrl).port) });

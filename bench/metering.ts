@@ -1,6 +1,6 @@
-// Metering benchmark: `npm run bench:metering`. Drives the demo endpoint gated
-// (POST /api/v1/chat/completions: API key, billing gate, meter) and ungated (the same canned answer,
-// no gate or meter) side by side with autocannon, against the real PostgreSQL and Redis of this
+// Metering benchmark: `npm run bench:metering`. Drives the compute gateway
+// (POST /api/v1/chat/completions: API key, limits, the gate's hold, proxying to a demo provider node,
+// capture) and the same demo node called directly (ungated) side by side with autocannon, against the real PostgreSQL and Redis of this
 // machine and an ephemeral devchain with the suite deployed (CHAIN_STAGE=testnet, phase 3: billed in
 // CXPT). The API runs in a child process (bench/metering-server.ts) so the load generator has its
 // own event loop. Ungated and gated runs alternate (A/B, B/A, …, the same number of requests each)
@@ -51,9 +51,9 @@ const TARGETS = { ratio: 0.85, addedP99Ms: 2, rawEventsPerSecond: 50_000 } as co
 /** Credits of each bench account: far more than the bench can spend, so no request is refused. */
 const CREDITS_WEI = 10n ** 30n;
 const GATED_PATH = "/api/v1/chat/completions";
-const UNGATED_PATH = "/bench/ungated/chat/completions";
+const UNGATED_PATH = "/v1/chat/completions"; // the demo node itself
 const BODY = Buffer.from(
-  JSON.stringify({ model: "cxpt-demo", messages: [{ role: "user", content: "Say hello to the benchmark in one sentence." }], max_tokens: 64, tier: "tide-pool" }),
+  JSON.stringify({ model: "llama-3.1-8b-instruct", messages: [{ role: "user", content: "Say hello to the benchmark in one sentence." }], max_tokens: 64, tier: "tide-pool" }),
 );
 const log = (line: string) => console.log(line);
 
@@ -180,6 +180,8 @@ async function redisScriptCalls(redis: Redis): Promise<number> {
 
 interface ServerChild {
   readonly port: number;
+  /** The demo provider node behind the gateway (the ungated baseline calls it directly). */
+  readonly nodePort: number;
   readonly pid: number;
   usage(): Promise<{ cpuMicros: number; loopDelayP99Ms: number; loopDelayMaxMs: number }>;
   stop(): Promise<void>;
@@ -207,6 +209,7 @@ async function startServer(env: Record<string, string>): Promise<ServerChild> {
   if (ready.type !== "ready") throw new Error(`unexpected message from the API process: ${JSON.stringify(ready)}`);
   return {
     port: ready.port,
+    nodePort: ready.nodePort,
     pid: child.pid!,
     async usage() {
       const report = await ask({ type: "usage" });
@@ -233,7 +236,7 @@ async function drained(redis: Redis, timeoutMs = 60_000): Promise<void> {
   }
 }
 
-function loadRunner(server: ServerChild, keys: readonly string[], ledger: GatedLedger, redis: Redis) {
+function loadRunner(server: ServerChild, keys: readonly string[], accountIds: readonly string[], ledger: GatedLedger, redis: Redis) {
   let seq = 0;
   return async function run(kind: Kind, amount: number, label: string): Promise<Run> {
     const path = kind === "gated" ? GATED_PATH : UNGATED_PATH;
@@ -251,7 +254,7 @@ function loadRunner(server: ServerChild, keys: readonly string[], ledger: GatedL
       setupRequest(req, context) {
         const i = seq++;
         const id = `${tag}${i}`;
-        (context as Ctx).id = id;
+        (context as Ctx).id = `${accountIds[i % accountIds.length]}:${id}`; // stored scoped to its account
         const headers = req.headers!; // a fresh object per request (autocannon copies the defaults)
         headers.authorization = `Bearer ${keys[i % keys.length]}`;
         headers["x-request-id"] = id;
@@ -275,7 +278,7 @@ function loadRunner(server: ServerChild, keys: readonly string[], ledger: GatedL
     };
     const before = { server: await server.usage(), self: process.cpuUsage(), machine: machineCpu(server.pid), scripts: await redisScriptCalls(redis) };
     const started = performance.now();
-    const options: autocannon.Options = { url: `http://127.0.0.1:${server.port}`, connections: CONNECTIONS, pipelining: 1, amount, timeout: 30, requests: [request] };
+    const options: autocannon.Options = { url: `http://127.0.0.1:${kind === "gated" ? server.port : server.nodePort}`, connections: CONNECTIONS, pipelining: 1, amount, timeout: 30, requests: [request] };
     const result = await new Promise<autocannon.Result>((resolve, reject) => {
       const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
       instance.on("response", (_client, _status, _bytes, ms) => {
@@ -370,6 +373,9 @@ try {
     CXPT_DATA_DIR: join(workDir, "data"),
     ...DEV_BACKEND_ENV,
     ...addresses,
+    // The bench accounts are PAYG accounts: lift their plan limits above anything the bench sends.
+    PAYG_REQUESTS_PER_MINUTE: "100000000",
+    PAYG_CONCURRENCY: "100000",
   });
   cleanup.push(() => server.kill());
   log(`API process on port ${server.port}; ${CONNECTIONS} connections, pipelining 1, unique x-request-id per request over ${ACCOUNTS} keys`);
@@ -377,7 +383,7 @@ try {
   const ledger: GatedLedger = { ids: [], costs: new Map(), notCharged: 0, refused: new Map(), sample: undefined };
   const stats = new Redis(REDIS_URL);
   cleanup.push(() => stats.disconnect());
-  const run = loadRunner(server, keys, ledger, stats);
+  const run = loadRunner(server, keys, accountIds, ledger, stats);
 
   // Warm-up (JIT, caches, the Redis script), then size each run to ≈ SECONDS of the ungated rate.
   let calibration = 0;

@@ -10,6 +10,7 @@ import { ConfigError } from "../../../src/config/config.ts";
 import { listRuns } from "../../../src/jobs/runs.ts";
 import { createHandlers, scheduledSlot, type HandlerName } from "../../../src/lambda/handlers.ts";
 import { lambdaConfig } from "../../../src/lambda/index.ts";
+import { awsCron, lambdaSchedules } from "../../../src/lambda/schedules.ts";
 import { loadConfig } from "../../../src/config/config.ts";
 import { BACKENDS, startStack, type Stack } from "../api/harness.ts";
 
@@ -109,5 +110,26 @@ describe("Lambda entry", () => {
     await assert.rejects(handlers.monitor({}), /RPC_URL/);
     await assert.rejects(handlers.index({}), /RPC_URL/);
     assert.equal(attempts, 2);
+  });
+});
+
+describe("Lambda schedules", () => {
+  it("are the README's schedules in EventBridge's syntax", () => {
+    assert.deepEqual(lambdaSchedules({}), {
+      settle: "cron(0 2 * * ? *)",
+      rewards: "cron(0 0 * * ? *)",
+      reconcile: "rate(5 minutes)",
+      monitor: "rate(1 minute)",
+      index: "rate(1 minute)",
+    });
+    assert.equal(lambdaSchedules({ SETTLE_CRON: "30 3 * * 1-5" }).settle, "cron(30 3 ? * 2-6 *)");
+    assert.equal(awsCron("0 4 1 * *"), "cron(0 4 1 * ? *)");
+    assert.equal(awsCron("0 4 * * 0,6"), "cron(0 4 ? * 1,7 *)");
+  });
+
+  it("refuses what EventBridge cannot express, naming the setting", () => {
+    assert.throws(() => lambdaSchedules({ RECONCILE_EVERY_MS: "90000" }), /RECONCILE_EVERY_MS must be a whole number of minutes/);
+    assert.throws(() => lambdaSchedules({ SETTLE_CRON: "0 0 2 * * *" }), /SETTLE_CRON must have five fields/);
+    assert.throws(() => awsCron("0 0 1 * 1"), /cannot combine/);
   });
 });

@@ -24,6 +24,8 @@ export interface BackendKeys {
   readonly rewards?: Hex;
   /** Pays gas for gasless claims through the trusted forwarder. */
   readonly relayer?: Hex;
+  /** Holds the testnet faucet's CXPT and gas money; used by nothing else (src/faucet). */
+  readonly faucet?: Hex;
   /** Safe owners the backend may sign with (local development only; production proposes). */
   readonly safeOwners: readonly Hex[];
 }
@@ -69,6 +71,17 @@ export interface AppConfig {
   readonly jobs: JobsConfig;
   readonly monitoring: MonitoringConfig;
   readonly web: WebConfig;
+  readonly faucet: FaucetConfig;
+}
+
+/** The testnet faucet (src/faucet): what one request sends, and how often a wallet may ask. */
+export interface FaucetConfig {
+  /** CXPT per request, in wei. */
+  readonly amountWei: bigint;
+  /** Native gas money a wallet is topped up to per request, in wei. */
+  readonly gasWei: bigint;
+  /** How long a wallet waits between two requests. */
+  readonly cooldownSeconds: number;
 }
 
 /** The dashboards (src/web) the API serves on its own origin. */
@@ -228,6 +241,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         settler: key(env, "SETTLER_PRIVATE_KEY"),
         rewards: key(env, "REWARDS_PRIVATE_KEY"),
         relayer: key(env, "RELAYER_PRIVATE_KEY"),
+        faucet: key(env, "FAUCET_PRIVATE_KEY"),
         safeOwners: (env.SAFE_OWNER_KEYS ?? "")
           .split(",")
           .map((k) => k.trim())
@@ -268,6 +282,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       lowBalanceWei: wei(env, "ALERT_LOW_BALANCE_WEI", 100_000_000_000_000_000n),
       driftAlertTokens: wei(env, "ALERT_DRIFT_TOKENS", 1_000n),
       indexerLagBlocks: int(env, "ALERT_INDEXER_LAG_BLOCKS", 50, 1),
+    },
+    faucet: {
+      amountWei: wei(env, "FAUCET_AMOUNT_WEI", 1_000n * 10n ** 18n),
+      gasWei: wei(env, "FAUCET_GAS_WEI", 10n ** 16n),
+      cooldownSeconds: int(env, "FAUCET_COOLDOWN_SECONDS", 24 * 3600, 1),
     },
   };
 }

@@ -51,7 +51,6 @@ export function faucetRoutes(app: Api, ctx: AppContext): void {
           "Sends FAUCET_AMOUNT_WEI of CXPT and tops the wallet's native balance up to FAUCET_GAS_WEI, once per FAUCET_COOLDOWN_SECONDS per wallet across every API instance. " +
           "429 FAUCET_COOLDOWN (details.retryAfterSeconds, Retry-After header) within the period; 409 FEATURE_DISABLED off testnet, FAUCET_NOT_CONFIGURED without a faucet key, " +
           "NO_WALLET; 503 FAUCET_EMPTY when the faucet has run dry.",
-        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
         response: { 200: DripView, ...errors(401, 409, 429, 502, 503, 504) },
       },
     },

@@ -27,6 +27,8 @@ import { createSiweMessage } from "viem/siwe";
 import { readDeployment, LIVE_TIMELOCK_DELAY } from "../../../deploy/index.ts";
 import { cxptAbi, distributorAbi, vaultAbi } from "../../../src/chain/abis.ts";
 import { addressEnvName } from "../../../src/config/config.ts";
+import { checkChain } from "../../../src/app/chain.ts";
+import { chainAt } from "../../../src/chain/chains.ts";
 import { startDevChain, type DevChain } from "../../../src/devchain/devchain.ts";
 import { devKey } from "../../../src/devstack/keys.ts";
 import { deleteRedisPrefix, scratchDatabase, scratchPrefix, type ScratchDatabase } from "../../../src/devstack/scratch.ts";
@@ -87,7 +89,7 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
   let stack: LocalStack;
   let workDir: string;
 
-  const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), chain: client.chain, transport: http(chain.url) });
+  const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), chain: chainAt(AGUNG_CHAIN_ID, chain.url), transport: http(chain.url) });
   const mined = async (hash: Hex) => {
     const receipt = await client.waitForTransactionReceipt({ hash });
     assert.equal(receipt.status, "success", hash);
@@ -123,7 +125,7 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
     workDir = await mkdtemp(join(tmpdir(), "cxpt-agung-"));
     // The node: agung's chain id, and gas only for the deployer (as a live network's faucet would leave it).
     chain = await startDevChain({ chainId: AGUNG_CHAIN_ID, port: 0, accounts: [{ privateKey: KEYS.deployer, balance: parseEther("1000") }] });
-    client = createPublicClient({ chain: { id: AGUNG_CHAIN_ID, name: "agung", nativeCurrency: { name: "AGNG", symbol: "AGNG", decimals: 18 }, rpcUrls: { default: { http: [chain.url] } } }, transport: http(chain.url) }) as PublicClient;
+    client = createPublicClient({ chain: chainAt(AGUNG_CHAIN_ID, chain.url), transport: http(chain.url) }) as PublicClient;
 
     deployOutput = await deployAgung({
       AGUNG_RPC_URL: chain.url,
@@ -183,7 +185,7 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  it("deployed from the environment: the 48 h delay, every role on the configured keys, the deployer left with nothing", async () => {
+  it("deployed from the environment: the 48 h delay, the genesis supply to the treasury, the deployer left with nothing", async () => {
     assert.equal(deployment.chainId, AGUNG_CHAIN_ID);
     assert.match(deployOutput, /validated CXPT \(UUPS, upgrade-safe\)/);
     const delay = await client.readContract({
@@ -194,6 +196,15 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
     assert.equal(delay, LIVE_TIMELOCK_DELAY);
     // The genesis supply went to the configured distribution address, not to a development account.
     assert.ok((await cxptOf(addressOf(KEYS.treasury))) > 0n);
+    // The deployer handed every admin right to the timelock, and the node funded nobody else.
+    const adminRole = toHex(0n, { size: 32 });
+    for (const contract of ["cxpt", "vault", "distributor", "subscriptions", "billing"] as const) {
+      const address = deployment.contracts[contract]!;
+      assert.equal(await client.readContract({ address, abi: cxptAbi, functionName: "hasRole", args: [adminRole, addressOf(KEYS.deployer)] }), false, contract);
+      assert.equal(await client.readContract({ address, abi: cxptAbi, functionName: "hasRole", args: [adminRole, deployment.contracts.timelock!] }), true, contract);
+    }
+    assert.deepEqual(chain.accounts, [addressOf(KEYS.deployer)]);
+    assert.equal(await client.getBalance({ address: privateKeyToAccount(devKey(0)).address }), 0n);
     // Nothing was written into the repository's address book.
     assert.ok(!(await readdir(join(REPO, "src", "chain", "addresses"))).includes("agung.ts"));
   });
@@ -208,11 +219,16 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
       if (key !== undefined) assert.ok(!devKeys.has(key), "a development key was configured");
     }
     assert.deepEqual(keys.safeOwners, [], "no Safe owner keys on a live network: admin changes are proposals");
+    // The stage validation the API ran at start passes as the admin's check reports it: every check green.
+    const report = await checkChain(stack.config, "testnet");
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
+    assert.equal(report.chainId, AGUNG_CHAIN_ID);
+    assert.ok(report.checks.some((c) => c.check === "role") && report.checks.some((c) => c.check === "gas"));
     const { rows } = await stack.app.db.query<{ n: string }>("select count(*)::text as n from accounts");
     assert.equal(rows[0]!.n, "0", "no account was seeded");
     const config = expect(await call("GET", "config"), 200);
     assert.deepEqual(config.devWallets, []);
-    assert.equal(config.chain?.id ?? config.chainId, AGUNG_CHAIN_ID);
+    assert.equal(config.chain.chainId, AGUNG_CHAIN_ID);
     const check = await stack.app.db.query<{ n: string }>("select count(*)::text as n from job_runs");
     assert.equal(check.rows[0]!.n, "0");
   });
@@ -244,7 +260,7 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
     await mined(depositTx);
     const credited = expect(await call("POST", "tokens/deposit", depositor.token, { txHash: depositTx }), 200);
     assert.equal(credited.credited, true);
-    assert.equal(credited.creditsWei, (190n * CXPT).toString()); // 5 % burned
+    assert.equal(credited.creditsWei, (200n * CXPT).toString());
 
     // A metered day, paid as you go: the payer allows the Vault to collect and uses the compute API.
     await mined(await wallet(KEYS.payer).writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [vault, maxUint256] }));

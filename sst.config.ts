@@ -1,6 +1,6 @@
 // Cxmpute's backend on AWS with SST (https://sst.dev), beside the plain deployment (README
 // "Deploying on AWS with SST"): the API as a container service, the jobs as Lambda functions on
-// EventBridge schedules, the keys and URLs as SST secrets, the contract addresses from the
+// EventBridge schedules, the counters in a DynamoDB table, the keys and URLs as SST secrets, the contract addresses from the
 // deployment `npm run deploy -- --network <network>` recorded in src/chain/addresses/<network>.ts.
 //
 //   npx sst@4.17.1 secret set RpcUrl https://… --stage agung     (and every other secret below)
@@ -61,6 +61,15 @@ export default $config({
     };
     const keys = ["OPERATOR_PRIVATE_KEY", "BILLING_PRIVATE_KEY", "SETTLER_PRIVATE_KEY", "REWARDS_PRIVATE_KEY", "RELAYER_PRIVATE_KEY", "FAUCET_PRIVATE_KEY"] as const;
 
+    // The bucket and served-work counters (src/counters) in DynamoDB, as the blueprint has them; set
+    // COUNTER_STORE=postgres when deploying to keep them in PostgreSQL instead.
+    const dynamo = (process.env.COUNTER_STORE ?? "dynamodb") === "dynamodb";
+    const counters = dynamo
+      ? new sst.aws.Dynamo("Counters", { fields: { pk: "string", sk: "string" }, primaryIndex: { hashKey: "pk", rangeKey: "sk" } })
+      : undefined;
+    const counterEnv: Record<string, SstInput<string>> = counters ? { COUNTER_STORE: "dynamodb", DYNAMODB_TABLE: counters.name } : { COUNTER_STORE: "postgres" };
+    const link = counters ? [counters] : [];
+
     const vpc = new sst.aws.Vpc("Vpc", { nat: "managed" });
     const cluster = new sst.aws.Cluster("Cluster", { vpc });
     const api = new sst.aws.Service("Api", {
@@ -70,7 +79,17 @@ export default $config({
       memory: "2 GB",
       scaling: { min: 2, max: 6 },
       // The crons below run the jobs; the API instances only serve, meter and follow the chain.
-      environment: { ...common, JOBS: "off", HOST: "0.0.0.0", PORT: "8787", ...secrets(["RPC_URL", "DATABASE_URL", "REDIS_URL", ...keys]) },
+      environment: {
+        ...common,
+        ...counterEnv,
+        // Lambda sets AWS_REGION itself (and refuses it as a variable); the container is told.
+        ...(process.env.AWS_REGION ? { AWS_REGION: process.env.AWS_REGION } : {}),
+        JOBS: "off",
+        HOST: "0.0.0.0",
+        PORT: "8787",
+        ...secrets(["RPC_URL", "DATABASE_URL", "REDIS_URL", ...keys]),
+      },
+      link, // IAM access to the counters table
       loadBalancer: { ports: [{ listen: "80/http", forward: "8787/http" }], health: { "8787/http": { path: "/api/health" } } },
     });
 
@@ -91,12 +110,13 @@ export default $config({
           timeout: "15 minutes",
           memory: "1024 MB",
           vpc,
-          environment: { ...common, ...secrets(["RPC_URL", "DATABASE_URL", ...keys]) },
+          environment: { ...common, ...counterEnv, ...secrets(["RPC_URL", "DATABASE_URL", ...keys]) },
+          link,
           copyFiles: [{ from: "src/db/migrations", to: "src/lambda/migrations" }],
           nodejs: { format: "esm", install: ["pg", "@electric-sql/pglite", "bullmq", "ioredis", "pino"] },
         },
       });
     }
-    return { api: api.url, network, chainId: deployment.chainId };
+    return { api: api.url, network, chainId: deployment.chainId, counters: counters?.name ?? "postgres" };
   },
 });

@@ -1,4 +1,4 @@
--- The testnet faucet (src/faucet): when each wallet may ask again, shared by every API instance,
+-- The testnet faucet (src/faucet) and the counters (src/counters). The faucet: when each wallet may ask again, shared by every API instance,
 -- and every request with the transactions that paid it.
 create table faucet_cooldowns (
   wallet  text primary key check (wallet ~ '^0x[0-9a-f]{40}$'),
@@ -22,3 +22,18 @@ create table faucet_drips (
   finished_at   timestamptz
 );
 create index faucet_drips_wallet on faucet_drips(wallet, id desc);
+
+-- The counters of src/counters when COUNTER_STORE=postgres (the default): each request id counted
+-- once per kind; bucket tokens per account and UTC day. Served requests add to provider_requests.
+create table counter_requests (
+  kind       text not null check (kind in ('served', 'bucket')),
+  request_id text not null,
+  primary key (kind, request_id)
+);
+
+create table bucket_counters (
+  account_id uuid not null references accounts(id),
+  day        date not null,
+  tokens     numeric(78, 0) not null check (tokens >= 0),
+  primary key (account_id, day)
+);

@@ -138,10 +138,15 @@ export async function requestDrip(ctx: AppContext, account: Account): Promise<Dr
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (cxptTxHash === undefined) {
-      // Nothing was paid: the request failed and the wallet may ask again at once.
+    const { rows: recorded } = await ctx.db.query<{ cxpt_tx_hash: string | null }>("select cxpt_tx_hash from faucet_drips where id = $1", [id]);
+    if (cxptTxHash === undefined && recorded[0]?.cxpt_tx_hash == null) {
+      // Nothing was broadcast: the request failed and the wallet may ask again at once.
       await ctx.db.query("update faucet_drips set status = 'failed', error = $2, finished_at = now() where id = $1", [id, message]);
       await ctx.db.query("update faucet_cooldowns set next_at = coalesce($2, now()) where wallet = $1", [wallet.toLowerCase(), slot.previous]);
+    } else if (cxptTxHash === undefined) {
+      // Broadcast but not seen mined (stuck, answer lost): it may still land, so the slot stays
+      // taken and the drip stays pending with its hash for an operator to look up.
+      await ctx.db.query("update faucet_drips set error = $2 where id = $1", [id, message]);
     } else {
       // The CXPT was paid, the gas top-up was not: the drip counts, its record says so.
       await ctx.db.query("update faucet_drips set status = 'sent', error = $2, finished_at = now() where id = $1", [id, `gas top-up: ${message}`]);

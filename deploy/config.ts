@@ -146,14 +146,25 @@ function required<T>(value: T | undefined, name: string): T {
   return value;
 }
 
+/** The timelock's minimum delay on a live network: TIMELOCK_DELAY seconds, 48 h when unset. */
+export const LIVE_TIMELOCK_DELAY = 48n * HOUR;
+
+function timelockDelay(env: Env): bigint {
+  const raw = env.TIMELOCK_DELAY?.trim();
+  if (raw === undefined || raw === "") return LIVE_TIMELOCK_DELAY;
+  if (!/^\d+$/.test(raw)) throw new Error(`TIMELOCK_DELAY must be a whole number of seconds, got "${raw}"`);
+  return BigInt(raw);
+}
+
 /**
  * Live networks: every address from the environment. Required: SAFE_OWNERS (comma-separated),
  * OPERATOR_ADDRESS, BILLING_ADDRESS, SETTLER_ADDRESS, REWARDS_ADDRESS, CXPT_USD. Optional:
  * SAFE_THRESHOLD (2), SAFE_ADDRESS, SAFE_SINGLETON, SAFE_PROXY_FACTORY, SAFE_SALT_NONCE (0),
- * DISTRIBUTION_ADDRESS (the Safe), SANCTIONS_ORACLE (none), TIMELOCK_DELAY in seconds
- * (48 h on peaq mainnet, 0 elsewhere).
+ * DISTRIBUTION_ADDRESS (the Safe), SANCTIONS_ORACLE (none), TIMELOCK_DELAY in seconds (48 h).
+ * The delay is a setting, never inferred from the network's name: a testnet deployment rehearses
+ * mainnet's 48 h unless told otherwise.
  */
-export function envConfig(env: Env, network: string): DeployConfig {
+export function envConfig(env: Env, _network: string): DeployConfig {
   const owners = required(env.SAFE_OWNERS, "SAFE_OWNERS")
     .split(",")
     .map((owner, i) => parseAddress(owner.trim(), `SAFE_OWNERS[${i}]`));
@@ -172,7 +183,7 @@ export function envConfig(env: Env, network: string): DeployConfig {
       factory: address(env, "SAFE_PROXY_FACTORY"),
       saltNonce: BigInt(env.SAFE_SALT_NONCE ?? 0),
     },
-    timelockDelay: BigInt(env.TIMELOCK_DELAY ?? (network === "peaq" ? 48n * HOUR : 0n)),
+    timelockDelay: timelockDelay(env),
     operators: {
       operator: need("OPERATOR_ADDRESS"),
       billing: need("BILLING_ADDRESS"),

@@ -3,7 +3,9 @@
 // DEPLOY_TAGS=cxpt,vault selects tags (with what they need); all by default. Local networks use the
 // development accounts (deploy/config.ts devConfig); agung and peaq read every address from the
 // environment (envConfig) and validate each implementation with the OpenZeppelin upgrades plugin
-// first. Addresses go to src/chain/addresses/<network>.ts (not for the throwaway in-process chain).
+// first. Addresses go to src/chain/addresses/<network>.ts (not for the throwaway in-process chain),
+// or under CXPT_ADDRESSES_DIR (its addresses/<network>.ts and addresses.ts) when set: a rehearsal
+// records its throwaway deployment there instead of in the repository.
 import hre, { network } from "hardhat";
 import { upgrades } from "@openzeppelin/hardhat-upgrades/viem";
 import { formatProposal } from "../src/chain/timelock.ts";
@@ -28,11 +30,12 @@ if (live) {
   }
 }
 
-const existing = await readDeployment(networkName);
+const addressesDir = process.env.CXPT_ADDRESSES_DIR || undefined;
+const existing = await readDeployment(networkName, addressesDir);
 const result = await deploySuite({ publicClient, wallet: deployer }, { network: networkName, config, tags, existing, log: console.log });
 
 console.log(JSON.stringify(result.deployment, null, 2));
-if (!inProcess) console.log(`wrote ${await writeDeployment(result.deployment)}`);
+if (!inProcess) console.log(`wrote ${await writeDeployment(result.deployment, addressesDir)}`);
 if (result.proposals.length > 0) {
   console.log(`\n${result.proposals.length} change(s) need the Safe to go through the timelock:`);
   for (const proposal of result.proposals) console.log(formatProposal(proposal));

@@ -25,6 +25,8 @@ export interface Signers {
   readonly settler?: Signer;
   readonly rewards?: Signer;
   readonly relayer?: Signer;
+  /** The testnet faucet's key (src/faucet). */
+  readonly faucet?: Signer;
   readonly safeOwners: readonly Signer[];
 }
 
@@ -85,6 +87,7 @@ async function openChain(config: AppConfig, options: ConnectOptions): Promise<Op
     settler: signer(keys.settler),
     rewards: signer(keys.rewards),
     relayer: signer(keys.relayer),
+    faucet: signer(keys.faucet),
     safeOwners: keys.safeOwners.map((k) => signer(k)!),
   };
   return { client, chainId, found, signers };

@@ -3,6 +3,7 @@
 import type { AppConfig, Phase, Stage } from "../config/config.ts";
 import type { Billing } from "./billing.ts";
 import type { ChainContext, ConnectOptions } from "./chain.ts";
+import type { CounterStore } from "../counters/counters.ts";
 import type { Db } from "../db/db.ts";
 import type { Monitor } from "../monitoring/index.ts";
 import type { NodeRouter, ServedWorkRecorder } from "../providers/router.ts";
@@ -29,6 +30,8 @@ export interface AppContext {
   readonly connectOptions: ConnectOptions;
   readonly billing: Billing;
   readonly providers: Providers;
+  /** The bucket and served-work counters: PostgreSQL, or DynamoDB with COUNTER_STORE=dynamodb. */
+  readonly counters: CounterStore;
   /** Logs, metrics and alerts. */
   readonly monitor: Monitor;
   /** The stage switch connected or dropped the chain: billing and the indexer follow the new one. */

@@ -1,6 +1,7 @@
 // Builds the backend from its configuration: the database (migrated), the runtime stage, the
 // chain (validated) and the billing hot path. One call for the server, the jobs and the tests.
 import type { AppConfig } from "../config/config.ts";
+import { openCounters, servedWorkRecorder, type CounterStore } from "../counters/index.ts";
 import { openDb } from "../db/db.ts";
 import { migrate } from "../db/migrate.ts";
 import { createMonitor, type Logger } from "../monitoring/index.ts";
@@ -31,8 +32,11 @@ export interface CreateOptions extends ConnectOptions {
 export async function createApp(config: AppConfig, options: CreateOptions = {}): Promise<App> {
   const { log, follow, nodes = [], ...connectOptions } = options;
   const db = await openDb(config.database);
+  let counters: CounterStore | undefined;
   try {
     await migrate(db);
+    // Checked before anything else starts: a missing table or unreachable endpoint refuses the start.
+    counters = await openCounters(config.counters, db);
     const monitor = createMonitor(db, { logLevel: config.monitoring.logLevel, ...(log ? { log } : {}) });
     const stage: RuntimeStage = await loadStage(db, { stage: config.chain.stage, phase: config.chain.phase });
     const chain = stage.stage === "off" ? undefined : await connectChain(config, stage.stage, connectOptions);
@@ -47,17 +51,19 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       chain,
       connectOptions,
       billing,
-      providers: { router: createStaticRouter(nodes, { paygShare: config.gateway.paygSharePercent / 100 }), served: { record: () => {}, flush: async () => {} } },
+      counters,
+      providers: { router: createStaticRouter(nodes, { paygShare: config.gateway.paygSharePercent / 100 }), served: servedWorkRecorder(counters, monitor.log) },
       monitor,
       async chainChanged() {
         billing.chainChanged();
         await follower?.restart();
       },
-      close: () => closeAll([() => follower?.stop(), () => billing.close(), () => db.close()]),
+      close: () => closeAll([() => follower?.stop(), () => billing.close(), () => counters!.close(), () => db.close()]),
     });
     const follower: Follower | undefined = follow === false ? undefined : followChain(app);
     return app;
   } catch (error) {
+    await counters?.close();
     await db.close();
     throw error;
   }

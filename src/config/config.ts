@@ -24,6 +24,8 @@ export interface BackendKeys {
   readonly rewards?: Hex;
   /** Pays gas for gasless claims through the trusted forwarder. */
   readonly relayer?: Hex;
+  /** Holds the testnet faucet's CXPT and gas money; used by nothing else (src/faucet). */
+  readonly faucet?: Hex;
   /** Safe owners the backend may sign with (local development only; production proposes). */
   readonly safeOwners: readonly Hex[];
 }
@@ -71,6 +73,24 @@ export interface AppConfig {
   readonly jobs: JobsConfig;
   readonly monitoring: MonitoringConfig;
   readonly web: WebConfig;
+  readonly faucet: FaucetConfig;
+  /** Where the bucket and served-work counters live (src/counters). */
+  readonly counters: CountersConfig;
+}
+
+/** COUNTER_STORE: PostgreSQL (the default) or a DynamoDB table (DYNAMODB_TABLE in AWS_REGION, or at DYNAMODB_ENDPOINT). */
+export type CountersConfig =
+  | { readonly store: "postgres" }
+  | { readonly store: "dynamodb"; readonly table: string; readonly region: string; readonly endpoint: string | undefined };
+
+/** The testnet faucet (src/faucet): what one request sends, and how often a wallet may ask. */
+export interface FaucetConfig {
+  /** CXPT per request, in wei. */
+  readonly amountWei: bigint;
+  /** Native gas money a wallet is topped up to per request, in wei. */
+  readonly gasWei: bigint;
+  /** How long a wallet waits between two requests. */
+  readonly cooldownSeconds: number;
 }
 
 /** The compute gateway's limits and timeouts (src/gateway). */
@@ -213,6 +233,21 @@ function logLevel(env: Env): string {
   return raw;
 }
 
+function counters(env: Env): CountersConfig {
+  const store = env.COUNTER_STORE || "postgres";
+  if (store === "postgres") return { store };
+  if (store !== "dynamodb") throw new ConfigError(`COUNTER_STORE must be postgres or dynamodb, got "${store}"`);
+  const table = env.DYNAMODB_TABLE;
+  if (!table) throw new ConfigError("COUNTER_STORE=dynamodb needs DYNAMODB_TABLE, the counters table's name");
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(table)) throw new ConfigError(`DYNAMODB_TABLE is not a DynamoDB table name: "${table}"`);
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (!region) throw new ConfigError("COUNTER_STORE=dynamodb needs AWS_REGION (e.g. eu-central-1)");
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) && !env.DYNAMODB_ENDPOINT) throw new ConfigError(`AWS_REGION is not an AWS region: "${region}"`);
+  const endpoint = env.DYNAMODB_ENDPOINT || undefined;
+  if (endpoint !== undefined && !URL.canParse(endpoint)) throw new ConfigError(`DYNAMODB_ENDPOINT is not a URL: "${endpoint}"`);
+  return { store, table, region, endpoint };
+}
+
 /** The configuration from `env` (process.env by default). Throws ConfigError naming the bad setting. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const dataDir = resolve(env.CXPT_DATA_DIR ?? ".data");
@@ -247,6 +282,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         settler: key(env, "SETTLER_PRIVATE_KEY"),
         rewards: key(env, "REWARDS_PRIVATE_KEY"),
         relayer: key(env, "RELAYER_PRIVATE_KEY"),
+        faucet: key(env, "FAUCET_PRIVATE_KEY"),
         safeOwners: (env.SAFE_OWNER_KEYS ?? "")
           .split(",")
           .map((k) => k.trim())
@@ -289,6 +325,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       driftAlertTokens: wei(env, "ALERT_DRIFT_TOKENS", 1_000n),
       indexerLagBlocks: int(env, "ALERT_INDEXER_LAG_BLOCKS", 50, 1),
     },
+    faucet: {
+      amountWei: wei(env, "FAUCET_AMOUNT_WEI", 1_000n * 10n ** 18n),
+      gasWei: wei(env, "FAUCET_GAS_WEI", 10n ** 16n),
+      cooldownSeconds: int(env, "FAUCET_COOLDOWN_SECONDS", 24 * 3600, 1),
+    },
+    counters: counters(env),
   };
 }
 

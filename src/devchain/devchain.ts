@@ -19,6 +19,11 @@ export interface DevChainOptions {
   readonly port?: number;
   /** Default 31337. A journal only replays onto the chain id it was written with. */
   readonly chainId?: number;
+  /**
+   * The only accounts funded at genesis, instead of the 20 development accounts: a stand-in for a
+   * live network, where nothing but what the operator funds holds gas (the agung rehearsal).
+   */
+  readonly accounts?: readonly { readonly privateKey: Hex; readonly balance: bigint }[];
   readonly log?: (line: string) => void;
 }
 
@@ -167,7 +172,7 @@ function handler(provider: Provider, journal: Journal | undefined, head: Head): 
  * state change from then on (fsynced before the response); without it, nothing is kept.
  */
 export async function startDevChain(options: DevChainOptions = {}): Promise<DevChain> {
-  const { dataDir, host = "127.0.0.1", port = 8545, chainId = DEFAULT_CHAIN_ID, log = () => {} } = options;
+  const { dataDir, host = "127.0.0.1", port = 8545, chainId = DEFAULT_CHAIN_ID, accounts: funded, log = () => {} } = options;
   const journal = dataDir === undefined ? undefined : openJournal(dataDir);
   const cleanup: (() => Promise<void> | void)[] = [() => journal?.close()];
   const shutdown = async () => {
@@ -188,6 +193,7 @@ export async function startDevChain(options: DevChainOptions = {}): Promise<DevC
         initialDate: new Date(genesisTime * 1000),
         // Like a real node: a reverted transaction is mined and answered with its hash (receipt status 0).
         throwOnTransactionFailures: false,
+        ...(funded ? { accounts: funded.map(({ privateKey, balance }) => ({ privateKey, balance: balance.toString() })) } : {}),
       },
     });
     cleanup.push(() => connection.close());

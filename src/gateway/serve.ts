@@ -178,7 +178,7 @@ export async function serveChat(deps: GatewayDeps, call: ChatCall): Promise<void
     const unitsIn = clampTokens(answer.usage?.prompt_tokens, promptCeiling, promptTokenEstimate(texts));
     const unitsOut = clampTokens(answer.usage?.completion_tokens, maxTokens, maxTokens);
     const usage = await capture(deps, auth, "/api/v1/chat/completions", "chat", tier, unitsIn, unitsOut);
-    recordServed(deps, attempt, unitsIn + unitsOut);
+    recordServed(deps, auth, attempt, unitsIn + unitsOut);
     await reply.headers(headers).status(200).send({ ...answer, cxpt: receipt(clientRequestId, auth, tier, usage) });
   } catch (error) {
     await deps.gate.release(auth).catch(() => {});
@@ -194,9 +194,9 @@ function clampTokens(reported: unknown, ceiling: number, fallback: number): numb
   return Math.min(value, ceiling);
 }
 
-function recordServed(deps: GatewayDeps, attempt: Attempt, tokens: number): void {
+function recordServed(deps: GatewayDeps, auth: Authorization, attempt: Attempt, tokens: number): void {
   const { node } = attempt.lease;
-  deps.served.record({ nodeId: node.id, providerAccountId: node.providerAccountId, tier: node.tier, at: Date.now(), tokens, latencyMs: attempt.latencyMs });
+  deps.served.record({ requestId: auth.requestId, nodeId: node.id, providerAccountId: node.providerAccountId, tier: node.tier, at: Date.now(), tokens, latencyMs: attempt.latencyMs });
 }
 
 interface StreamCall {
@@ -260,7 +260,7 @@ async function streamChat(deps: GatewayDeps, s: StreamCall): Promise<void> {
   if (unitsIn + unitsOut > 0) {
     try {
       result = await capture(deps, auth, "/api/v1/chat/completions", "chat", attempt.lease.node.tier, unitsIn, unitsOut);
-      recordServed(deps, attempt, unitsIn + unitsOut);
+      recordServed(deps, auth, attempt, unitsIn + unitsOut);
     } catch (error) {
       // Delivered but not captured: the hold stays until it expires; the loss is logged to be billed by hand.
       deps.log.error({ component: "gateway", requestId: auth.requestId, accountId: auth.accountId, unitsIn, unitsOut, err: error }, "streamed usage could not be captured");
@@ -313,7 +313,7 @@ export async function serveEmbeddings(deps: GatewayDeps, call: Omit<ChatCall, "b
       requestId: auth.requestId, accountId: auth.accountId, endpoint: "/api/v1/embeddings", service: "embeddings",
       unitsIn: units, unitsOut: 0, billedIn: auth.billedIn, pool: auth.pool,
     });
-    recordServed(deps, attempt, units);
+    recordServed(deps, auth, attempt, units);
     reply.headers({ ...rateHeaders(auth.rate, false), "x-request-id": clientRequestId });
     return { ...answer, cxpt: receipt(clientRequestId, auth, attempt.lease.node.tier, usage) };
   } catch (error) {

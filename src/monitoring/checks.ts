@@ -1,6 +1,7 @@
 // The monitor job's checks: conditions read from the chain and the database that raise an alert
 // while they hold and resolve it once they are gone.
-//  - low_balance:<role>  a backend signer holds less native gas money than ALERT_LOW_BALANCE_WEI;
+//  - low_balance:<role>  a backend signer (the faucet's included) holds less native gas money than
+//                        ALERT_LOW_BALANCE_WEI; low_balance:faucet_cxpt: the faucet runs short of CXPT;
 //  - indexer_lag         the indexer cursor is more than ALERT_INDEXER_LAG_BLOCKS behind the head;
 //  - tx_failed:<id>      a token transaction was booked as failed (one alert per transaction,
 //                        raised once: an operator resolves it after looking at it).
@@ -10,10 +11,11 @@ import { formatEther, type Address } from "viem";
 import type { AppContext } from "../app/context.ts";
 import type { ChainContext } from "../app/chain.ts";
 import { AppError } from "../errors.ts";
+import { checkFaucetTokens, type FaucetTokens } from "../faucet/monitor.ts";
 import type { AlertSeverity } from "./alerts.ts";
 
 /** The signers whose gas money is watched. */
-export const WATCHED_SIGNERS = ["operator", "billing", "settler", "rewards", "relayer"] as const;
+export const WATCHED_SIGNERS = ["operator", "billing", "settler", "rewards", "relayer", "faucet"] as const;
 export type SignerRole = (typeof WATCHED_SIGNERS)[number];
 
 /** Failed transactions alerted per run, oldest first; the rest wait for the next run. */
@@ -42,7 +44,7 @@ export interface IndexerState {
 /** What `runChecks` found; JSON as it is (amounts and blocks as decimal strings). */
 export interface CheckReport {
   readonly checkedAt: string;
-  readonly balances: CheckResult<{ readonly signers: readonly SignerBalance[] }>;
+  readonly balances: CheckResult<{ readonly signers: readonly SignerBalance[]; readonly faucet?: FaucetTokens }>;
   readonly indexer: CheckResult<IndexerState>;
   /** The ids of the failed transactions alerted by this run. */
   readonly failedTransactions: CheckResult<{ readonly alerted: readonly string[] }>;
@@ -53,7 +55,7 @@ const CHAIN_OFF = { status: "skipped", reason: "the chain is off" } as const;
 /** Critical when `larger` is more than ten times `smaller` (a balance at a tenth of its threshold, a lag ten times its limit), else a warning. */
 const severity = (smaller: bigint, larger: bigint): AlertSeverity => (smaller * 10n < larger ? "critical" : "warning");
 
-async function checkBalances(ctx: AppContext, chain: ChainContext): Promise<{ signers: SignerBalance[] }> {
+async function checkBalances(ctx: AppContext, chain: ChainContext): Promise<{ signers: SignerBalance[]; faucet?: FaucetTokens }> {
   const threshold = ctx.config.monitoring.lowBalanceWei;
   const configured = WATCHED_SIGNERS.flatMap((role) => {
     const signer = chain.signers[role];
@@ -80,7 +82,8 @@ async function checkBalances(ctx: AppContext, chain: ChainContext): Promise<{ si
       details: { role: s.role, address: s.address, balanceWei: s.balanceWei, thresholdWei: threshold.toString(), chainId: chain.chainId },
     });
   }
-  return { signers };
+  const faucet = await checkFaucetTokens(ctx, chain);
+  return faucet === undefined ? { signers } : { signers, faucet };
 }
 
 async function checkIndexer(ctx: AppContext, chain: ChainContext): Promise<IndexerState> {

@@ -58,6 +58,8 @@ export interface NodeRouter {
 
 /** One request a node served, as the gateway records it for provider performance and rewards. */
 export interface ServedRequest {
+  /** The account-scoped request id it was billed under: served work counts once per request. */
+  readonly requestId: string;
   readonly nodeId: string;
   readonly providerAccountId: string;
   readonly tier: Tier;

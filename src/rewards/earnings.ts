@@ -207,7 +207,7 @@ export async function pointsBreakdown(
 ): Promise<PointsBreakdown> {
   const chain = requireChain(ctx);
   const [stats, onChain, stored] = await Promise.all([
-    loadProviderStats(ctx.db, epoch),
+    loadProviderStats(ctx.db, epoch, ctx.counters),
     chain.client.readContract({ address: chain.addresses.distributor, abi: distributorAbi, functionName: "sharesOf", args: [wallet, POOL_IDS.providers, epoch.epoch] }),
     storedPoints(ctx.db, "providers", wallet, [epoch.epoch]),
   ]);

@@ -7,6 +7,7 @@
 // orchestrator reports through PUT /api/v1/admin/providers/stats (./stats.ts). Users: usage_events billed in CXPT, by cost_ausd (USD-pegged, so the share
 // does not move with the CXPT rate); legacy (off-chain credit) usage earns no cashback.
 // Accounts without a linked wallet cannot hold points and are left out.
+import type { CounterStore } from "../counters/counters.ts";
 import { getAddress, type Address, type Hash } from "viem";
 import type { AppContext } from "../app/context.ts";
 import { exclusive, requireChain } from "../app/guards.ts";
@@ -145,14 +146,35 @@ export interface EpochWindow {
   readonly to: Date;
 }
 
-/** The window's provider statistics from provider_requests / provider_health. */
-export async function loadProviderStats(db: Queryable, { from, to }: EpochWindow): Promise<ProviderStats> {
-  const { rows: served } = await db.query<{ wallet: string; tier: string; hour_ms: string | number; requests: string | number }>(
-    `select a.wallet, r.tier, (extract(epoch from r.hour) * 1000)::bigint as hour_ms, r.requests
-       from provider_requests r join accounts a on a.id = r.provider_account_id
-      where r.hour >= $1 and r.hour < $2 and a.wallet is not null and r.requests > 0`,
-    [from.toISOString(), to.toISOString()],
-  );
+/** Requests served in the window from a DynamoDB counter store, by provider wallet. */
+async function servedFromCounters(db: Queryable, counters: CounterStore, window: EpochWindow) {
+  const counts = await counters.served(window);
+  const ids = [...new Set(counts.map((c) => c.providerAccountId))];
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<{ id: string; wallet: string }>("select id::text, wallet from accounts where id = any($1::uuid[]) and wallet is not null", [ids]);
+  const wallets = new Map(rows.map((r) => [r.id, r.wallet]));
+  return counts.flatMap((c) => {
+    const wallet = wallets.get(c.providerAccountId);
+    return wallet === undefined ? [] : [{ wallet, tier: c.tier, hour_ms: c.hour.getTime(), requests: c.requests.toString() }];
+  });
+}
+
+/**
+ * The window's provider statistics from provider_requests / provider_health; the served requests
+ * from `counters` instead when they live in DynamoDB (COUNTER_STORE=dynamodb).
+ */
+export async function loadProviderStats(db: Queryable, { from, to }: EpochWindow, counters?: CounterStore): Promise<ProviderStats> {
+  const served =
+    counters?.kind === "dynamodb"
+      ? await servedFromCounters(db, counters, { from, to })
+      : (
+          await db.query<{ wallet: string; tier: string; hour_ms: string | number; requests: string | number }>(
+            `select a.wallet, r.tier, (extract(epoch from r.hour) * 1000)::bigint as hour_ms, r.requests
+               from provider_requests r join accounts a on a.id = r.provider_account_id
+              where r.hour >= $1 and r.hour < $2 and a.wallet is not null and r.requests > 0`,
+            [from.toISOString(), to.toISOString()],
+          )
+        ).rows;
   const { rows: health } = await db.query<{ wallet: string; day: string; uptime_bps: number; p50_ms: number }>(
     `select a.wallet, h.day::text as day, h.uptime_bps, h.p50_ms
        from provider_health h join accounts a on a.id = h.provider_account_id
@@ -180,8 +202,8 @@ export async function loadUserSpend(db: Queryable, { from, to }: EpochWindow) {
 }
 
 /** An epoch's points for both pools. */
-export async function computeEpochPoints(db: Queryable, window: EpochWindow, tables: MultiplierTables = DEFAULT_MULTIPLIERS) {
-  const [stats, spend] = await Promise.all([loadProviderStats(db, window), loadUserSpend(db, window)]);
+export async function computeEpochPoints(db: Queryable, window: EpochWindow, tables: MultiplierTables = DEFAULT_MULTIPLIERS, counters?: CounterStore) {
+  const [stats, spend] = await Promise.all([loadProviderStats(db, window, counters), loadUserSpend(db, window)]);
   return { providers: providerPoints(stats, tables), users: userPoints(spend) };
 }
 
@@ -223,7 +245,7 @@ export async function runRewardsEpoch(ctx: AppContext, run: RunEpoch): Promise<R
   const current = await chain.client.readContract({ address: distributor, abi: distributorAbi, functionName: "currentEpoch" });
   if (epoch <= current) return { epoch, status: "started", providers: [], users: [], sweepTx: null, upload: null };
 
-  const points = await computeEpochPoints(ctx.db, { from, to }, run.tables);
+  const points = await computeEpochPoints(ctx.db, { from, to }, run.tables, ctx.counters);
   if (points.providers.length === 0 && points.users.length === 0) return { epoch, status: "empty", ...points, sweepTx: null, upload: null };
 
   const signer = chain.signers.rewards;

@@ -1,7 +1,8 @@
-// The user dashboard: CXPT balance and deposits, subscription, rewards, the PAYG allowance, API keys
+// The user dashboard: test CXPT from the faucet (testnet only), CXPT balance and deposits, subscription, rewards, the PAYG allowance, API keys
 // with a try-out of the metered endpoint, and charge verification, as a grid of cards (one column
 // on a phone).
 import { ApiKeys } from "./ApiKeys.tsx";
+import { FaucetCard } from "./FaucetCard.tsx";
 import { PaygAllowance } from "./PaygAllowance.tsx";
 import { RewardClaim } from "./RewardClaim.tsx";
 import { SubscriptionManager } from "./SubscriptionManager.tsx";
@@ -13,6 +14,7 @@ export default function UserDashboard() {
     <>
       <h1>Your CXPT</h1>
       <div className="grid">
+        <FaucetCard />
         <TokenBalance />
         <SubscriptionManager />
         <RewardClaim />

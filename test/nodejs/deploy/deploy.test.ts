@@ -265,7 +265,7 @@ describe("configuration", () => {
     CXPT_USD: "0.25",
   };
 
-  it("reads a live network's addresses from the environment, with 48 h on peaq mainnet", () => {
+  it("reads a live network's addresses from the environment, with the 48 h delay unless TIMELOCK_DELAY says otherwise", () => {
     const peaq = envConfig(liveEnv, "peaq");
     assert.equal(peaq.safe.owners.length, 3);
     assert.equal(peaq.safe.threshold, 2);
@@ -274,8 +274,11 @@ describe("configuration", () => {
     assert.equal(peaq.sanctionsOracle, undefined);
     assert.equal(peaq.operators.settler, "0x2000000000000000000000000000000000000003");
     assert.equal(peaq.economics.cxptUsd, "0.25");
-    assert.equal(envConfig(liveEnv, "agung").timelockDelay, 0n);
+    // The delay is a setting, never the network's name: agung rehearses mainnet's 48 h by default.
+    assert.equal(envConfig(liveEnv, "agung").timelockDelay, 48n * 3600n);
     assert.equal(envConfig({ ...liveEnv, TIMELOCK_DELAY: "3600" }, "agung").timelockDelay, 3600n);
+    assert.equal(envConfig({ ...liveEnv, TIMELOCK_DELAY: "0" }, "peaq").timelockDelay, 0n);
+    assert.throws(() => envConfig({ ...liveEnv, TIMELOCK_DELAY: "2d" }, "agung"), /TIMELOCK_DELAY must be a whole number of seconds/);
   });
 
   it("refuses a live configuration with a missing or malformed value", () => {

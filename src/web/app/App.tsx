@@ -5,6 +5,7 @@ import { useConnection } from "wagmi";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { Loading } from "../components/Notice.tsx";
 import { PendingReports } from "../components/PendingReports.tsx";
+import { ThemeToggle } from "../components/ThemeToggle.tsx";
 import { describeError } from "../lib/errors.ts";
 import { useSession } from "../lib/session.tsx";
 import { Link, usePath } from "./router.tsx";
@@ -85,7 +86,10 @@ export function App() {
           <Link to="/provider">Provider</Link>
           <Link to="/admin">Admin</Link>
         </nav>
-        <WalletPanel />
+        <div className="tools">
+          <ThemeToggle />
+          <WalletPanel />
+        </div>
       </header>
       <main id="main" tabIndex={-1}>
         <PageBoundary path={path}>

@@ -4,10 +4,11 @@
 // threshold is reached it executes.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { getAddress, isAddress, isAddressEqual, parseEther, type Address } from "viem";
+import { getAddress, isAddress, isAddressEqual, type Address } from "viem";
 import { useConfig, useConnection } from "wagmi";
 import { signTypedData } from "wagmi/actions";
 import { ActionButton } from "../components/ActionButton.tsx";
+import { parseCxptAmount as parseAmount } from "../lib/amount.ts";
 import { AddressLink } from "../components/AddressLink.tsx";
 import { Card } from "../components/Card.tsx";
 import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
@@ -30,12 +31,10 @@ export function signableSafeTx(typed: SafeTypedData) {
   };
 }
 
-/** Parses an amount of CXPT typed by a person into wei, or says why not. */
+/** Parses an amount of CXPT typed by a person into wei (lib/amount), or says why not. */
 export function parseCxptAmount(text: string): bigint | string {
-  const trimmed = text.trim();
-  if (!/^\d+(\.\d{1,18})?$/.test(trimmed)) return "Enter an amount of CXPT such as 12.5 (at most 18 decimals).";
-  const wei = parseEther(trimmed);
-  return wei > 0n ? wei : "The amount must be more than 0.";
+  const parsed = parseAmount(text);
+  return parsed.wei ?? parsed.error;
 }
 
 function WithdrawalItem({ w, held, onChange }: { readonly w: Withdrawal; readonly held: readonly Address[]; readonly onChange: (w: Withdrawal) => Promise<void> }) {

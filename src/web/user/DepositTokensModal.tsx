@@ -9,7 +9,6 @@ import {
   encodeErrorResult,
   parseEventLogs,
   parseSignature,
-  parseUnits,
   zeroHash,
   type Address,
   type Hash,
@@ -32,22 +31,9 @@ const BPS = 10_000n;
 /** How long a permit stays valid, from the chain's latest block. */
 const PERMIT_TTL_SECONDS = 3_600n;
 
-/** A CXPT amount typed by a person: its wei, or why it is not an amount. */
-export type ParsedAmount = { readonly wei: bigint; readonly error?: undefined } | { readonly wei?: undefined; readonly error: string };
+import { parseCxptAmount } from "../lib/amount.ts";
 
-/**
- * Parses a decimal CXPT amount ("12.5") into wei with viem's parseUnits, after checking it is a
- * plain decimal with at most 18 fraction digits; zero is refused unless `allowZero`.
- */
-export function parseCxptAmount(text: string, { allowZero = false } = {}): ParsedAmount {
-  const value = text.trim();
-  if (value === "") return { error: "Enter an amount of CXPT." };
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value)) return { error: "Enter the amount as a plain number of CXPT, like 12.5." };
-  if ((value.split(".")[1] ?? "").length > 18) return { error: "CXPT has 18 decimals: use at most 18 digits after the point." };
-  const wei = parseUnits(value.endsWith(".") ? value.slice(0, -1) : value, 18);
-  if (wei === 0n && !allowZero) return { error: "Enter an amount above zero." };
-  return { wei };
-}
+export { parseCxptAmount, type ParsedAmount } from "../lib/amount.ts";
 
 /** What the Vault does with a payment of `amount` at `burnBps`: burns `burned`, keeps `kept` for rewards (Vault._accrue). */
 export function burnSplit(amount: bigint, burnBps: bigint): { readonly burned: bigint; readonly kept: bigint } {

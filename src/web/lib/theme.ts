@@ -6,6 +6,14 @@ import { useState } from "react";
 export type ThemeChoice = "system" | "light" | "dark";
 
 const STORAGE_KEY = "cxpt-theme";
+/** Dispatched on window when the toggle changes the theme (canvas charts redraw in the new colours). */
+export const THEME_EVENT = "cxpt-theme";
+
+/** Whether the page is dark now: pinned dark, or following a dark system. */
+export function isDark(root: HTMLElement = document.documentElement): boolean {
+  const pinned = root.dataset.theme;
+  return pinned === "dark" || (pinned !== "light" && window.matchMedia("(prefers-color-scheme: dark)").matches);
+}
 const ORDER: readonly ThemeChoice[] = ["system", "light", "dark"];
 
 /** The stored choice ("system" when none, or when storage is unavailable). */
@@ -22,6 +30,7 @@ export function readTheme(storage: Pick<Storage, "getItem"> | undefined = global
 export function applyTheme(choice: ThemeChoice, root: HTMLElement = document.documentElement, storage: Pick<Storage, "setItem" | "removeItem"> | undefined = globalThis.localStorage): void {
   if (choice === "system") delete root.dataset.theme;
   else root.dataset.theme = choice;
+  globalThis.dispatchEvent?.(new Event(THEME_EVENT));
   try {
     if (choice === "system") storage?.removeItem(STORAGE_KEY);
     else storage?.setItem(STORAGE_KEY, choice);

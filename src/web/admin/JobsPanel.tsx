@@ -18,6 +18,15 @@ export function describeRun(run: JobRun): string {
   return run.outcome === "failed" ? `failed ${took}: ${run.error ?? "no message"}` : `${run.outcome} ${took}`;
 }
 
+/** A run's summary in one line: its plain figures ("batches 1, settled 3"); nested detail stays in the API. */
+export function summaryLine(summary: Readonly<Record<string, unknown>> | null): string {
+  if (summary === null) return "";
+  return Object.entries(summary)
+    .filter(([, v]) => ["string", "number", "boolean"].includes(typeof v))
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(", ");
+}
+
 /** Seconds since `since`, ticking every 250 ms while mounted. */
 function Elapsed({ since }: { readonly since: number }) {
   const [now, setNow] = useState(() => Date.now());
@@ -91,7 +100,8 @@ export function JobsPanel() {
     setActive((n) => n + 1);
     try {
       const run = await api<JobRun>(`/api/v1/admin/jobs/${name}/run`, { method: "POST" });
-      setDone(`${name}: ${describeRun(run)}${run.summary ? ` · ${Object.entries(run.summary).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(", ")}` : ""}`);
+      const summary = summaryLine(run.summary);
+      setDone(`${name}: ${describeRun(run)}${summary ? ` · ${summary}` : ""}`);
     } finally {
       setActive((n) => n - 1);
       await queries.invalidateQueries({ queryKey: adminKeys.jobs });

@@ -210,7 +210,7 @@ export function ProtocolBalanceCard() {
           <dd>{formatCxpt(t.protocolBalanceWei)}</dd>
           <dt>Safe</dt>
           <dd>
-            <AddressLink address={t.safe.address} label="the Safe's address" />
+            <AddressLink address={t.safe.address} label="the Safe's address" short />
           </dd>
           <dt>Safe nonce</dt>
           <dd>{t.safe.nonce}</dd>

@@ -125,7 +125,7 @@ describe("web: issue 15 dashboards (Chromium)", () => {
     await daily.getByText("dashboard app").first().waitFor();
     const recent = usage.getByRole("table", { name: "Recent requests" });
     assert.equal(await recent.getByRole("row").count(), 4);
-    assert.match(await recent.getByRole("row").nth(2).innerText(), /credits \+ PAYG\s+not yet settled/);
+    assert.match(await recent.getByRole("row").nth(2).innerText(), /\tPAYG\tnot yet settled/);
     await lightAndDark(page, "user-keys-usage");
 
     const download = page.waitForEvent("download");

@@ -108,7 +108,7 @@ export function AccountsPanel() {
         <ul className="stack plain" aria-label="Accounts found">
           {accounts.data.accounts.map((a) => (
             <li key={a.id} className="account">
-              <strong className="mono" title={a.wallet ?? undefined}>
+              <strong className="mono wrap" title={a.wallet ?? undefined}>
                 {a.wallet ?? a.email ?? a.id}
               </strong>{" "}
               <span className="muted">

@@ -31,9 +31,17 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
           tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
           legend: { show: series.length > 1 },
           cursor: { drag: { x: false, y: false } },
-          scales: { x: { time: true } },
+          // Half a day of room either side, so the first and last days' bars are whole.
+          scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
           axes: [
-            { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid } },
+            {
+              stroke: ink,
+              grid: { stroke: grid },
+              ticks: { stroke: grid },
+              // One tick per day at most: the figures are per day.
+              incrs: [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 28 * 86_400],
+              values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" })),
+            },
             { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, label: unit, size: 60 },
           ],
           series: [

@@ -7,6 +7,7 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import {
   ContractFunctionRevertedError,
   encodeErrorResult,
+  formatUnits,
   parseEventLogs,
   parseSignature,
   zeroHash,
@@ -22,6 +23,7 @@ import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
 import { TxLink } from "../components/TxLink.tsx";
 import { ApiError } from "../lib/api.ts";
 import { useContractAddress } from "../lib/appConfig.ts";
+import { useWalletFunds } from "../lib/funds.ts";
 import { formatBps, formatCxpt } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
 import { deliverReport, keepReport } from "../lib/reports.ts";
@@ -239,6 +241,7 @@ function DepositForm() {
   const [credited, setCredited] = useState<Credited>();
   const [creditError, setCreditError] = useState<unknown>();
   const parsed = parseCxptAmount(text);
+  const { funds } = useWalletFunds();
 
   // The API credits a deposit once it has its confirmations: a pending answer is asked again.
   const creditToAccount = (hash: Hash) => deliverReport<Credited>(api, address!, depositReport(hash));
@@ -279,7 +282,10 @@ function DepositForm() {
           onChange={(event) => setText(event.target.value)}
           aria-invalid={text !== "" && parsed.error !== undefined}
           aria-describedby={`${amountId}-hint`}
-        />
+        />{" "}
+        <button type="button" className="secondary" onClick={() => funds && setText(formatUnits(funds.balance, 18))} disabled={funds === undefined || funds.balance === 0n}>
+          Max
+        </button>
       </p>
       <p id={`${amountId}-hint`} className={text !== "" && parsed.error !== undefined ? "note error" : "muted"} role={text !== "" && parsed.error !== undefined ? "alert" : undefined}>
         {text !== "" && parsed.error !== undefined ? parsed.error : "Deposits pay for usage from your credits."}
@@ -287,17 +293,16 @@ function DepositForm() {
       {burnBps.error ? <ErrorNote error={burnBps.error} /> : burnBps.data === undefined ? <Loading what="the Vault's burn rate" /> : parsed.wei !== undefined ? <BurnPreview amount={parsed.wei} burnBps={burnBps.data} /> : null}
       <fieldset>
         <legend>How to pay</legend>
-        <label>
+        <label className="choice">
           <input type="radio" name="deposit-path" value="approve" checked={path === "approve"} onChange={() => setPath("approve")} /> Approve, then deposit (two transactions if the
           allowance is short)
         </label>
-        <br />
-        <label>
+        <label className="choice">
           <input type="radio" name="deposit-path" value="permit" checked={path === "permit"} onChange={() => setPath("permit")} /> Permit and deposit (sign a permit, one transaction)
         </label>
       </fieldset>
-      <p className="muted">The deposit uses the Vault allowance, which is also your PAYG allowance: set it again afterwards if you pay as you go.</p>
-      <ActionButton onAction={deposit} pendingLabel="Depositing…" disabled={parsed.error !== undefined || burnBps.data === undefined}>
+      <p className="muted">The deposit uses your PAYG allowance (what the Vault may take from your wallet): set it again afterwards if you pay as you go.</p>
+      <ActionButton onAction={deposit} pendingLabel="Depositing…" disabled={parsed.error !== undefined || burnBps.data === undefined} clearOn={text}>
         Deposit
       </ActionButton>
       {step ? <StatusNote>{step}</StatusNote> : null}

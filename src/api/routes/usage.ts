@@ -15,6 +15,7 @@ import {
   type StatementEntry,
   type UsageDay,
 } from "../../usage/service.ts";
+import { providerDays } from "../../usage/provider.ts";
 import { accountOf, sessionHook } from "../auth.ts";
 import { errors, Nullable, pageQuery, Timestamp, TxHash, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
@@ -128,6 +129,40 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
       const days = await usageByDay(ctx.db, accountOf(request).id, range, by);
       const last = new Date(range.end.getTime() - 86_400_000);
       return { from: range.start.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10), by, days: days.map(usageDayView) };
+    },
+  );
+
+  app.get(
+    "/api/v1/usage/provider/daily",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The signed-in provider's requests served and health per UTC day",
+        description: `Requests served (in total and per tier) and the day's uptime and p50 latency, for the days that have either; from and to are included, the last 30 days when omitted, at most ${MAX_RANGE_DAYS} days. Empty for an account that served nothing. 400 INVALID_DATE, INVALID_RANGE.`,
+        querystring: Type.Object({ from: Type.Optional(Day), to: Type.Optional(Day) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            from: Day,
+            to: Day,
+            days: Type.Array(
+              Type.Object({
+                day: Day,
+                requests: Type.Integer(),
+                byTier: Type.Record(Type.String(), Type.Integer()),
+                uptimeBps: Nullable(Type.Integer({ description: "basis points of 100 %" })),
+                p50Ms: Nullable(Type.Integer()),
+              }),
+            ),
+          }),
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const range = dayRange(request.query.from, request.query.to);
+      const days = await providerDays(ctx.db, accountOf(request).id, range);
+      return { from: range.start.toISOString().slice(0, 10), to: new Date(range.end.getTime() - 86_400_000).toISOString().slice(0, 10), days };
     },
   );
 

@@ -171,6 +171,21 @@ for (const backend of BACKENDS) {
       await get(`/api/v1/usage/statements/${month}?format=pdf`, 400, "VALIDATION_FAILED");
     });
 
+    it("gives a provider its requests served per day and tier with the day's health", async () => {
+      const provider = await signIn(stack.api, USERS.carol, { kind: "provider" });
+      const day1 = thisMonth(1).slice(0, 10);
+      await stack.app.db.query(
+        `insert into provider_requests (provider_account_id, tier, hour, requests) values
+           ($1, 'tide-pool', $2, 10), ($1, 'tide-pool', $3, 5), ($1, 'ocean', $3, 7)`,
+        [provider.accountId, `${day1}T01:00:00Z`, `${day1}T02:00:00Z`],
+      );
+      await stack.app.db.query("insert into provider_health (provider_account_id, day, uptime_bps, p50_ms) values ($1, $2, 9_990, 420)".replace("9_990", "9990"), [provider.accountId, day1]);
+      const answer = expect(await stack.api.inject({ method: "GET", url: `/api/v1/usage/provider/daily?from=${day1}&to=${today}`, headers: auth(provider.token) }), 200);
+      assert.deepEqual(answer.days, [{ day: day1, requests: 22, byTier: { "tide-pool": 15, ocean: 7 }, uptimeBps: 9990, p50Ms: 420 }]);
+      assert.deepEqual((await get("/api/v1/usage/provider/daily")).days, [], "a user has served nothing");
+      await get("/api/v1/usage/provider/daily?to=2026-02-31", 400, "INVALID_DATE");
+    });
+
     it("shows another account nothing of this one's usage", async () => {
       const bob = await signIn(stack.api, USERS.bob);
       const days = expect(await stack.api.inject({ method: "GET", url: "/api/v1/usage/daily", headers: auth(bob.token) }), 200).days;

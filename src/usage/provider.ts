@@ -20,7 +20,8 @@ export async function providerDays(db: Queryable, providerAccountId: string, ran
     db.query<{ day: string; tier: string; requests: string }>(
       `select to_char(hour at time zone 'UTC', 'YYYY-MM-DD') as day, tier, sum(requests) as requests
          from provider_requests where provider_account_id = $1 and hour >= $2 and hour < $3
-        group by 1, 2`,
+        group by 1, 2
+        order by 1, 2`,
       [providerAccountId, range.start, range.end],
     ),
     db.query<{ day: string; uptime_bps: number; p50_ms: number }>(

@@ -15,6 +15,7 @@ import { signIn, USERS, viem, walletOf } from "../api/harness.ts";
 import { launchBrowser, openDashboard, screenshot, startWebStack, type WebStack } from "./browser.ts";
 
 const demoUser = privateKeyToAccount(devKey(DEV_KEYS.demoUser)).address;
+const demoProvider = privateKeyToAccount(devKey(DEV_KEYS.demoProvider)).address;
 const E18 = 10n ** 18n;
 
 /** Screenshots `page` as <name>-light.png and <name>-dark.png (the system preference emulated). */
@@ -138,6 +139,28 @@ describe("web: issue 15 dashboards (Chromium)", () => {
     await page.getByRole("heading", { name: /^Statement for / }).waitFor();
     await page.getByRole("region", { name: "Totals" }).getByText(/for \d+ requests/).waitFor();
     await lightAndDark(page, "statement");
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+
+  it("shows a provider the requests served per day and node health over time", async () => {
+    const { page, pageErrors } = await openDashboard(browser, web, "/provider", { wallet: "Demo provider" });
+    const accountId = (await web.app.db.query<{ id: string }>("select id from accounts where wallet = $1", [demoProvider.toLowerCase()])).rows[0]!.id;
+    const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
+    for (const [ago, tier, requests, uptime, p50] of [[2, "tide-pool", 120, 9990, 410], [1, "ocean", 80, 9875, 520], [1, "tide-pool", 40, 9875, 520], [0, "tide-pool", 200, 10000, 380]] as const) {
+      await web.app.db.query(
+        "insert into provider_requests (provider_account_id, tier, hour, requests) values ($1, $2, $3, $4) on conflict do nothing",
+        [accountId, tier, `${day(ago)}T00:00:00Z`, requests],
+      );
+      await web.app.db.query("insert into provider_health (provider_account_id, day, uptime_bps, p50_ms) values ($1, $2, $3, $4) on conflict do nothing", [accountId, day(ago), uptime, p50]);
+    }
+    await page.reload();
+    const card = page.getByRole("region", { name: "Served work and health" });
+    const table = card.getByRole("table", { name: "Served work and health per day" });
+    await table.waitFor();
+    assert.match(await table.getByRole("row").nth(2).innerText(), /^\d{4}-\d{2}-\d{2}\s+120\s+ocean 80, tide-pool 40\s+98\.75 %\s+520 ms$/);
+    await card.locator(".chart canvas").nth(2).waitFor(); // the three charts are drawn
+    await lightAndDark(page, "provider-activity");
     assert.deepEqual(pageErrors, []);
     await page.context().close();
   });

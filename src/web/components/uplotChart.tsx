@@ -10,6 +10,13 @@ import type { SeriesChartProps } from "./SeriesChart.tsx";
 const LIGHT = ["#3b5bdb", "#2b8a3e", "#e8590c", "#ae3ec9", "#0c8599", "#c92a2a"];
 const DARK = ["#91a7ff", "#69db7c", "#ffa94d", "#e599f7", "#66d9e8", "#ff8787"];
 
+/** Bar series as running totals, the last (tallest) first; each keeps its own colour. */
+function stacked(series: SeriesChartProps["series"]) {
+  const totals: (number | null)[][] = [];
+  series.forEach((s, i) => totals.push(s.values.map((v, d) => (v === null && (i === 0 || totals[i - 1]![d] === null) ? null : (v ?? 0) + (i === 0 ? 0 : (totals[i - 1]![d] ?? 0))))));
+  return series.map((s, i) => ({ label: s.label, values: totals[i]!, colour: i })).reverse();
+}
+
 export default function UplotChart({ days, series, kind, height = 220, unit }: SeriesChartProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -23,6 +30,9 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
       const ink = dark ? "#c9ccd3" : "#444a55";
       const grid = dark ? "rgba(255,255,255,0.08)" : "rgba(0,0,0,0.08)";
       const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+      // Several bar series are stacked: each is drawn as the running total up to it, tallest first, so
+      // every segment shows and the bar's top is the day's total (the table has each figure).
+      const drawn = kind === "bars" && series.length > 1 ? stacked(series) : series.map((s, i) => ({ ...s, colour: i }));
       const bars = uPlot.paths.bars!({ size: [0.7 / Math.max(1, series.length), 40], align: 0 });
       chart = new uPlot(
         {
@@ -32,7 +42,10 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
           legend: { show: series.length > 1 },
           cursor: { drag: { x: false, y: false } },
           // Half a day of room either side, so the first and last days' bars are whole.
-          scales: { x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } },
+          scales: {
+            x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] },
+            ...(kind === "bars" ? { y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } } : {}),
+          },
           axes: [
             {
               stroke: ink,
@@ -46,17 +59,17 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
           ],
           series: [
             {},
-            ...series.map((s, i) => ({
+            ...drawn.map((s) => ({
               label: s.label,
-              stroke: palette[i % palette.length],
-              fill: kind === "bars" ? `${palette[i % palette.length]}99` : undefined,
+              stroke: palette[s.colour % palette.length],
+              fill: kind === "bars" ? `${palette[s.colour % palette.length]}cc` : undefined,
               width: kind === "bars" ? 0 : 2,
               points: { show: kind !== "bars" },
               ...(kind === "bars" ? { paths: bars } : {}),
             })),
           ],
         },
-        [xs, ...series.map((s) => [...s.values])],
+        [xs, ...drawn.map((s) => [...s.values])],
         el,
       );
     };

@@ -6,10 +6,14 @@ import { Component, lazy, Suspense, type ReactNode } from "react";
 
 export interface SeriesChartProps {
   /** The days (YYYY-MM-DD, UTC) along the x axis. */
-  readonly days: readonly string[];
+  readonly days?: readonly string[];
+  /** Or named categories along the x axis ("#1", "#2": epochs), one per value. */
+  readonly categories?: readonly string[];
   /** One or more series, one value per day (display numbers: exact amounts stay in the table). */
   readonly series: readonly { readonly label: string; readonly values: readonly (number | null)[] }[];
   readonly kind: "bars" | "lines";
+  /** Several bar series: stacked (the default: parts of a total) or drawn over each other, first behind (a part of the first). */
+  readonly stack?: boolean;
   readonly unit?: string;
   readonly height?: number;
 }
@@ -27,7 +31,7 @@ class ChartBoundary extends Component<{ readonly children: ReactNode }, { failed
 }
 
 export function SeriesChart(props: SeriesChartProps) {
-  if (props.days.length === 0) return null;
+  if ((props.days ?? props.categories ?? []).length === 0) return null;
   return (
     <ChartBoundary>
       <Suspense fallback={<div className="chart muted" style={{ height: props.height ?? 220 }}>Loading the chart…</div>}>

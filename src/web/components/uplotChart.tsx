@@ -17,7 +17,7 @@ function stacked(series: SeriesChartProps["series"]) {
   return series.map((s, i) => ({ label: s.label, values: totals[i]!, colour: i })).reverse();
 }
 
-export default function UplotChart({ days, series, kind, height = 220, unit }: SeriesChartProps) {
+export default function UplotChart({ days, categories, series, kind, stack = true, height = 220, unit }: SeriesChartProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -29,10 +29,12 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
       const palette = dark ? DARK : LIGHT;
       const ink = dark ? "#c9ccd3" : "#444a55";
       const grid = dark ? "rgba(255,255,255,0.08)" : "rgba(0,0,0,0.08)";
-      const xs = days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000);
+      const time = days !== undefined;
+      const xs = time ? days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000) : (categories ?? []).map((_, i) => i);
+      const half = time ? 43_200 : 0.5;
       // Several bar series are stacked: each is drawn as the running total up to it, tallest first, so
       // every segment shows and the bar's top is the day's total (the table has each figure).
-      const drawn = kind === "bars" && series.length > 1 ? stacked(series) : series.map((s, i) => ({ ...s, colour: i }));
+      const drawn = kind === "bars" && stack && series.length > 1 ? stacked(series) : series.map((s, i) => ({ ...s, colour: i }));
       const bars = uPlot.paths.bars!({ size: [0.7 / Math.max(1, series.length), 40], align: 0 });
       chart = new uPlot(
         {
@@ -43,7 +45,7 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
           cursor: { drag: { x: false, y: false } },
           // Half a day of room either side, so the first and last days' bars are whole.
           scales: {
-            x: { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] },
+            x: { time, range: (_u, min, max) => [min - half, max + half] },
             ...(kind === "bars" ? { y: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } } : {}),
           },
           axes: [
@@ -51,9 +53,10 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
               stroke: ink,
               grid: { stroke: grid },
               ticks: { stroke: grid },
-              // One tick per day at most: the figures are per day.
-              incrs: [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 28 * 86_400],
-              values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" })),
+              // One tick per day (or category) at most: the figures are per day.
+              incrs: time ? [86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 28 * 86_400] : [1, 2, 5, 10, 20, 50],
+              values: (_u, ticks) =>
+                ticks.map((t) => (time ? new Date(t * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" }) : (categories?.[t] ?? ""))),
             },
             { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, label: unit, size: 60 },
           ],
@@ -85,6 +88,6 @@ export default function UplotChart({ days, series, kind, height = 220, unit }: S
       window.removeEventListener(THEME_EVENT, draw);
       chart?.destroy();
     };
-  }, [days, series, kind, height, unit]);
+  }, [days, categories, series, kind, stack, height, unit]);
   return <div ref={box} className="chart" aria-hidden="true" />;
 }

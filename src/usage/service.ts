@@ -116,9 +116,15 @@ export interface UsageRequest {
  * The account's metered requests, newest first, `limit` (1–MAX_REQUESTS_PAGE) older than the request
  * `cursor` (a requestId from an earlier page). 400 INVALID_LIMIT / INVALID_CURSOR otherwise.
  */
-export async function recentRequests(db: Queryable, accountId: string, options: { limit?: number; cursor?: string } = {}): Promise<{ requests: UsageRequest[]; nextCursor: string | null }> {
+export async function recentRequests(
+  db: Queryable,
+  accountId: string,
+  options: { limit?: number; cursor?: string } = {},
+): Promise<{ requests: UsageRequest[]; nextCursor: string | null }> {
   const limit = options.limit ?? DEFAULT_REQUESTS_PAGE;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REQUESTS_PAGE) throw badRequest("INVALID_LIMIT", `limit must be from 1 to ${MAX_REQUESTS_PAGE}, got ${limit}`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REQUESTS_PAGE) {
+    throw badRequest("INVALID_LIMIT", `limit must be from 1 to ${MAX_REQUESTS_PAGE}, got ${limit}`);
+  }
   if (options.cursor !== undefined) {
     const { rows } = await db.query("select 1 from usage_events where request_id = $1 and account_id = $2", [options.cursor, accountId]);
     if (rows.length === 0) throw badRequest("INVALID_CURSOR", "cursor must be a nextCursor from an earlier page");

@@ -76,7 +76,9 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
         tags: ["accounts"],
         summary: "Set or remove an API key's monthly spend limit",
         description:
-          "Once the key's CXPT spend this calendar month (UTC) reaches the limit, the compute API refuses it with 402 `KEY_LIMIT_REACHED` until the month ends or the limit is raised. `monthlyLimitWei: null` removes the limit. 400 `INVALID_LIMIT` for 0 or more than 10^36 wei; 404 `API_KEY_NOT_FOUND` for a revoked key or another account's.",
+          "Once the key's CXPT spend this calendar month (UTC) reaches the limit, the compute API refuses it with 402 " +
+            "`KEY_LIMIT_REACHED` until the month ends or the limit is raised. `monthlyLimitWei: null` removes the limit. 400 " +
+            "`INVALID_LIMIT` for 0 or more than 10^36 wei; 404 `API_KEY_NOT_FOUND` for a revoked key or another account's.",
         security,
         params: Type.Object({ id: Uuid }),
         body: Type.Object({ monthlyLimitWei: Nullable(Wei) }, { additionalProperties: false }),

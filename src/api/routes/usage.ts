@@ -139,7 +139,9 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
         tags,
         security,
         summary: "The signed-in provider's requests served and health per UTC day",
-        description: `Requests served (in total and per tier) and the day's uptime and p50 latency, for the days that have either; from and to are included, the last 30 days when omitted, at most ${MAX_RANGE_DAYS} days. Empty for an account that served nothing. 400 INVALID_DATE, INVALID_RANGE.`,
+        description: `Requests served (in total and per tier) and the day's uptime and p50 latency, for the days that have either; from and to ` +
+          `are included, the last 30 days when omitted, at most ${MAX_RANGE_DAYS} days. Empty for an account that served nothing. ` +
+          `400 INVALID_DATE, INVALID_RANGE.`,
         querystring: Type.Object({ from: Type.Optional(Day), to: Type.Optional(Day) }, { additionalProperties: false }),
         response: {
           200: Type.Object({
@@ -205,7 +207,8 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
         security,
         summary: "The monthly statement (UTC month YYYY-MM), as JSON or CSV",
         description:
-          "Deposits, plan payments, usage by day, settlements with their transactions and proof, withdrawals and claims, with totals. `format=csv` answers text/csv (amounts in wei and exact CXPT). 400 INVALID_MONTH.",
+          "Deposits, plan payments, usage by day, settlements with their transactions and proof, withdrawals and claims, with " +
+            "totals. `format=csv` answers text/csv (amounts in wei and exact CXPT). 400 INVALID_MONTH.",
         params: Type.Object({ month: Type.String({ maxLength: 7 }) }),
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("csv")])) }, { additionalProperties: false }),
         response: { 200: StatementView, ...errors(400, 401) },

@@ -14,6 +14,8 @@ import { audited } from "./audit.ts";
 export interface AdminAccount extends Account {
   /** Legacy usage its legacy credits could not cover (atto-USD); a grant pays it first. */
   readonly legacyDebtAusd: bigint;
+  /** Since when its API keys are refused for an unpaid settlement shortfall; null when they are not. */
+  readonly keysSuspendedAt: Date | null;
 }
 
 /** One account's usage, all time (drained into PostgreSQL). */
@@ -30,9 +32,9 @@ export interface AdminAccountDetail extends AdminAccount {
   readonly usage: UsageSummary;
 }
 
-type Row = Parameters<typeof toAccount>[0] & { legacy_debt_ausd: string };
+type Row = Parameters<typeof toAccount>[0] & { legacy_debt_ausd: string; keys_suspended_at: Date | null };
 
-const toAdminAccount = (row: Row): AdminAccount => ({ ...toAccount(row), legacyDebtAusd: BigInt(row.legacy_debt_ausd) });
+const toAdminAccount = (row: Row): AdminAccount => ({ ...toAccount(row), legacyDebtAusd: BigInt(row.legacy_debt_ausd), keysSuspendedAt: row.keys_suspended_at ?? null });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const WALLET = /^0x[0-9a-f]{40}$/i;

@@ -90,11 +90,23 @@ export interface AuditPage {
   readonly nextCursor: string | null;
 }
 
+/** Which entries to list; every filter is optional and they combine. */
+export interface AuditFilter {
+  /** Entries by the admin with this wallet (any case). */
+  readonly actorWallet?: string;
+  /** Entries of this action (`set_split`). */
+  readonly action?: string;
+  /** Entries at or after this time. */
+  readonly since?: Date;
+  /** Entries before this time. */
+  readonly until?: Date;
+}
+
 /**
  * The log, newest first, `limit` entries (1–MAX_AUDIT_PAGE, 50 by default) older than `cursor`
- * (an entry id from an earlier page). 400 `INVALID_LIMIT` / `INVALID_CURSOR` otherwise.
+ * (an entry id from an earlier page) that match `filter`. 400 `INVALID_LIMIT` / `INVALID_CURSOR` otherwise.
  */
-export async function listAudit(db: Queryable, options: { limit?: number; cursor?: string } = {}): Promise<AuditPage> {
+export async function listAudit(db: Queryable, options: { limit?: number; cursor?: string } & AuditFilter = {}): Promise<AuditPage> {
   const limit = options.limit ?? DEFAULT_AUDIT_PAGE;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) {
     throw badRequest("INVALID_LIMIT", `limit must be an integer from 1 to ${MAX_AUDIT_PAGE}, got ${limit}`);
@@ -107,10 +119,14 @@ export async function listAudit(db: Queryable, options: { limit?: number; cursor
   const { rows } = await db.query<AuditRow>(
     `select l.id, l.actor_id, a.wallet, l.action, l.params, l.outcome, l.created_at
        from audit_log l left join accounts a on a.id = l.actor_id
-      where $1::int8 is null or l.id < $1::int8
+      where ($1::int8 is null or l.id < $1::int8)
+        and ($3::text is null or lower(a.wallet) = lower($3::text))
+        and ($4::text is null or l.action = $4::text)
+        and ($5::timestamptz is null or l.created_at >= $5::timestamptz)
+        and ($6::timestamptz is null or l.created_at < $6::timestamptz)
       order by l.id desc
       limit $2`,
-    [cursor ?? null, limit + 1],
+    [cursor ?? null, limit + 1, options.actorWallet ?? null, options.action ?? null, options.since?.toISOString() ?? null, options.until?.toISOString() ?? null],
   );
   const entries = rows.slice(0, limit).map(toEntry);
   return { entries, nextCursor: rows.length > limit ? entries[entries.length - 1]!.id : null };

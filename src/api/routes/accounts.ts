@@ -2,10 +2,26 @@
 import { Type } from "typebox";
 import { createApiKey, listApiKeys, revokeApiKey } from "../../accounts/store.ts";
 import type { AppContext } from "../../app/context.ts";
+import { keyUsage, setKeyLimit, type KeyUsage } from "../../usage/keys.ts";
 import { accountOf, sessionHook } from "../auth.ts";
-import { errors, Uuid } from "../schemas.ts";
+import { errors, Nullable, Timestamp, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 import { AccountView, accountView, ApiKeyView, apiKeyView } from "./views.ts";
+
+const KeyWithUsage = Type.Object({
+  ...ApiKeyView.properties,
+  monthlyLimitWei: Nullable(Wei),
+  lastUsedAt: Nullable(Timestamp),
+  requestsThisMonth: Type.Integer({ minimum: 0 }),
+  spentThisMonthWei: Wei,
+});
+
+const usageView = (u: KeyUsage | undefined) => ({
+  monthlyLimitWei: u?.monthlyLimitWei?.toString() ?? null,
+  lastUsedAt: u?.lastUsedAt?.toISOString() ?? null,
+  requestsThisMonth: u?.requestsThisMonth ?? 0,
+  spentThisMonthWei: (u?.spentThisMonthWei ?? 0n).toString(),
+});
 
 export function accountRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
@@ -37,9 +53,43 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
 
   app.get(
     "/api/v1/keys",
-    { schema: { tags: ["accounts"], summary: "The account's API keys", security, response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...errors(401) } } },
+    {
+      schema: {
+        tags: ["accounts"],
+        summary: "The account's API keys, with each key's use this month",
+        description: "This month is the calendar month in UTC. A key's requests count once drained from the meter (seconds after the call).",
+        security,
+        response: { 200: Type.Object({ keys: Type.Array(KeyWithUsage) }), ...errors(401) },
+      },
+    },
     async (request) => {
-      return { keys: (await listApiKeys(ctx.db, accountOf(request).id)).map(apiKeyView) };
+      const accountId = accountOf(request).id;
+      const [keys, usage] = await Promise.all([listApiKeys(ctx.db, accountId), keyUsage(ctx.db, accountId)]);
+      return { keys: keys.map((k) => ({ ...apiKeyView(k), ...usageView(usage.get(k.id)) })) };
+    },
+  );
+
+  app.put(
+    "/api/v1/keys/:id/limit",
+    {
+      schema: {
+        tags: ["accounts"],
+        summary: "Set or remove an API key's monthly spend limit",
+        description:
+          "Once the key's CXPT spend this calendar month (UTC) reaches the limit, the compute API refuses it with 402 " +
+            "`KEY_LIMIT_REACHED` until the month ends or the limit is raised. `monthlyLimitWei: null` removes the limit. 400 " +
+            "`INVALID_LIMIT` for 0 or more than 10^36 wei; 404 `API_KEY_NOT_FOUND` for a revoked key or another account's.",
+        security,
+        params: Type.Object({ id: Uuid }),
+        body: Type.Object({ monthlyLimitWei: Nullable(Wei) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ id: Uuid, monthlyLimitWei: Nullable(Wei) }), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { monthlyLimitWei } = request.body;
+      const keyHash = await setKeyLimit(ctx.db, accountOf(request).id, request.params.id, monthlyLimitWei === null ? null : BigInt(monthlyLimitWei));
+      ctx.billing.gate.invalidateApiKey(keyHash); // a gate caching the key reads its new limit on the next request
+      return { id: request.params.id, monthlyLimitWei };
     },
   );
 

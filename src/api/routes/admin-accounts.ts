@@ -5,7 +5,7 @@ import { Type } from "typebox";
 import type { AppContext } from "../../app/context.ts";
 import { DEFAULT_ACCOUNTS_PAGE, grantLegacyCredits, listAccounts, MAX_ACCOUNTS_PAGE, readAccount, type AdminAccount, type LegacyGrantResult } from "../../admin/accounts.ts";
 import { accountOf, adminHook } from "../auth.ts";
-import { Address, errors, Nullable, pageQuery, Uuid, Wei } from "../schemas.ts";
+import { Address, errors, Nullable, pageQuery, Timestamp, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 import { AccountView, accountView } from "./views.ts";
 
@@ -15,6 +15,7 @@ const AdminAccountView = Type.Object({
   ...AccountView.properties,
   email: Nullable(Type.String()),
   legacyDebtAusd: Type.String({ description: "legacy usage the legacy credits could not cover, in 1e-18 USD; a grant pays it first" }),
+  keysSuspendedAt: Nullable(Timestamp),
 });
 
 const UsageView = Type.Object({
@@ -33,7 +34,12 @@ const GrantView = Type.Object({
   legacyDebtAusd: Type.String({ description: "legacy debt after the grant (atto-USD)" }),
 });
 
-const adminAccountView = (a: AdminAccount) => ({ ...accountView(a), email: a.email, legacyDebtAusd: a.legacyDebtAusd.toString() });
+const adminAccountView = (a: AdminAccount) => ({
+  ...accountView(a),
+  email: a.email,
+  legacyDebtAusd: a.legacyDebtAusd.toString(),
+  keysSuspendedAt: a.keysSuspendedAt?.toISOString() ?? null,
+});
 
 const grantView = (g: LegacyGrantResult) => ({
   accountId: g.accountId,

@@ -10,6 +10,7 @@ import { pointsProgress, previewPoints, uploadPoints, type PointsPreview, type P
 import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
 import { checkStage, switchStage, type StageSwitch } from "../../admin/stage.ts";
 import type { Plan as ChainPlan } from "../../subscriptions/chain.ts";
+import { badRequest } from "../../errors.ts";
 import { accountOf, adminHook } from "../auth.ts";
 import { Address, errors, HexData, Nullable, pageQuery, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
@@ -271,6 +272,15 @@ const PointsBody = Type.Object(
 
 const auditView = (e: AuditEntry) => ({ ...e, createdAt: e.createdAt.toISOString() });
 
+const AuditTime = Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})?)?$", description: "an ISO date (2026-12-01) or time" });
+
+/** An audit filter's time; 400 INVALID_DATE for a well-formed but impossible one (2026-13-45). */
+function auditTime(value: string, name: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw badRequest("INVALID_DATE", `${name} is not a date: "${value}"`);
+  return date;
+}
+
 
 export function adminRoutes(app: Api, ctx: AppContext): void {
   const security = [{ session: [] }];
@@ -439,9 +449,14 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
         tags,
         security,
         summary: "The audit log of admin actions, newest first",
+        description: "Filters combine: `admin` (the acting admin's wallet), `action` (e.g. set_split), `from` and `to` (ISO dates or times; `to` is exclusive).",
         querystring: Type.Object(
           {
             ...pageQuery("entries", MAX_AUDIT_PAGE, DEFAULT_AUDIT_PAGE),
+            admin: Type.Optional(Address),
+            action: Type.Optional(Type.String({ pattern: "^[a-z][a-z0-9_]{0,63}$", description: "an action name, snake_case" })),
+            from: Type.Optional(AuditTime),
+            to: Type.Optional(AuditTime),
           },
           { additionalProperties: false },
         ),
@@ -449,8 +464,15 @@ export function adminRoutes(app: Api, ctx: AppContext): void {
       },
     },
     async (request) => {
-      const { limit, cursor } = request.query;
-      const page = await listAudit(ctx.db, { ...(limit === undefined ? {} : { limit: Number(limit) }), ...(cursor === undefined ? {} : { cursor }) });
+      const { limit, cursor, admin, action, from, to } = request.query;
+      const page = await listAudit(ctx.db, {
+        ...(limit === undefined ? {} : { limit: Number(limit) }),
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(admin === undefined ? {} : { actorWallet: admin }),
+        ...(action === undefined ? {} : { action }),
+        ...(from === undefined ? {} : { since: auditTime(from, "from") }),
+        ...(to === undefined ? {} : { until: auditTime(to, "to") }),
+      });
       return { entries: page.entries.map(auditView), nextCursor: page.nextCursor };
     },
   );

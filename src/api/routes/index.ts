@@ -13,6 +13,7 @@ import { earningsRoutes } from "./earnings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { healthRoutes } from "./health.ts";
 import { billingRoutes } from "./billing.ts";
+import { usageRoutes } from "./usage.ts";
 import { alertRoutes } from "./alerts.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { jobRoutes } from "./jobs.ts";
@@ -22,7 +23,7 @@ import { faucetRoutes } from "./faucet.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes, faucetRoutes,
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, usageRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes, faucetRoutes,
   // Last: the dashboards' files and page fallback.
   webRoutes,
 ];

@@ -1,9 +1,13 @@
 // The admin dashboard (/admin): the airdrop console (points CSV, split, dispatch), the protocol
-// balance and its Safe withdrawals, the stage switch with its checks, plans, burn rate and alerts.
+// balance and its Safe withdrawals, the stage switch with its checks, plans, burn rate, alerts, and the
+// operations views: jobs (run now), accounts (search, legacy-credit grants) and the audit log.
 import "./admin.css";
+import { AccountsPanel } from "./AccountsPanel.tsx";
 import { AirdropConsole } from "./AirdropConsole.tsx";
 import { AlertsList } from "./AlertsList.tsx";
+import { AuditLog } from "./AuditLog.tsx";
 import { BurnRate } from "./BurnRate.tsx";
+import { JobsPanel } from "./JobsPanel.tsx";
 import { PlansEditor } from "./PlansEditor.tsx";
 import { ProtocolBalanceCard } from "./ProtocolBalanceCard.tsx";
 import { ToggleMainnet } from "./ToggleMainnet.tsx";
@@ -23,6 +27,15 @@ export default function AdminDashboard() {
         </div>
         <BurnRate />
         <AlertsList />
+        <div className="wide">
+          <JobsPanel />
+        </div>
+        <div className="wide">
+          <AccountsPanel />
+        </div>
+        <div className="wide">
+          <AuditLog />
+        </div>
       </div>
     </div>
   );

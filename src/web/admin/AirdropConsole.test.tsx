@@ -20,7 +20,7 @@ describe("AirdropConsole", () => {
       ["4", "0x1234", "users", "5", '✗ "0x1234" is not an address (or its checksum is wrong)', "—"],
     ]);
     expect(screen.getByRole("alert").textContent).toContain("2 rows ok, 1 refused");
-    expect(screen.queryByRole("button", { name: "Dispatch updateShares" })).toBeNull();
+    expect(screen.queryByRole("button", { name: /Publish epoch/ })).toBeNull();
     expect(bodies["POST /api/v1/admin/rewards/points/preview"]).toEqual({ epoch: 1, csv: "wallet,points,pool\n…" });
   });
 
@@ -54,13 +54,15 @@ describe("AirdropConsole", () => {
     await renderWithApp(<AirdropConsole />);
     await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("wallet,points,pool\nok"));
     expect((await screen.findByRole("status")).textContent).toContain("2 rows ok: ready to dispatch");
-    await userEvent.click(screen.getByRole("button", { name: "Dispatch updateShares" }));
+    await userEvent.click(screen.getByRole("button", { name: "Publish epoch 1 shares" }));
     await waitFor(() => expect(screen.getByText(/Uploaded epoch 1: 2 rows sent, 0 unchanged, in 1 transaction/)).toBeTruthy());
     await waitFor(() => expect((screen.getByRole("progressbar", { name: "Upload progress" }) as HTMLProgressElement).value).toBe(1000));
     expect(screen.getByText("2 of 2 rows of epoch 1 on chain: done.")).toBeTruthy();
     expect(screen.getAllByRole("link").map((a) => a.getAttribute("href"))).toContain(`/tx/${TX}`);
     expect(bodies["POST /api/v1/admin/rewards/points"]).toEqual({ epoch: 1, csv: "wallet,points,pool\nok" });
     expect(calls).toContain("GET /api/v1/admin/rewards/points/1/progress");
+    // Published: the button says so and cannot publish the same shares again.
+    expect((screen.getByRole("button", { name: "Epoch 1 shares published" }) as HTMLButtonElement).disabled).toBe(true);
   });
 
   it("says the upload failed when it did, and the dispatch can be tried again", async () => {
@@ -72,8 +74,8 @@ describe("AirdropConsole", () => {
     });
     await renderWithApp(<AirdropConsole />);
     await userEvent.upload(await screen.findByLabelText("Points CSV"), csvFile("wallet,points,pool\nok"));
-    await userEvent.click(await screen.findByRole("button", { name: "Dispatch updateShares" }));
+    await userEvent.click(await screen.findByRole("button", { name: "Publish epoch 1 shares" }));
     expect((await screen.findByRole("alert")).textContent).toContain("NotNextEpoch(1, 2)");
-    expect((screen.getByRole("button", { name: "Dispatch updateShares" }) as HTMLButtonElement).disabled).toBe(false);
+    expect((screen.getByRole("button", { name: "Publish epoch 1 shares" }) as HTMLButtonElement).disabled).toBe(false);
   });
 });

@@ -97,8 +97,9 @@ function Dispatch({ epoch, csv, pool }: { readonly epoch: number; readonly csv: 
   const p = progress.data;
   return (
     <div className="stack">
-      <ActionButton onAction={dispatch} pendingLabel="Dispatching updateShares…">
-        Dispatch updateShares
+      {/* Once published the epoch's shares are on chain: publishing the same CSV again would only be refused. */}
+      <ActionButton onAction={dispatch} pendingLabel={`Publishing epoch ${epoch} shares…`} disabled={result !== null}>
+        {result !== null ? `Epoch ${epoch} shares published` : `Publish epoch ${epoch} shares`}
       </ActionButton>
       {p && (running || result) && (
         <div>

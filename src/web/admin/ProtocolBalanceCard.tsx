@@ -4,10 +4,12 @@
 // threshold is reached it executes.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { getAddress, isAddress, isAddressEqual, parseEther, type Address } from "viem";
+import { getAddress, isAddress, isAddressEqual, type Address } from "viem";
 import { useConfig, useConnection } from "wagmi";
 import { signTypedData } from "wagmi/actions";
 import { ActionButton } from "../components/ActionButton.tsx";
+import { parseCxptAmount as parseAmount } from "../lib/amount.ts";
+import { AddressLink } from "../components/AddressLink.tsx";
 import { Card } from "../components/Card.tsx";
 import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
 import { TxLink } from "../components/TxLink.tsx";
@@ -29,12 +31,10 @@ export function signableSafeTx(typed: SafeTypedData) {
   };
 }
 
-/** Parses an amount of CXPT typed by a person into wei, or says why not. */
+/** Parses an amount of CXPT typed by a person into wei (lib/amount), or says why not. */
 export function parseCxptAmount(text: string): bigint | string {
-  const trimmed = text.trim();
-  if (!/^\d+(\.\d{1,18})?$/.test(trimmed)) return "Enter an amount of CXPT such as 12.5 (at most 18 decimals).";
-  const wei = parseEther(trimmed);
-  return wei > 0n ? wei : "The amount must be more than 0.";
+  const parsed = parseAmount(text);
+  return parsed.wei ?? parsed.error;
 }
 
 function WithdrawalItem({ w, held, onChange }: { readonly w: Withdrawal; readonly held: readonly Address[]; readonly onChange: (w: Withdrawal) => Promise<void> }) {
@@ -143,6 +143,50 @@ function ProposeForm({ balanceWei, onProposed }: { readonly balanceWei: bigint; 
   );
 }
 
+/**
+ * The Safe's queue as a Safe{Wallet} user sees it: the open proposals by nonce, their confirmations,
+ * and whether each can be executed now (enough confirmations and the Safe's next nonce) or what it waits for.
+ */
+export function SafeQueue({ treasury }: { readonly treasury: Treasury }) {
+  const queued = treasury.withdrawals.filter((w) => w.status === "proposed").sort((a, b) => (BigInt(a.safeNonce) < BigInt(b.safeNonce) ? -1 : 1));
+  if (queued.length === 0) return null;
+  const next = BigInt(treasury.safe.nonce);
+  const state = (w: Withdrawal) => {
+    const missing = w.threshold - w.confirmations.length;
+    if (missing > 0) return `Needs ${missing} more confirmation${missing === 1 ? "" : "s"}`;
+    return BigInt(w.safeNonce) === next ? "Executable" : `Waits for nonce ${next}`;
+  };
+  return (
+    <div className="table-wrap">
+      <table aria-label="Safe queue">
+        <caption className="muted">Queue (the Safe runs nonce {treasury.safe.nonce} next)</caption>
+        <thead>
+          <tr>
+            <th>Nonce</th>
+            <th>Transaction</th>
+            <th>Confirmations</th>
+            <th>Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {queued.map((w) => (
+            <tr key={w.id}>
+              <td>{w.safeNonce}</td>
+              <td>
+                Withdrawal #{w.id}: {formatCxpt(w.amountWei)} to <span className="mono">{shortHex(w.to)}</span>
+              </td>
+              <td>
+                {w.confirmations.length} of {w.threshold}
+              </td>
+              <td className={state(w) === "Executable" ? "good" : undefined}>{state(w)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function ProtocolBalanceCard() {
   const api = useApi();
   const queries = useQueryClient();
@@ -165,7 +209,11 @@ export function ProtocolBalanceCard() {
           <dt>Unclaimed protocol CXPT</dt>
           <dd>{formatCxpt(t.protocolBalanceWei)}</dd>
           <dt>Safe</dt>
-          <dd className="mono">{t.safe.address}</dd>
+          <dd>
+            <AddressLink address={t.safe.address} label="the Safe's address" short />
+          </dd>
+          <dt>Safe nonce</dt>
+          <dd>{t.safe.nonce}</dd>
           <dt>Confirmations needed</dt>
           <dd>
             {t.safe.threshold} of {t.safe.owners.length} owners
@@ -173,6 +221,7 @@ export function ProtocolBalanceCard() {
         </dl>
         <ProposeForm balanceWei={BigInt(t.protocolBalanceWei)} onProposed={changed((w) => `Withdrawal #${w.id} proposed: it needs ${w.threshold} owner confirmations.`)} />
         {done && <StatusNote>{done}</StatusNote>}
+        <SafeQueue treasury={t} />
         {t.withdrawals.length === 0 && <p className="muted">No withdrawal proposed yet.</p>}
         {t.withdrawals.slice(0, SHOWN).map((w) => (
           <WithdrawalItem

@@ -51,6 +51,15 @@ describe("ToggleMainnet", () => {
     expect(bodies["POST /api/v1/admin/stage/check"]).toEqual({ stage: "testnet", phase: 2 });
   });
 
+  it("says which stage is current instead of offering to switch to it", async () => {
+    stubApi({ "GET /api/v1/admin/settings": [200, settings] });
+    await renderWithApp(<ToggleMainnet />);
+    const current = await screen.findByRole("button", { name: `${settings.stage}, phase ${settings.phase} is current` });
+    expect((current as HTMLButtonElement).disabled).toBe(true);
+    expect(within(screen.getByRole("combobox", { name: "Stage" })).getByRole("option", { name: `${settings.stage} (current)` })).toBeTruthy();
+    expect(within(screen.getByRole("combobox", { name: "Phase" })).getByRole("option", { name: `${settings.phase} (current)` })).toBeTruthy();
+  });
+
   it("shows why the check could not run", async () => {
     stubApi({
       "GET /api/v1/admin/settings": [200, settings],

@@ -77,7 +77,7 @@ export function ToggleMainnet() {
             <select value={chosen.stage} onChange={(e) => choose({ ...chosen, stage: e.target.value as StageName })}>
               {STAGES.map((s) => (
                 <option key={s} value={s}>
-                  {s}
+                  {s === current.stage ? `${s} (current)` : s}
                 </option>
               ))}
             </select>
@@ -87,7 +87,7 @@ export function ToggleMainnet() {
             <select value={chosen.phase} onChange={(e) => choose({ ...chosen, phase: Number(e.target.value) })}>
               {PHASES.map((p) => (
                 <option key={p} value={p}>
-                  {p}
+                  {chosen.stage === current.stage && p === current.phase ? `${p} (current)` : p}
                 </option>
               ))}
             </select>
@@ -98,7 +98,7 @@ export function ToggleMainnet() {
         </div>
         {report && <CheckList report={report} />}
         <ActionButton onAction={switchStage} disabled={!checked || !report.ok || same} pendingLabel="Switching…" variant="danger">
-          Switch to {chosen.stage}, phase {chosen.phase}
+          {same ? `${chosen.stage}, phase ${chosen.phase} is current` : `Switch to ${chosen.stage}, phase ${chosen.phase}`}
         </ActionButton>
         {!checked && !same && <p className="muted">Run the checks first: the switch is enabled when every check passes.</p>}
         {done && <StatusNote>{done}</StatusNote>}

@@ -159,8 +159,66 @@ export interface Alert {
   readonly resolvedAt: string | null;
 }
 
+export type JobOutcome = "ok" | "failed" | "skipped";
+
+/** One run of a job (GET /api/v1/admin/jobs, POST /api/v1/admin/jobs/:name/run) */
+export interface JobRun {
+  readonly id: string;
+  readonly job: string;
+  readonly trigger: "schedule" | "manual";
+  readonly scheduledFor: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly outcome: JobOutcome | null;
+  readonly summary: Readonly<Record<string, unknown>> | null;
+  readonly error: string | null;
+}
+
+export interface Job {
+  readonly name: string;
+  readonly description: string;
+  readonly schedule: string;
+  readonly nextRunAt: string | null;
+  readonly running: boolean;
+  readonly runs: readonly JobRun[];
+  readonly nextCursor: string | null;
+}
+
+/** GET /api/v1/admin/jobs */
+export interface JobsView {
+  readonly scheduler: "off" | "embedded" | "bullmq";
+  readonly jobs: readonly Job[];
+}
+
+/** GET /api/v1/admin/audit entry */
+export interface AuditEntry {
+  readonly id: string;
+  readonly actorId: string | null;
+  readonly actorWallet: Address | null;
+  readonly action: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly outcome: Readonly<Record<string, unknown>>;
+  readonly createdAt: string;
+}
+
+/** GET /api/v1/admin/accounts row */
+export interface AdminAccount {
+  readonly id: string;
+  readonly kind: "user" | "provider";
+  readonly role: "member" | "admin";
+  readonly wallet: Address | null;
+  readonly email: string | null;
+  readonly creditsWei: string;
+  readonly legacyCreditsAusd: string;
+  readonly legacyDebtAusd: string;
+  readonly keysSuspendedAt: string | null;
+  readonly totalEarningsWei: string;
+  readonly createdAt: string;
+}
+
 export const adminKeys = {
   settings: ["admin", "settings"] as const,
+  jobs: ["admin", "jobs"] as const,
   treasury: ["admin", "treasury"] as const,
   alerts: (open: boolean) => ["admin", "alerts", open] as const,
   progress: (epoch: number) => ["admin", "progress", epoch] as const,

@@ -5,6 +5,7 @@ import { useConnection } from "wagmi";
 import { ActionButton } from "../components/ActionButton.tsx";
 import { Loading } from "../components/Notice.tsx";
 import { PendingReports } from "../components/PendingReports.tsx";
+import { ThemeToggle } from "../components/ThemeToggle.tsx";
 import { describeError } from "../lib/errors.ts";
 import { useSession } from "../lib/session.tsx";
 import { Link, usePath } from "./router.tsx";
@@ -14,6 +15,7 @@ const UserDashboard = lazy(() => import("../user/UserDashboard.tsx"));
 const ProviderDashboard = lazy(() => import("../provider/ProviderDashboard.tsx"));
 const AdminDashboard = lazy(() => import("../admin/AdminDashboard.tsx"));
 const TxPage = lazy(() => import("./TxPage.tsx"));
+const StatementPage = lazy(() => import("../user/StatementPage.tsx"));
 
 /** Shows a page's crash as a message instead of a blank screen. */
 class PageBoundary extends Component<{ readonly children: ReactNode; readonly path: string }, { error: unknown }> {
@@ -62,6 +64,8 @@ function Page({ path }: { readonly path: string }) {
   if (path === "/" || path === "/user") return <SignedIn kind="user"><UserDashboard /></SignedIn>;
   if (path === "/provider") return <SignedIn kind="provider"><ProviderDashboard /></SignedIn>;
   if (path === "/admin") return <SignedIn admin><AdminDashboard /></SignedIn>;
+  const statement = /^\/statement\/([0-9]{4}-[0-9]{2})$/.exec(path);
+  if (statement) return <SignedIn kind="user"><StatementPage month={statement[1]!} /></SignedIn>;
   const tx = /^\/tx\/(0x[0-9a-fA-F]*)$/.exec(path);
   if (tx) return <TxPage hash={tx[1]!} />;
   return (
@@ -85,7 +89,10 @@ export function App() {
           <Link to="/provider">Provider</Link>
           <Link to="/admin">Admin</Link>
         </nav>
-        <WalletPanel />
+        <div className="tools">
+          <ThemeToggle />
+          <WalletPanel />
+        </div>
       </header>
       <main id="main" tabIndex={-1}>
         <PageBoundary path={path}>

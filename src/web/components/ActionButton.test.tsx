@@ -21,6 +21,23 @@ describe("ActionButton", () => {
   });
 });
 
+describe("ActionButton's stale errors", () => {
+  it("clears its error once the input it acted on changes", async () => {
+    const view = (amount: string) => (
+      <ActionButton onAction={() => Promise.reject(new Error(`Insufficient balance for ${amount}`))} clearOn={amount}>
+        Deposit
+      </ActionButton>
+    );
+    const { rerender } = render(view("1000"));
+    fireEvent.click(screen.getByRole("button", { name: "Deposit" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("Insufficient balance for 1000");
+    rerender(view("1000"));
+    expect(screen.queryByRole("alert")).not.toBeNull();
+    rerender(view("10"));
+    expect(screen.queryByRole("alert")).toBeNull();
+  });
+});
+
 describe("ProgressBar", () => {
   it("draws bigints far above 2^53 in integer per-mille", () => {
     render(<ProgressBar label="Bucket left" value={2n ** 80n} max={2n ** 82n} />);

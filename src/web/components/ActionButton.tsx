@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { ErrorNote } from "./Notice.tsx";
 
 export interface ActionButtonProps {
@@ -9,12 +9,15 @@ export interface ActionButtonProps {
   readonly pendingLabel?: string;
   readonly disabled?: boolean;
   readonly variant?: "primary" | "secondary" | "danger";
+  /** The input the action acts on: when it changes, an error said about the old input is cleared. */
+  readonly clearOn?: unknown;
 }
 
 /** A button that runs an async action: disabled while it runs, its error said below it. */
-export function ActionButton({ onAction, children, pendingLabel, disabled, variant = "primary" }: ActionButtonProps) {
+export function ActionButton({ onAction, children, pendingLabel, disabled, variant = "primary", clearOn }: ActionButtonProps) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => setError(undefined), [clearOn]);
   const run = async () => {
     setPending(true);
     setError(undefined);

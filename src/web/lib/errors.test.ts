@@ -17,6 +17,13 @@ const revert = (errorName: "ERC20InsufficientBalance" | "SanctionedAddress" | "M
 const wallet = "0x00000000000000000000000000000000000000aa";
 
 describe("describeError", () => {
+  it("groups the amounts in a revert's message like every amount (99,750 CXPT, not 99750)", () => {
+    const E18 = 10n ** 18n;
+    expect(describeError(revert("ERC20InsufficientBalance", [wallet, 99_750n * E18, 100_000n * E18 + 1n]))).toBe(
+      "Insufficient CXPT balance: the wallet holds 99,750 CXPT and this needs 100,000.000000000000000001 CXPT.",
+    );
+  });
+
   it("says the API's own message", () => {
     expect(describeError(new ApiError(403, "SANCTIONED_ADDRESS", `${wallet} is on the sanctions list`))).toBe(`${wallet} is on the sanctions list`);
   });

@@ -1,9 +1,11 @@
 // One clear sentence for any failed action: API errors, wallet refusals, contract reverts by their
 // custom error, gas and network failures. Components show describeError(error), never raw errors.
-import { BaseError, ContractFunctionRevertedError, formatUnits, InsufficientFundsError, UserRejectedRequestError } from "viem";
+import { BaseError, ContractFunctionRevertedError, InsufficientFundsError, UserRejectedRequestError } from "viem";
 import { ApiError } from "./api.ts";
+import { formatCxpt } from "./format.ts";
 
-const cxpt = (wei: unknown) => (typeof wei === "bigint" ? `${formatUnits(wei, 18)} CXPT` : "the amount");
+/** An amount in an error, exact (all 18 decimals if need be) and grouped like every other amount. */
+const cxpt = (wei: unknown) => (typeof wei === "bigint" ? formatCxpt(wei, 18) : "the amount");
 
 /** What a named custom error of the suite means for the person who caused it. */
 const REVERTS: Readonly<Record<string, (args: readonly unknown[]) => string>> = {

@@ -1,13 +1,19 @@
 // Display formatting. Amounts stay integer wei (bigint, or decimal strings from the API) until here.
 import { formatUnits } from "viem";
 
-/** `wei` as CXPT for people: thousands grouped, at most `decimals` fraction digits, never rounded up. */
+/** The browser locale's way of writing numbers (Intl.NumberFormat: exact for bigint) and its decimal separator. */
+const numbers = new Intl.NumberFormat();
+const DECIMAL = numbers.formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+
+/**
+ * `wei` as CXPT for people, in the browser's locale ("99,750.5 CXPT", "99.750,5 CXPT"): the whole part
+ * grouped by Intl.NumberFormat (exact: bigint), at most `decimals` fraction digits, never rounded up.
+ */
 export function formatCxpt(wei: bigint | string, decimals = 4): string {
   const value = typeof wei === "bigint" ? wei : BigInt(wei);
   const [whole, fraction = ""] = formatUnits(value < 0n ? -value : value, 18).split(".");
-  const grouped = whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   const cut = fraction.slice(0, decimals).replace(/0+$/, "");
-  return `${value < 0n ? "−" : ""}${grouped}${cut ? `.${cut}` : ""} CXPT`;
+  return `${value < 0n ? "−" : ""}${numbers.format(BigInt(whole!))}${cut ? `${DECIMAL}${cut}` : ""} CXPT`;
 }
 
 /** 0x1234…abcd */

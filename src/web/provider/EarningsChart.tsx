@@ -1,45 +1,43 @@
-// Earnings per epoch as a bar chart in plain SVG (no chart library: the bundle budget), each bar
-// named for screen readers, with the same figures as a table underneath for anyone who prefers one.
+// Earnings per epoch as a bar chart drawn by uPlot (loaded on demand: the bundle budget), the whole
+// entitlement behind what has been released so far; for screen readers a list naming each epoch's
+// figure, and the same figures as a table for anyone who prefers one.
+import { useMemo } from "react";
+import { formatUnits } from "viem";
+import { SeriesChart } from "../components/SeriesChart.tsx";
 import { formatCxpt, formatTime } from "../lib/format.ts";
 import type { EpochEarnings } from "./data.ts";
 import { formatPoints } from "./points.ts";
 
-const BAR = 28;
-const GAP = 14;
-const HEIGHT = 160;
-const LABEL = 22;
+/** CXPT as a display number for the chart only (the list and the table keep the exact amounts). */
+const chartValue = (wei: string) => Number(formatUnits(BigInt(wei), 18));
 
-/** Height of `value` in a chart whose tallest bar is `max`, in integer math (wei exceed 2^53). */
-const heightOf = (value: bigint, max: bigint) => (max === 0n ? 0 : Number((value * BigInt(HEIGHT)) / max));
+/** The chart's columns: one category per epoch, the entitlement and the released part. */
+export function earningsColumns(epochs: readonly EpochEarnings[]) {
+  return {
+    categories: epochs.map((e) => `#${e.epoch}`),
+    series: [
+      { label: "Earned (CXPT)", values: epochs.map((e) => chartValue(e.entitlementWei)) },
+      { label: "Released (CXPT)", values: epochs.map((e) => chartValue(e.releasedWei)) },
+    ],
+  };
+}
 
 /** One bar per epoch: the whole entitlement, with what has been released so far drawn over it. */
 export function EarningsChart({ epochs }: { readonly epochs: readonly EpochEarnings[] }) {
+  const columns = useMemo(() => earningsColumns(epochs), [epochs]);
   if (epochs.length === 0) return <p className="muted">No reward epoch has started yet: earnings show here once the first one runs.</p>;
-  const max = epochs.reduce((top, e) => (BigInt(e.entitlementWei) > top ? BigInt(e.entitlementWei) : top), 0n);
-  const width = Math.max(epochs.length * (BAR + GAP) + GAP, 200);
   return (
     <figure style={{ margin: 0 }}>
-      {/* A list of bars, so a screen reader reads each epoch's figure rather than one opaque image. */}
-      <svg role="list" aria-label="Earnings per epoch (CXPT)" viewBox={`0 0 ${width} ${HEIGHT + LABEL}`} width="100%" style={{ maxHeight: 240 }}>
-        <line aria-hidden="true" x1={0} x2={width} y1={HEIGHT} y2={HEIGHT} stroke="currentColor" strokeOpacity={0.3} />
-        {epochs.map((e, i) => {
-          const x = GAP + i * (BAR + GAP);
-          const whole = Math.max(heightOf(BigInt(e.entitlementWei), max), BigInt(e.entitlementWei) > 0n ? 1 : 0);
-          const released = heightOf(BigInt(e.releasedWei), max);
-          return (
-            <g key={e.epoch} role="listitem" aria-label={`Epoch ${e.epoch}: ${formatCxpt(e.entitlementWei)}`}>
-              <rect x={x} y={HEIGHT - whole} width={BAR} height={whole} fill="var(--accent)" fillOpacity={0.35}>
-                <title>{`Epoch ${e.epoch}: ${formatCxpt(e.entitlementWei)} (${formatCxpt(e.releasedWei)} released)`}</title>
-              </rect>
-              <rect x={x} y={HEIGHT - released} width={BAR} height={released} fill="var(--accent)" />
-              <text x={x + BAR / 2} y={HEIGHT + 16} textAnchor="middle" fontSize={12} fill="currentColor">
-                #{e.epoch}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
-      <figcaption className="muted">Light: earned over the epoch; dark: released so far.</figcaption>
+      {/* The chart is a canvas: this list is what a screen reader reads, one epoch at a time. */}
+      <ul className="visually-hidden" aria-label="Earnings per epoch (CXPT)">
+        {epochs.map((e) => (
+          <li key={e.epoch} aria-label={`Epoch ${e.epoch}: ${formatCxpt(e.entitlementWei)}`}>
+            #{e.epoch}: {formatCxpt(e.entitlementWei)} ({formatCxpt(e.releasedWei)} released)
+          </li>
+        ))}
+      </ul>
+      <SeriesChart categories={columns.categories} series={columns.series} kind="bars" stack={false} unit="CXPT" height={200} />
+      <figcaption className="muted">Per epoch: earned over the epoch, and the part released so far in front of it.</figcaption>
       <details>
         <summary>Earnings per epoch as a table</summary>
         <div className="table-wrap">

@@ -1,4 +1,6 @@
-// The provider dashboard (/provider): earnings, points and performance, then tokens and history.
+// The provider dashboard (/provider): earnings, points and performance, tokens and history, then the
+// work served and node health per day.
+import { ProviderActivity } from "./ProviderActivity.tsx";
 import { ProviderEarnings } from "./ProviderEarnings.tsx";
 import { TokenManagement } from "./TokenManagement.tsx";
 
@@ -9,6 +11,9 @@ export default function ProviderDashboard() {
       <div className="grid">
         <ProviderEarnings />
         <TokenManagement />
+        <div className="wide">
+          <ProviderActivity />
+        </div>
       </div>
     </>
   );

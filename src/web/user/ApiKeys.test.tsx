@@ -31,6 +31,11 @@ function fakeApi(keys: ApiKey[]) {
       keys.push(created);
       return { key: "cxk_secret_new", apiKey: created } as T;
     }
+    if (method === "PUT") {
+      const target = keys.findIndex((k) => path === `/api/v1/keys/${k.id}/limit`);
+      keys[target] = { ...keys[target]!, monthlyLimitWei: (options.body as { monthlyLimitWei: string | null }).monthlyLimitWei };
+      return { id: keys[target]!.id, monthlyLimitWei: keys[target]!.monthlyLimitWei } as T;
+    }
     const id = path.split("/").at(-1);
     keys.splice(keys.findIndex((k) => k.id === id), 1);
     return undefined as T;
@@ -62,9 +67,38 @@ describe("ApiKeysView", () => {
     await screen.findByText("my app");
 
     fireEvent.click(screen.getByRole("button", { name: "Revoke key 1" }));
+    // Revoking asks first; cancelling keeps the key.
+    expect(screen.getByRole("alertdialog", { name: "Revoke key 1?" }).textContent).toMatch(/cannot be undone/);
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(calls.filter((c) => c.startsWith("DELETE"))).toEqual([]);
+    fireEvent.click(screen.getByRole("button", { name: "Revoke key 1" }));
+    fireEvent.click(screen.getByRole("button", { name: "Yes, revoke key 1" }));
     await waitFor(() => expect(screen.queryByText("key 1")).toBeNull());
     expect(screen.getByText("my app")).toBeTruthy();
     expect(calls).toContain(`DELETE /api/v1/keys/${key(1).id}`);
+  });
+
+  it("shows each key's use this month and sets, refuses and removes its monthly limit", async () => {
+    const used = key(1, { lastUsedAt: "2026-11-21T10:00:00.000Z", requestsThisMonth: 1234, spentThisMonthWei: "99750000000000000000000", monthlyLimitWei: "99750000000000000000000" });
+    const { api, calls } = fakeApi([used]);
+    show(<ApiKeysView api={api} />);
+    const item = (await screen.findByText("key 1")).closest("li")!;
+    expect(item.textContent).toContain("1,234");
+    expect(item.textContent).toContain("99,750 CXPT of 99,750 CXPT — limit reached");
+    const field = within(item).getByLabelText(/Monthly limit/) as HTMLInputElement;
+    expect(field.value).toBe("99750");
+    fireEvent.change(field, { target: { value: "ten" } });
+    fireEvent.click(within(item).getByRole("button", { name: "Save limit for key 1" }));
+    expect((await within(item).findByRole("alert")).textContent).toMatch(/plain number/);
+    fireEvent.change(field, { target: { value: "100000.5" } });
+    fireEvent.click(within(item).getByRole("button", { name: "Save limit for key 1" }));
+    expect((await within(item).findByRole("status")).textContent).toBe("Limit 100,000.5 CXPT a month.");
+    await waitFor(() => expect(item.textContent).toContain("of 100,000.5 CXPT"));
+    fireEvent.change(within(item).getByLabelText(/Monthly limit/), { target: { value: "" } });
+    fireEvent.click(within(item).getByRole("button", { name: "Save limit for key 1" }));
+    expect((await within(item).findByRole("status")).textContent).toBe("No limit.");
+    expect(calls.filter((c) => c.startsWith("PUT"))).toEqual([`PUT /api/v1/keys/${used.id}/limit`, `PUT /api/v1/keys/${used.id}/limit`]);
   });
 
   it("refuses a key without a name", async () => {

@@ -3,9 +3,12 @@
 // the meter charged.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
+import { formatUnits } from "viem";
 import { ActionButton } from "../components/ActionButton.tsx";
+import { CopyButton } from "../components/CopyButton.tsx";
 import { Card } from "../components/Card.tsx";
 import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
+import { parseCxptAmount } from "../lib/amount.ts";
 import { apiFetch, type Api } from "../lib/api.ts";
 import { formatCxpt, formatTime } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
@@ -17,6 +20,11 @@ export interface ApiKey {
   readonly prefix: string;
   readonly createdAt: string;
   readonly revokedAt: string | null;
+  /** The optional monthly spend limit (wei); the compute API refuses the key once it is reached. */
+  readonly monthlyLimitWei?: string | null;
+  readonly lastUsedAt?: string | null;
+  readonly requestsThisMonth?: number;
+  readonly spentThisMonthWei?: string;
 }
 
 /** The answer of POST /api/v1/chat/completions, as far as the page shows it. */
@@ -41,6 +49,69 @@ export function costLine(completion: Completion): string {
 
 const keysKey = ["keys"] as const;
 
+/** One key: its use this month, its spend limit (set, changed or removed) and revoking after a confirmation. */
+function KeyRow({ apiKey: k, api, onChange }: { readonly apiKey: ApiKey; readonly api: Api; readonly onChange: () => Promise<void> }) {
+  const limitId = useId();
+  const [confirming, setConfirming] = useState(false);
+  const [limit, setLimit] = useState(k.monthlyLimitWei ? formatUnits(BigInt(k.monthlyLimitWei), 18) : "");
+  const [saved, setSaved] = useState<string | null>(null);
+  const saveLimit = async () => {
+    setSaved(null);
+    let wei: bigint | null = null;
+    if (limit.trim() !== "") {
+      const parsed = parseCxptAmount(limit);
+      if (parsed.error !== undefined) throw new Error(parsed.error);
+      wei = parsed.wei;
+    }
+    await api(`/api/v1/keys/${k.id}/limit`, { method: "PUT", body: { monthlyLimitWei: wei?.toString() ?? null } });
+    setSaved(wei === null ? "No limit." : `Limit ${formatCxpt(wei, 18)} a month.`);
+    await onChange();
+  };
+  const spent = BigInt(k.spentThisMonthWei ?? "0");
+  const cap = k.monthlyLimitWei ? BigInt(k.monthlyLimitWei) : null;
+  return (
+    <li className="key">
+      <div>
+        <strong>{k.name}</strong> <span className="mono">{k.prefix}…</span> <span className="muted">created {formatTime(k.createdAt)}</span>
+      </div>
+      <dl className="facts">
+        <dt>Last used</dt>
+        <dd>{k.lastUsedAt ? formatTime(k.lastUsedAt) : "never"}</dd>
+        <dt>Requests this month</dt>
+        <dd>{(k.requestsThisMonth ?? 0).toLocaleString()}</dd>
+        <dt>Spent this month</dt>
+        <dd>
+          {formatCxpt(spent)}
+          {cap !== null ? ` of ${formatCxpt(cap)}${spent >= cap ? " — limit reached: the key is refused until next month" : ""}` : ""}
+        </dd>
+      </dl>
+      <div className="form-row">
+        <label htmlFor={limitId}>Monthly limit (CXPT, empty for none)</label>
+        <input id={limitId} value={limit} inputMode="decimal" size={10} onChange={(e) => (setLimit(e.target.value), setSaved(null))} />
+        <ActionButton onAction={saveLimit} pendingLabel="Saving…" variant="secondary">
+          Save limit for {k.name}
+        </ActionButton>
+        {saved && <span role="status" className="muted">{saved}</span>}
+      </div>
+      {confirming ? (
+        <div role="alertdialog" aria-label={`Revoke ${k.name}?`} className="note error">
+          <p>Revoke “{k.name}”? Apps using it are refused from their next request, and it cannot be undone.</p>
+          <ActionButton variant="danger" onAction={async () => (await api(`/api/v1/keys/${k.id}`, { method: "DELETE" }), await onChange())} pendingLabel="Revoking…">
+            Yes, revoke {k.name}
+          </ActionButton>{" "}
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          Revoke {k.name}
+        </button>
+      )}
+    </li>
+  );
+}
+
 /** The keys card over `api` (the session's client; a stand-in in tests). */
 export function ApiKeysView({ api, send = tryCompletion }: { readonly api: Api; readonly send?: typeof tryCompletion }) {
   const queryClient = useQueryClient();
@@ -62,10 +133,7 @@ export function ApiKeysView({ api, send = tryCompletion }: { readonly api: Api; 
     setName("");
     await queryClient.invalidateQueries({ queryKey: keysKey });
   };
-  const revoke = async (target: ApiKey) => {
-    await api(`/api/v1/keys/${target.id}`, { method: "DELETE" });
-    await queryClient.invalidateQueries({ queryKey: keysKey });
-  };
+  const refresh = () => queryClient.invalidateQueries({ queryKey: keysKey });
   const run = async () => {
     if (!key.trim().startsWith("cxk_")) throw new Error("Paste an API key (it starts with cxk_), or create one above.");
     setAnswer(undefined);
@@ -78,14 +146,9 @@ export function ApiKeysView({ api, send = tryCompletion }: { readonly api: Api; 
   return (
     <Card title="API keys">
       {keys.error ? <ErrorNote error={keys.error} /> : keys.data === undefined ? <Loading what="your API keys" /> : active.length === 0 ? <p className="muted">No API keys yet.</p> : (
-        <ul>
+        <ul className="keys" aria-label="Your API keys">
           {active.map((k) => (
-            <li key={k.id}>
-              <strong>{k.name}</strong> <span className="mono">{k.prefix}…</span> <span className="muted">{formatTime(k.createdAt)}</span>{" "}
-              <ActionButton variant="danger" onAction={() => revoke(k)} pendingLabel="Revoking…">
-                Revoke {k.name}
-              </ActionButton>
-            </li>
+            <KeyRow key={k.id} apiKey={k} api={api} onChange={refresh} />
           ))}
         </ul>
       )}
@@ -98,6 +161,7 @@ export function ApiKeysView({ api, send = tryCompletion }: { readonly api: Api; 
       {created ? (
         <StatusNote>
           New key “{created.name}”: <code className="mono wrap">{created.key}</code>. Copy it now: it is not shown again.
+          <CopyButton text={created.key} label="the new API key" />
         </StatusNote>
       ) : null}
       <h3>Try the compute API</h3>

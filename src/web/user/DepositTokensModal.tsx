@@ -7,9 +7,9 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import {
   ContractFunctionRevertedError,
   encodeErrorResult,
+  formatUnits,
   parseEventLogs,
   parseSignature,
-  parseUnits,
   zeroHash,
   type Address,
   type Hash,
@@ -23,6 +23,7 @@ import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
 import { TxLink } from "../components/TxLink.tsx";
 import { ApiError } from "../lib/api.ts";
 import { useContractAddress } from "../lib/appConfig.ts";
+import { useWalletFunds } from "../lib/funds.ts";
 import { formatBps, formatCxpt } from "../lib/format.ts";
 import { useApi } from "../lib/session.tsx";
 import { deliverReport, keepReport } from "../lib/reports.ts";
@@ -32,22 +33,9 @@ const BPS = 10_000n;
 /** How long a permit stays valid, from the chain's latest block. */
 const PERMIT_TTL_SECONDS = 3_600n;
 
-/** A CXPT amount typed by a person: its wei, or why it is not an amount. */
-export type ParsedAmount = { readonly wei: bigint; readonly error?: undefined } | { readonly wei?: undefined; readonly error: string };
+import { parseCxptAmount } from "../lib/amount.ts";
 
-/**
- * Parses a decimal CXPT amount ("12.5") into wei with viem's parseUnits, after checking it is a
- * plain decimal with at most 18 fraction digits; zero is refused unless `allowZero`.
- */
-export function parseCxptAmount(text: string, { allowZero = false } = {}): ParsedAmount {
-  const value = text.trim();
-  if (value === "") return { error: "Enter an amount of CXPT." };
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value)) return { error: "Enter the amount as a plain number of CXPT, like 12.5." };
-  if ((value.split(".")[1] ?? "").length > 18) return { error: "CXPT has 18 decimals: use at most 18 digits after the point." };
-  const wei = parseUnits(value.endsWith(".") ? value.slice(0, -1) : value, 18);
-  if (wei === 0n && !allowZero) return { error: "Enter an amount above zero." };
-  return { wei };
-}
+export { parseCxptAmount, type ParsedAmount } from "../lib/amount.ts";
 
 /** What the Vault does with a payment of `amount` at `burnBps`: burns `burned`, keeps `kept` for rewards (Vault._accrue). */
 export function burnSplit(amount: bigint, burnBps: bigint): { readonly burned: bigint; readonly kept: bigint } {
@@ -253,6 +241,7 @@ function DepositForm() {
   const [credited, setCredited] = useState<Credited>();
   const [creditError, setCreditError] = useState<unknown>();
   const parsed = parseCxptAmount(text);
+  const { funds } = useWalletFunds();
 
   // The API credits a deposit once it has its confirmations: a pending answer is asked again.
   const creditToAccount = (hash: Hash) => deliverReport<Credited>(api, address!, depositReport(hash));
@@ -293,7 +282,10 @@ function DepositForm() {
           onChange={(event) => setText(event.target.value)}
           aria-invalid={text !== "" && parsed.error !== undefined}
           aria-describedby={`${amountId}-hint`}
-        />
+        />{" "}
+        <button type="button" className="secondary" onClick={() => funds && setText(formatUnits(funds.balance, 18))} disabled={funds === undefined || funds.balance === 0n}>
+          Max
+        </button>
       </p>
       <p id={`${amountId}-hint`} className={text !== "" && parsed.error !== undefined ? "note error" : "muted"} role={text !== "" && parsed.error !== undefined ? "alert" : undefined}>
         {text !== "" && parsed.error !== undefined ? parsed.error : "Deposits pay for usage from your credits."}
@@ -301,17 +293,16 @@ function DepositForm() {
       {burnBps.error ? <ErrorNote error={burnBps.error} /> : burnBps.data === undefined ? <Loading what="the Vault's burn rate" /> : parsed.wei !== undefined ? <BurnPreview amount={parsed.wei} burnBps={burnBps.data} /> : null}
       <fieldset>
         <legend>How to pay</legend>
-        <label>
+        <label className="choice">
           <input type="radio" name="deposit-path" value="approve" checked={path === "approve"} onChange={() => setPath("approve")} /> Approve, then deposit (two transactions if the
           allowance is short)
         </label>
-        <br />
-        <label>
+        <label className="choice">
           <input type="radio" name="deposit-path" value="permit" checked={path === "permit"} onChange={() => setPath("permit")} /> Permit and deposit (sign a permit, one transaction)
         </label>
       </fieldset>
-      <p className="muted">The deposit uses the Vault allowance, which is also your PAYG allowance: set it again afterwards if you pay as you go.</p>
-      <ActionButton onAction={deposit} pendingLabel="Depositing…" disabled={parsed.error !== undefined || burnBps.data === undefined}>
+      <p className="muted">The deposit uses your PAYG allowance (what the Vault may take from your wallet): set it again afterwards if you pay as you go.</p>
+      <ActionButton onAction={deposit} pendingLabel="Depositing…" disabled={parsed.error !== undefined || burnBps.data === undefined} clearOn={text}>
         Deposit
       </ActionButton>
       {step ? <StatusNote>{step}</StatusNote> : null}

@@ -34,7 +34,7 @@ describe("BalanceFacts", () => {
       <BalanceFacts onchain={{ balance: 1234n * CXPT, allowance: CXPT / 4n }} offchain={{ creditsWei: (10n * CXPT).toString(), pendingUsageWei: "1000000000000000", billedIn: "cxpt" }} />,
     );
     expect(fact("Wallet balance")).toBe("1,234 CXPT");
-    expect(fact("Vault allowance")).toBe("0.25 CXPT");
+    expect(fact("PAYG allowance")).toBe("0.25 CXPT");
     expect(fact("Credits")).toBe("10 CXPT");
     expect(fact("Pending usage")).toBe("0.001 CXPT");
     expect(screen.queryByText(/Loading/)).toBeNull();
@@ -115,7 +115,7 @@ describe("TokenBalance (wired: wagmi with the development wallet, API and RPC st
     stubFetch(wallet, posted);
     await renderCard();
     await waitFor(() => expect(fact("Wallet balance")).toBe("100 CXPT"));
-    expect(fact("Vault allowance")).toBe("3 CXPT");
+    expect(fact("PAYG allowance")).toBe("3 CXPT");
     await waitFor(() => expect(fact("Credits")).toBe("7 CXPT"));
     expect(await screen.findByRole("cell", { name: /^Deposit/ })).toBeTruthy();
 

@@ -1,4 +1,4 @@
-// The user's CXPT at a glance: the wallet's balance and Vault allowance read on chain, the
+// The user's CXPT at a glance: the wallet's balance and PAYG allowance (the Vault's allowance) read on chain, the
 // account's credits and unpaid usage from the API, deposit and withdraw, and the transaction
 // history page by page with links to each transaction.
 import { useQuery, useQueryClient } from "@tanstack/react-query";
@@ -44,7 +44,7 @@ export function BalanceFacts({
       <dl className="facts" aria-label="Balances">
         <dt>Wallet balance</dt>
         <dd>{onchainValue((f) => f.balance)}</dd>
-        <dt>Vault allowance</dt>
+        <dt>PAYG allowance</dt>
         <dd>{onchainValue((f) => f.allowance)}</dd>
         <dt>Credits</dt>
         <dd>{offchainValue((b) => b.creditsWei)}</dd>

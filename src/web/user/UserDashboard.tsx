@@ -1,5 +1,5 @@
-// The user dashboard: test CXPT from the faucet (testnet only), CXPT balance and deposits, subscription, rewards, the PAYG allowance, API keys
-// with a try-out of the metered endpoint, and charge verification, as a grid of cards (one column
+// The user dashboard: test CXPT from the faucet (testnet only), CXPT balance and deposits, subscription, rewards, the PAYG
+// allowance, API keys with a try-out of the metered endpoint, charge verification, and usage with statements, as a grid of cards (one column
 // on a phone).
 import { ApiKeys } from "./ApiKeys.tsx";
 import { FaucetCard } from "./FaucetCard.tsx";
@@ -7,6 +7,7 @@ import { PaygAllowance } from "./PaygAllowance.tsx";
 import { RewardClaim } from "./RewardClaim.tsx";
 import { SubscriptionManager } from "./SubscriptionManager.tsx";
 import { TokenBalance } from "./TokenBalance.tsx";
+import { UsageCard } from "./UsageCard.tsx";
 import { VerifyCharge } from "./VerifyCharge.tsx";
 
 export default function UserDashboard() {
@@ -21,6 +22,9 @@ export default function UserDashboard() {
         <PaygAllowance />
         <ApiKeys />
         <VerifyCharge />
+        <div className="wide">
+          <UsageCard />
+        </div>
       </div>
     </>
   );

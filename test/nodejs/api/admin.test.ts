@@ -310,6 +310,26 @@ for (const backend of BACKENDS) {
       await expect(await request(stack, "GET", "audit?limit=abc", token), 400, "VALIDATION_FAILED");
       await expect(await request(stack, "GET", "audit?verbose=1", token), 400, "VALIDATION_FAILED");
     });
+
+    it("filters the audit log by admin, action and date", async () => {
+      const all = await auditLog(stack, token, 200);
+      const adminWallet = wallet(USERS.admin);
+      const action = all[0]!.action;
+      const byAction: { entries: { action: string }[] } = await expect(await request(stack, "GET", `audit?limit=200&action=${action}`, token), 200);
+      assert.equal(byAction.entries.length, all.filter((e) => e.action === action).length);
+      assert.ok(byAction.entries.every((e) => e.action === action));
+      const byAdmin: { entries: unknown[] } = await expect(await request(stack, "GET", `audit?limit=200&admin=${adminWallet.toLowerCase()}`, token), 200);
+      assert.equal(byAdmin.entries.length, all.filter((e) => e.actorWallet?.toLowerCase() === adminWallet.toLowerCase()).length);
+      assert.ok(byAdmin.entries.length > 0);
+      const other: { entries: unknown[] } = await expect(await request(stack, "GET", "audit?admin=0x000000000000000000000000000000000000dead", token), 200);
+      assert.equal(other.entries.length, 0);
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      assert.equal(((await expect(await request(stack, "GET", `audit?limit=200&from=${tomorrow}`, token), 200)) as { entries: unknown[] }).entries.length, 0);
+      assert.equal(((await expect(await request(stack, "GET", `audit?limit=200&to=${tomorrow}`, token), 200)) as { entries: unknown[] }).entries.length, all.length);
+      await expect(await request(stack, "GET", "audit?from=2026-13-45", token), 400, "INVALID_DATE");
+      await expect(await request(stack, "GET", "audit?from=yesterday", token), 400, "VALIDATION_FAILED");
+      await expect(await request(stack, "GET", "audit?action=DROP%20TABLE", token), 400, "VALIDATION_FAILED");
+    });
   });
 
   describe(`admin stage switch (${backend})`, () => {

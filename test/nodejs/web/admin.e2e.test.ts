@@ -1,6 +1,6 @@
 // The admin dashboard in headless Chromium against the embedded stack: payments into the Vault give
 // the next epoch a budget and the protocol a balance; the admin signs in with the development
-// wallet, uploads a points CSV (one bad row reported, then fixed), dispatches updateShares and
+// wallet, uploads a points CSV (one bad row reported, then fixed), publishes the epoch's shares and
 // watches the upload reach the end, sets the reward split, proposes a protocol withdrawal to the Safe, confirms it
 // (its own wallet is refused: it is no owner; the backend's owner keys confirm) and executes it,
 // and runs the stage check before switching the phase; each effect is read back from the chain.
@@ -12,7 +12,7 @@ import type { Browser } from "playwright-core";
 import { cxptAbi, distributorAbi, vaultAbi } from "../../../src/chain/abis.ts";
 import { POOL_IDS } from "../../../src/rewards/points.ts";
 import { fundCxpt, signIn, USERS, viem, walletOf } from "../api/harness.ts";
-import { launchBrowser, openDashboard, PHONE, screenshot, scrollsSideways, startWebStack, type WebStack } from "./browser.ts";
+import { launchBrowser, openDashboard, overflowing, PHONE, screenshot, scrollsSideways, startWebStack, type WebStack } from "./browser.ts";
 
 const ADMIN: Address = privateKeyToAccount(USERS.admin).address;
 const [ALICE, BOB, CAROL] = [USERS.alice, USERS.bob, USERS.carol].map((key) => privateKeyToAccount(key).address) as [Address, Address, Address];
@@ -59,14 +59,14 @@ describe("admin dashboard in the browser", () => {
     await airdrop.getByRole("alert").filter({ hasText: "3 rows ok, 1 refused" }).waitFor();
     const badRow = airdrop.getByRole("row").filter({ hasText: "✗" });
     assert.match(await badRow.innerText(), /5\s+✗ "0x1234" is not an address/);
-    assert.equal(await airdrop.getByRole("button", { name: "Dispatch updateShares" }).count(), 0);
+    assert.equal(await airdrop.getByRole("button", { name: /Publish epoch/ }).count(), 0);
 
     // Fixed: every row ok, each account's share of its pool's budget shown, then dispatched.
     await airdrop.getByLabel("Points CSV").setInputFiles(file(["wallet,points,pool", ...good].join("\n")));
     await airdrop.getByRole("status").filter({ hasText: "3 rows ok: ready to dispatch" }).waitFor();
     assert.equal(await airdrop.getByRole("row").filter({ hasText: "✓ ok" }).count(), 3);
     assert.match(await airdrop.getByRole("row").filter({ hasText: ALICE.slice(0, 6) }).innerText(), /\d CXPT/);
-    await airdrop.getByRole("button", { name: "Dispatch updateShares" }).click();
+    await airdrop.getByRole("button", { name: "Publish epoch 1 shares" }).click();
     await airdrop.getByText("3 of 3 rows of epoch 1 on chain: done.").waitFor();
     await airdrop.getByRole("status").filter({ hasText: "Uploaded epoch 1: 3 rows sent, 0 unchanged, in 2 transactions" }).waitFor();
     assert.equal(await airdrop.getByRole("progressbar", { name: "Upload progress" }).getAttribute("value"), "1000");
@@ -131,7 +131,11 @@ describe("admin dashboard in the browser", () => {
     const { page, pageErrors } = await openDashboard(browser, web, "/admin", { wallet: "Demo admin", viewport: PHONE });
     await page.getByRole("region", { name: "Protocol balance" }).getByText("Unclaimed protocol CXPT").waitFor();
     await page.getByRole("region", { name: "Airdrop console" }).getByRole("slider", { name: "Protocol" }).waitFor();
-    assert.equal(await scrollsSideways(page), false);
+    // The operations views too, once loaded.
+    await page.getByRole("table", { name: "Jobs" }).waitFor();
+    await page.getByRole("list", { name: "Accounts found" }).waitFor();
+    await page.getByRole("table", { name: "Audit entries" }).waitFor();
+    assert.equal(await scrollsSideways(page), false, (await overflowing(page)).join("\n"));
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -112,3 +112,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** Whether the page scrolls sideways (it must not at phone width). */
 export const scrollsSideways = (page: Page): Promise<boolean> =>
   page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
+
+/** The elements reaching past the viewport's right edge (tag.class "text…"), for the message of a failed width check. */
+export const overflowing = (page: Page): Promise<string[]> =>
+  page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    return [...document.querySelectorAll("body *")]
+      .filter((el) => el.getBoundingClientRect().right > width + 1 && [...el.children].every((child) => child.getBoundingClientRect().right <= width + 1))
+      .slice(0, 10)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className} "${(el.textContent ?? "").slice(0, 40)}"`);
+  });

@@ -77,7 +77,9 @@ describe("provider dashboard in the browser", () => {
 
     const { page, prompts, pageErrors } = await openDashboard(browser, web, "/provider", { wallet: "Demo provider" });
     const chart = page.getByRole("list", { name: "Earnings per epoch (CXPT)" });
-    await chart.getByRole("listitem", { name: `Epoch ${epoch}: ${formatCxpt(earned)}` }).waitFor();
+    // The bars are a canvas; the list naming each epoch's figure is for screen readers (in the page, not shown).
+    await chart.getByRole("listitem", { name: `Epoch ${epoch}: ${formatCxpt(earned)}` }).waitFor({ state: "attached" });
+    await page.getByRole("region", { name: "Earnings per epoch" }).locator(".chart canvas").first().waitFor();
     assert.equal(await chart.getByRole("listitem").count(), Number(epoch));
     const earnings = page.getByRole("region", { name: "Earnings", exact: true });
     assert.match(await earnings.innerText(), new RegExp(`Claimable now\\s+${cxpt(pending)}`));

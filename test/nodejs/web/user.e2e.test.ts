@@ -163,7 +163,10 @@ describe("user dashboard (browser)", () => {
     const prompts = user.prompts.length;
     await dialog().getByLabel("Amount (CXPT)").fill("1000");
     await dialog().getByRole("button", { name: "Deposit", exact: true }).click();
-    await dialog().getByRole("alert").getByText(`Insufficient CXPT balance: the wallet holds ${formatUnits(balance, 18)} CXPT and this needs 1000 CXPT.`).waitFor();
+    // Amounts in messages are grouped like everywhere else (the browser's locale is en-US here).
+    const [whole, fraction] = formatUnits(balance, 18).split(".");
+    const held = `${new Intl.NumberFormat("en-US").format(BigInt(whole!))}${fraction ? `.${fraction}` : ""}`;
+    await dialog().getByRole("alert").getByText(`Insufficient CXPT balance: the wallet holds ${held} CXPT and this needs 1,000 CXPT.`).waitFor();
     assert.equal(user.prompts.length, prompts, "nothing was put to the wallet");
 
     await dialog().getByLabel("Amount (CXPT)").fill("1.2.3");

@@ -194,9 +194,11 @@ export async function revokeApiKey(db: Queryable, accountId: string, keyId: stri
 
 /** The account an active API key belongs to, by the key's hash. */
 export async function accountIdForKeyHash(db: Queryable, keyHash: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ account_id: string }>(
-    "select account_id from api_keys where key_hash = $1 and revoked_at is null",
-    [keyHash],
-  );
-  return rows[0]?.account_id;
+  return (await activeKeyByHash(db, keyHash))?.accountId;
+}
+
+/** The active (not revoked) key with this hash: its id and account. */
+export async function activeKeyByHash(db: Queryable, keyHash: string): Promise<{ readonly keyId: string; readonly accountId: string } | undefined> {
+  const { rows } = await db.query<{ id: string; account_id: string }>("select id, account_id from api_keys where key_hash = $1 and revoked_at is null", [keyHash]);
+  return rows[0] && { keyId: rows[0].id, accountId: rows[0].account_id };
 }

@@ -97,10 +97,11 @@ async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promis
   const text = (pick: (e: UsageEvent) => string) => textArray(inserted.map(pick));
   const { rows: insertedRows } = await tx.query(
     `insert into usage_events (request_id, account_id, endpoint, service, units_in, units_out, cost_ausd, cost_wei,
-                               billed_in, bucket_tokens, credits_wei, payg_wei, legacy_ausd, legacy_debt_ausd, recorded_at)
+                               billed_in, bucket_tokens, credits_wei, payg_wei, legacy_ausd, legacy_debt_ausd, recorded_at,
+                               api_key_id, model)
      select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::numeric[],
                           $8::numeric[], $9::text[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[],
-                          $14::numeric[], $15::timestamptz[])
+                          $14::numeric[], $15::timestamptz[], $16::uuid[], $17::text[])
      on conflict (request_id) do nothing
      returning request_id`,
     [
@@ -119,6 +120,8 @@ async function chargeBatch(tx: Queryable, events: readonly UsageEvent[]): Promis
       column((_, s) => s.legacyAusd),
       column((_, s) => s.legacyDebtAusd),
       column((e) => new Date(e.recordedAt).toISOString()),
+      nullableArray(inserted.map((e) => e.apiKeyId)),
+      nullableArray(inserted.map((e) => e.model)),
     ],
   );
   // The account locks make this impossible; if it ever happens, roll back rather than mis-charge.
@@ -150,6 +153,11 @@ function textArray(values: readonly string[]): string {
   let out = "{";
   for (let i = 0; i < values.length; i++) out += (i ? ',"' : '"') + values[i].replace(/[\\"]/g, "\\$&") + '"';
   return out + "}";
+}
+
+/** A PostgreSQL array literal of optional strings (NULL where absent), each quoted and escaped. */
+function nullableArray(values: readonly (string | undefined)[]): string {
+  return `{${values.map((v) => (v === undefined ? "NULL" : `"${v.replace(/[\\"]/g, "\\$&")}"`)).join(",")}}`;
 }
 
 /** A PostgreSQL array literal of values that need no quoting: numbers, UUIDs, ISO timestamps, fixed words. */

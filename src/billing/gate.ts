@@ -19,6 +19,8 @@ export type { Spending } from "./funds.ts";
 export interface Authorization {
   readonly accountId: string;
   readonly apiKeyHash: string;
+  /** The key's id (usage is recorded per key), when the resolver knows it. */
+  readonly apiKeyId: string | undefined;
   /** The account-scoped request id its usage is captured under. */
   readonly requestId: string;
   readonly billedIn: BillingMode;
@@ -57,7 +59,7 @@ export interface GateConfig {
    * Key hash → its account, null when no active key has this hash; `refusal`: the error every
    * request with the key is refused with (its account's keys are suspended).
    */
-  readonly resolveKey: (keyHash: string) => Promise<{ readonly accountId: string; readonly refusal?: AppError } | null>;
+  readonly resolveKey: (keyHash: string) => Promise<{ readonly accountId: string; readonly keyId?: string; readonly refusal?: AppError } | null>;
   readonly loadSpending: (accountId: string) => Promise<Spending>;
   readonly store: Pick<MeterStore, "hold" | "release" | "putBudget" | "invalidate">;
   /** How usage is billed now. */
@@ -126,7 +128,7 @@ export function createGate(config: GateConfig): Gate {
         const result = await store.hold({ accountId, requestId, mode, tokens: ceiling.tokens, cashUnits: unitsUp(cash), now: now(), holdMs });
         switch (result.kind) {
           case "held":
-            return { accountId, apiKeyHash, requestId, billedIn: mode, pool: result.pool, subscriber: result.subscriber, rate: result.rate };
+            return { accountId, apiKeyHash, apiKeyId: key.keyId, requestId, billedIn: mode, pool: result.pool, subscriber: result.subscriber, rate: result.rate };
           case "load":
             await loadBudget(accountId, result.generation);
             continue;

@@ -36,6 +36,9 @@ export interface UsageEvent {
   readonly recordedAt: number;
   /** The pool the gate counted it in until it is drained; absent: cash. */
   readonly pool?: Pool;
+  /** The API key it came with, and the model it asked for (the usage views); absent for older events. */
+  readonly apiKeyId?: string;
+  readonly model?: string;
 }
 
 /** A request to reserve: its ceiling, in the gate's units. */
@@ -124,9 +127,9 @@ export interface MeterStore {
 /** Seven days: how long a request id is remembered after it was recorded. */
 export const DEFAULT_DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
 
-// Compact wire form: a JSON array in a fixed field order, amounts as decimal strings; the pool last
-// ("b" bucket; absent: cash).
-type EventTuple = [string, string, string, string, number, number, number, string, string, "c" | "l", number, "b"?];
+// Compact wire form: a JSON array in a fixed field order, amounts as decimal strings; then, for
+// events of the gateway, the pool ("b" bucket, "c" cash), the API key id and the model (or null).
+type EventTuple = [string, string, string, string, number, number, number, string, string, "c" | "l", number, ("b" | "c")?, (string | null)?, (string | null)?];
 
 /** Serializes an event compactly (one JSON array). */
 export function encodeEvent(e: UsageEvent): string {
@@ -134,7 +137,7 @@ export function encodeEvent(e: UsageEvent): string {
     e.requestId, e.accountId, e.endpoint, e.service, e.unitsIn, e.unitsOut, e.tokens,
     e.costAusd.toString(), e.costWei.toString(), e.billedIn === "cxpt" ? "c" : "l", e.recordedAt,
   ];
-  if (e.pool === "bucket") tuple.push("b");
+  if (e.pool !== undefined || e.apiKeyId !== undefined || e.model !== undefined) tuple.push(e.pool === "bucket" ? "b" : "c", e.apiKeyId ?? null, e.model ?? null);
   return JSON.stringify(tuple);
 }
 
@@ -147,7 +150,7 @@ export function decodeEvent(text: string): UsageEvent {
 export function tupleToEvent(tuple: unknown): UsageEvent {
   const t = tuple as EventTuple;
   const ok =
-    Array.isArray(t) && (t.length === 11 || (t.length === 12 && t[11] === "b")) &&
+    Array.isArray(t) && (t.length === 11 || (t.length === 14 && (t[11] === "b" || t[11] === "c") && [12, 13].every((i) => t[i] === null || typeof t[i] === "string"))) &&
     [0, 1, 2, 3, 7, 8].every((i) => typeof t[i] === "string") &&
     [4, 5, 6, 10].every((i) => Number.isSafeInteger(t[i])) &&
     (t[9] === "c" || t[9] === "l");
@@ -157,6 +160,8 @@ export function tupleToEvent(tuple: unknown): UsageEvent {
     unitsIn: t[4], unitsOut: t[5], tokens: t[6],
     costAusd: BigInt(t[7]), costWei: BigInt(t[8]), billedIn: t[9] === "c" ? "cxpt" : "legacy", recordedAt: t[10],
     ...(t[11] === "b" ? { pool: "bucket" as const } : {}),
+    ...(typeof t[12] === "string" ? { apiKeyId: t[12] } : {}),
+    ...(typeof t[13] === "string" ? { model: t[13] } : {}),
   };
 }
 

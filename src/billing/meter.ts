@@ -18,6 +18,8 @@ export interface UsageInput extends PriceInput {
   readonly billedIn: BilledIn;
   /** The pool the gate reserved it in (its hold is ended by the capture); absent: cash. */
   readonly pool?: Pool;
+  readonly apiKeyId?: string | undefined;
+  readonly model?: string | undefined;
 }
 
 export interface UsageResult {
@@ -93,7 +95,9 @@ export function createMeter(config: MeterConfig): Meter {
       unitsOut: input.unitsOut,
       costWei: billedIn === "cxpt" ? ausdToWei(costAusd, priceSource.cxptUsd()) : 0n,
       recordedAt: now(),
-      ...(input.pool === "bucket" ? { pool: "bucket" as const } : {}),
+      ...(input.pool !== undefined ? { pool: input.pool } : {}),
+      ...(input.apiKeyId !== undefined ? { apiKeyId: input.apiKeyId } : {}),
+      ...(input.model !== undefined ? { model: input.model.slice(0, 128) } : {}),
     };
   }
 

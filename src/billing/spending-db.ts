@@ -1,7 +1,7 @@
 // The gate's loaders over PostgreSQL: API key hash → account, and an account's spending (credits,
 // legacy credits net of debt, bucket, subscription end, drained-but-unsettled PAYG). The PAYG
 // capacity comes from the chain through a function the caller passes (none: no PAYG).
-import { accountIdForKeyHash } from "../accounts/store.ts";
+import { activeKeyByHash } from "../accounts/store.ts";
 import type { Queryable } from "../db/db.ts";
 import { notFound, type AppError } from "../errors.ts";
 import { keySuspension } from "../settlement/shortfalls.ts";
@@ -9,12 +9,12 @@ import type { Limits, Spending } from "./funds.ts";
 import type { BilledIn } from "./meter-store.ts";
 
 /** Resolves an active (not revoked) API key by its hash, with its refusal while the account's keys are suspended. */
-export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ accountId: string; refusal?: AppError } | null> {
+export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ accountId: string; keyId: string; refusal?: AppError } | null> {
   return async (keyHash) => {
-    const accountId = await accountIdForKeyHash(db, keyHash);
-    if (accountId === undefined) return null;
-    const refusal = await keySuspension(db, accountId);
-    return refusal ? { accountId, refusal } : { accountId };
+    const key = await activeKeyByHash(db, keyHash);
+    if (key === undefined) return null;
+    const refusal = await keySuspension(db, key.accountId);
+    return refusal ? { ...key, refusal } : key;
   };
 }
 

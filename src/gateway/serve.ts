@@ -104,8 +104,11 @@ const upstreamMessage = (error: UpstreamError): string => {
 };
 
 /** Captures the usage at the serving node's tier, ending the request's hold. */
-async function capture(deps: GatewayDeps, auth: Authorization, endpoint: string, service: string, tier: Tier, unitsIn: number, unitsOut: number): Promise<UsageResult> {
-  return deps.meter.recordUsage({ requestId: auth.requestId, accountId: auth.accountId, endpoint, service, tier, unitsIn, unitsOut, billedIn: auth.billedIn, pool: auth.pool });
+async function capture(deps: GatewayDeps, auth: Authorization, model: string, endpoint: string, service: string, tier: Tier, unitsIn: number, unitsOut: number): Promise<UsageResult> {
+  return deps.meter.recordUsage({
+    requestId: auth.requestId, accountId: auth.accountId, endpoint, service, tier, unitsIn, unitsOut,
+    billedIn: auth.billedIn, pool: auth.pool, apiKeyId: auth.apiKeyId, model,
+  });
 }
 
 function receipt(clientRequestId: string, auth: Authorization, tier: Tier, usage: UsageResult): Receipt {
@@ -169,7 +172,7 @@ export async function serveChat(deps: GatewayDeps, call: ChatCall): Promise<void
   const headers = { ...rateHeaders(auth.rate, false), "x-request-id": clientRequestId };
   try {
     if (body.stream === true) {
-      await streamChat(deps, { auth, attempt, reply, headers, clientRequestId, promptCeiling, maxTokens, texts, includeUsage: body.stream_options?.include_usage === true, signal });
+      await streamChat(deps, { auth, attempt, reply, headers, clientRequestId, model: body.model, promptCeiling, maxTokens, texts, includeUsage: body.stream_options?.include_usage === true, signal });
       return;
     }
     const answer = (await attempt.response.json().catch(() => {
@@ -177,7 +180,7 @@ export async function serveChat(deps: GatewayDeps, call: ChatCall): Promise<void
     })) as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } };
     const unitsIn = clampTokens(answer.usage?.prompt_tokens, promptCeiling, promptTokenEstimate(texts));
     const unitsOut = clampTokens(answer.usage?.completion_tokens, maxTokens, maxTokens);
-    const usage = await capture(deps, auth, "/api/v1/chat/completions", "chat", tier, unitsIn, unitsOut);
+    const usage = await capture(deps, auth, body.model, "/api/v1/chat/completions", "chat", tier, unitsIn, unitsOut);
     recordServed(deps, auth, attempt, unitsIn + unitsOut);
     await reply.headers(headers).status(200).send({ ...answer, cxpt: receipt(clientRequestId, auth, tier, usage) });
   } catch (error) {
@@ -201,6 +204,7 @@ function recordServed(deps: GatewayDeps, auth: Authorization, attempt: Attempt, 
 
 interface StreamCall {
   readonly auth: Authorization;
+  readonly model: string;
   readonly attempt: Attempt;
   readonly reply: FastifyReply;
   readonly headers: Record<string, string>;
@@ -259,7 +263,7 @@ async function streamChat(deps: GatewayDeps, s: StreamCall): Promise<void> {
   let result: UsageResult | undefined;
   if (unitsIn + unitsOut > 0) {
     try {
-      result = await capture(deps, auth, "/api/v1/chat/completions", "chat", attempt.lease.node.tier, unitsIn, unitsOut);
+      result = await capture(deps, auth, s.model, "/api/v1/chat/completions", "chat", attempt.lease.node.tier, unitsIn, unitsOut);
       recordServed(deps, auth, attempt, unitsIn + unitsOut);
     } catch (error) {
       // Delivered but not captured: the hold stays until it expires; the loss is logged to be billed by hand.
@@ -309,10 +313,7 @@ export async function serveEmbeddings(deps: GatewayDeps, call: Omit<ChatCall, "b
       throw unavailable("UPSTREAM_INVALID", "the provider node's answer was not JSON; nothing was charged");
     })) as { usage?: { prompt_tokens?: unknown } };
     const units = clampTokens(answer.usage?.prompt_tokens, tokenCeiling, tokenCeiling);
-    const usage = await deps.meter.recordUsage({
-      requestId: auth.requestId, accountId: auth.accountId, endpoint: "/api/v1/embeddings", service: "embeddings",
-      unitsIn: units, unitsOut: 0, billedIn: auth.billedIn, pool: auth.pool,
-    });
+    const usage = await capture(deps, auth, body.model, "/api/v1/embeddings", "embeddings", attempt.lease.node.tier, units, 0);
     recordServed(deps, auth, attempt, units);
     reply.headers({ ...rateHeaders(auth.rate, false), "x-request-id": clientRequestId });
     return { ...answer, cxpt: receipt(clientRequestId, auth, attempt.lease.node.tier, usage) };

@@ -15,10 +15,12 @@ import type { Api } from "../server.ts";
 
 const Tier = Type.Union(TIERS.map((t) => Type.Literal(t)), { description: "service tier (GPU class, ../shared/PRICING.md); default: the cheapest tier with a free node" });
 const Text = Type.String({ maxLength: 1_000_000 });
+/** A model name: printable, no control characters (it is stored with the usage). */
+const Model = Type.String({ minLength: 1, maxLength: 128, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
 
 const ChatRequest = Type.Object(
   {
-    model: Type.String({ minLength: 1, maxLength: 128 }),
+    model: Model,
     messages: Type.Array(
       Type.Object(
         {
@@ -40,7 +42,7 @@ const ChatRequest = Type.Object(
 
 const EmbeddingsRequest = Type.Object(
   {
-    model: Type.String({ minLength: 1, maxLength: 128 }),
+    model: Model,
     input: Type.Union([
       Text,
       Type.Array(Text, { minItems: 1, maxItems: 2048 }),

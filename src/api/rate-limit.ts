@@ -83,11 +83,13 @@ export function limitApiKeyFailures(app: Api, api: ApiConfig): void {
     reply.header("retry-after", String(seconds));
     throw rateLimited(seconds);
   });
-  app.addHook("onResponse", async (request, reply) => {
-    if (reply.statusCode !== 401 || !carriesApiKey(request)) return;
+  // Counted before the 401 leaves, so a guesser's next request already meets the block.
+  app.addHook("onSend", async (request, reply, payload) => {
+    if (reply.statusCode !== 401 || !carriesApiKey(request)) return payload;
     const status = await count(request).catch(() => undefined);
-    if (status === undefined || status.isAllowed || !status.isExceeded) return;
+    if (status === undefined || status.isAllowed || !status.isExceeded) return payload;
     if (blocked.size >= MAX_BLOCKED) for (const [ip, until] of blocked) if (until <= Date.now()) blocked.delete(ip);
     if (blocked.size < MAX_BLOCKED) blocked.set(normalizeIP(request.ip), Date.now() + status.ttl);
+    return payload;
   });
 }

@@ -72,6 +72,8 @@ export async function buildServer(ctx: AppContext, options: ServerOptions = {}):
     bodyLimit: 1_048_576,
     // Slow or silent clients are cut off (see ./hardening.ts); parser and router refusals keep the error shape.
     http: httpOptions(ctx.config.api),
+    // Fastify sets these on the server itself, over what `http` asked for.
+    requestTimeout: ctx.config.api.requestTimeoutMs,
     connectionTimeout: ctx.config.api.idleTimeoutMs,
     keepAliveTimeout: Math.min(5_000, ctx.config.api.idleTimeoutMs),
     frameworkErrors,

@@ -4,6 +4,7 @@
 // its keys are reinstated and the alert resolved. Both directions are derived from the leaves on
 // every call, so a call killed half-way is completed by the next one, and a repeated call changes
 // nothing.
+import { getAddress } from "viem";
 import type { AppContext } from "../app/context.ts";
 import { formatDecimal } from "../billing/pricing.ts";
 import type { Gate } from "../billing/gate.ts";
@@ -116,7 +117,8 @@ async function invalidateKeys(db: Queryable, gate: Pick<Gate, "invalidateApiKey"
 export async function keySuspension(db: Queryable, accountId: string): Promise<AppError | undefined> {
   const { rows } = await db.query<OwedRow>(OWED("a.id = $1 and a.keys_suspended_at is not null"), [accountId]);
   if (rows.length === 0) return undefined;
-  const s = shortfallOf(rows[0]!);
+  // The account's owner reads this: the wallet as wallets show it (checksummed).
+  const s = { ...shortfallOf(rows[0]!), wallet: getAddress(rows[0]!.wallet) };
   return paymentRequired(
     "ACCOUNT_SUSPENDED",
     `This account's API keys are suspended: ${owedText(s)}. Hold at least that much CXPT in the wallet and approve the Vault ` +

@@ -92,6 +92,14 @@ function devchainAddress(env: Env): { host: string; port: number } {
 /** What `npm start` assumes when the environment does not say: the chain on, at phase 3 (PAYG in CXPT). */
 export const START_DEFAULTS: Env = { CHAIN_STAGE: "testnet", CHAIN_PHASE: "3" };
 
+/** How old the embedded chain's head may get before npm start mines an empty block: CHAIN_MINE_INTERVAL_MS (15 s; 0 off). */
+function mineInterval(env: Env): number {
+  const raw = env.CHAIN_MINE_INTERVAL_MS || "15000";
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new ConfigError(`CHAIN_MINE_INTERVAL_MS must be a whole number of ms (0 turns it off), got "${raw}"`);
+  return ms;
+}
+
 /** `env` over `defaults`, where an empty value counts as unset. */
 export const withDefaults = (env: Env, defaults: Env): Env => {
   const merged: Record<string, string | undefined> = { ...defaults };
@@ -193,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (chainOn && embeddedChain) {
       const dataDir = join(draft.dataDir, "chain");
       devchain = await onPort("the local chain", "CHAIN_PORT", devchainAt.host, devchainAt.port, () =>
-        startDevChain({ dataDir, ...devchainAt, log: (line) => log(`chain: ${line}`) }),
+        startDevChain({ dataDir, ...devchainAt, mineEveryMs: mineInterval(env), log: (line) => log(`chain: ${line}`) }),
       );
       cleanup.push(devchain.close);
       rpcUrl = devchain.url;

@@ -8,7 +8,8 @@ import { maxUint256, type Hex } from "viem";
 import { createApiKey } from "../../../src/accounts/store.ts";
 import { listAlerts } from "../../../src/monitoring/alerts.ts";
 import { runSettlement } from "../../../src/settlement/settle.ts";
-import { keySuspension, shortfallAlertKey, suspendShortfalls } from "../../../src/settlement/shortfalls.ts";
+import { keySuspension } from "../../../src/accounts/suspension.ts";
+import { shortfallAlertKey, suspendShortfalls } from "../../../src/settlement/shortfalls.ts";
 import { approveVault, auth, BACKENDS, expectReply, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;

@@ -8,7 +8,7 @@ import type { AppContext } from "../app/context.ts";
 import { formatDecimal, ONE_E18, parseDecimal } from "../billing/pricing.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, notFound } from "../errors.ts";
-import { auditedTransaction } from "./audit.ts";
+import { auditedTransaction } from "../audit/log.ts";
 import { hasBadText } from "../text.ts";
 
 /** An account as the admin sees it: the account and what it owes in legacy usage. */

@@ -6,7 +6,7 @@ import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
-import { auditedTransaction } from "../../../src/admin/audit.ts";
+import { auditedTransaction } from "../../../src/audit/log.ts";
 import { auth, BACKENDS, expectReply, signIn, startStack, USERS, type Stack } from "./harness.ts";
 
 /** The demo admin, signed in with the admin role: its session token. */

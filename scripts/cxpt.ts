@@ -139,7 +139,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const { command, json } = args;
   const env = { LOG_LEVEL: "warn", ...process.env };
   // Logs go to stderr so standard output is the command's own; the command indexes by hand.
-  const stack = await openOperatorStack(env, { log: createLogger({ level: loadConfig({ ...env, CHAIN_STAGE: "off" }).monitoring.logLevel, destination: pino.destination(2) }) });
+  // LOG_LEVEL checked as the API checks it (the chain settings are openOperatorStack's to resolve).
+  const level = loadConfig({ ...env, CHAIN_STAGE: "off" }).monitoring.logLevel;
+  const stack = await openOperatorStack(env, { log: createLogger({ level, destination: pino.destination(2) }) });
   if (stack.kind === "running") {
     if (command === "status") {
       await runningStatus(stack, json);

@@ -1,13 +1,12 @@
 // `npm run cxpt -- <command>`: runs a job by hand against the configured stack (the same
 // environment as the API: DATABASE_URL, REDIS_URL, CHAIN_STAGE, RPC_URL, keys…), with a progress
 // bar on a terminal and a summary at the end. Exit code 0: done (or skipped); 1: failed; 2: usage.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { pino } from "pino";
-import { createApp, type App } from "../src/app/create.ts";
-import { ConfigError, loadConfig, type AppConfig } from "../src/config/config.ts";
+import { ConfigError, loadConfig } from "../src/config/config.ts";
+import { openOperatorStack, type RunningStack } from "../src/devstack/operator.ts";
+import { startupReason } from "../src/devstack/stack.ts";
 import { AppError } from "../src/errors.ts";
 import { catchUpIndexer } from "../src/jobs/catch-up.ts";
 import { jobList } from "../src/jobs/definitions.ts";
@@ -27,7 +26,9 @@ options:
   --json      print the result as JSON
   -h, --help  this text
 
-The stack is the one the environment configures (as for the API); see README "Command line".`;
+The stack is the one npm start runs: the same environment and defaults (the chain on at phase 3,
+the data folder's database and local chain, the development keys on 31337). While npm start runs,
+status reads it through its API; see README "Command line".`;
 
 const COMMANDS = new Set<string>([...jobList().map((j) => j.name), "index", "status"]);
 
@@ -77,35 +78,31 @@ function progressReporter(): { progress: Progress; stop(): void } {
   };
 }
 
-/** The process holding an embedded data folder (npm start), if it still runs. */
-function dataDirOwner(config: AppConfig): number | undefined {
-  if ("url" in config.database || config.database.dataDir === undefined) return undefined;
-  let owner: number;
-  try {
-    owner = Number(readFileSync(join(config.dataDir, "stack.pid"), "utf8").trim());
-  } catch {
-    return undefined;
-  }
-  if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid) return undefined;
-  try {
-    process.kill(owner, 0);
-    return owner;
-  } catch (error) {
-    return (error as { code?: unknown }).code === "EPERM" ? owner : undefined;
-  }
+/** Health of the running stack, as GET /api/health answers it. */
+interface RunningHealth {
+  readonly status: string;
+  readonly stage: string;
+  readonly phase: number;
+  readonly chain: { readonly chainId: number; readonly blockNumber: string | null; readonly status: string } | null;
+  readonly database: string;
+  readonly meter: string;
 }
 
-async function openStack(config: AppConfig): Promise<App> {
-  const owner = dataDirOwner(config);
-  if (owner !== undefined) {
-    throw new AppError(
-      "DATA_DIR_IN_USE",
-      `the embedded database (${join(config.dataDir, "pg")}) is in use by npm start (process ${owner}); stop it, or point DATABASE_URL at a PostgreSQL server both use`,
-      500,
-    );
-  }
-  // Logs go to stderr so standard output is the command's own; the command indexes by hand.
-  return createApp(config, { log: createLogger({ level: config.monitoring.logLevel, destination: pino.destination(2) }), follow: false });
+/** `status` while npm start runs: what its API says (the data folder is its own). */
+async function runningStatus(running: RunningStack, json: boolean): Promise<void> {
+  const apiUrl = running.record?.pid === running.pid ? running.record.apiUrl : undefined;
+  if (apiUrl === undefined) throw new AppError("STACK_UNREADABLE", `npm start (process ${running.pid}) holds ${running.dataDir} but left no API address: restart it, or stop it and run this again`, 500);
+  const response = await fetch(`${apiUrl}/api/health`, { signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+    throw new AppError("STACK_UNREACHABLE", `npm start (process ${running.pid}) does not answer at ${apiUrl} (${(error as Error).message}): is it still starting?`, 500);
+  });
+  const health = (await response.json()) as RunningHealth;
+  if (json) return print({ running: { pid: running.pid, apiUrl }, ...health }, true);
+  console.log(`stack         npm start (process ${running.pid}) at ${apiUrl}: ${health.status}`);
+  console.log(`stage         ${health.stage}, phase ${health.phase}`);
+  console.log(health.chain === null ? "chain         off" : `chain         ${health.chain.chainId}: head ${health.chain.blockNumber ?? "?"} (${health.chain.status})`);
+  console.log(`database      ${health.database}`);
+  console.log(`metering      ${health.meter}`);
+  console.log(`jobs, alerts  ${apiUrl}/admin (the data folder is npm start's while it runs)`);
 }
 
 function printStatus(status: StackStatus): void {
@@ -140,7 +137,23 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const { command, json } = args;
-  const app = await openStack(loadConfig({ LOG_LEVEL: "warn", ...process.env }));
+  const env = { LOG_LEVEL: "warn", ...process.env };
+  // Logs go to stderr so standard output is the command's own; the command indexes by hand.
+  // LOG_LEVEL checked as the API checks it (the chain settings are openOperatorStack's to resolve).
+  const level = loadConfig({ ...env, CHAIN_STAGE: "off" }).monitoring.logLevel;
+  const stack = await openOperatorStack(env, { log: createLogger({ level, destination: pino.destination(2) }) });
+  if (stack.kind === "running") {
+    if (command === "status") {
+      await runningStatus(stack, json);
+      return 0;
+    }
+    throw new AppError(
+      "DATA_DIR_IN_USE",
+      `npm start (process ${stack.pid}) holds ${stack.dataDir}: run ${command} from the admin dashboard (POST /api/v1/admin/jobs/${command}/run), or stop npm start first`,
+      500,
+    );
+  }
+  const { app } = stack;
   const reporter = progressReporter();
   try {
     if (command === "status") {
@@ -165,14 +178,17 @@ async function main(argv: readonly string[]): Promise<number> {
     return run.outcome === "failed" ? 1 : 0;
   } finally {
     reporter.stop();
-    await app.close();
+    await stack.close();
   }
 }
 
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  const message = error instanceof ConfigError || error instanceof AppError ? error.message : (error as Error).stack ?? String(error);
+  // One line saying what to do; the stack trace only when asked for (CXPT_DEBUG=1).
+  const known = error instanceof ConfigError || error instanceof AppError;
+  const message = known ? error.message : `${startupReason(error)} (CXPT_DEBUG=1 prints the stack trace)`;
   console.error(`cxpt: ${message}`);
+  if (!known && process.env.CXPT_DEBUG === "1") console.error((error as Error).stack);
   process.exitCode = 1;
 }

@@ -125,9 +125,20 @@ export async function linkWallet(db: Queryable, accountId: string, wallet: Addre
 
 // ───────────────────────────── sessions ─────────────────────────────
 
-/** Opens a session; returns the bearer token (shown once). */
-export async function createSession(db: Queryable, accountId: string, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
+/**
+ * Opens a session; returns the bearer token (shown once). With `maxSessions`, the account's oldest
+ * sessions beyond it end, so signing in again and again cannot pile sessions up.
+ */
+export async function createSession(db: Queryable, accountId: string, ttlSeconds: number, maxSessions?: number): Promise<{ token: string; expiresAt: Date }> {
   await db.query("delete from sessions where account_id = $1 and expires_at < now()", [accountId]);
+  if (maxSessions !== undefined) {
+    // Room for the new one: keep the newest maxSessions - 1.
+    await db.query(
+      `delete from sessions where account_id = $1 and token_hash not in
+         (select token_hash from sessions where account_id = $1 order by expires_at desc limit $2)`,
+      [accountId, Math.max(0, maxSessions - 1)],
+    );
+  }
   const token = newSecret("cxs");
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   await db.query("insert into sessions (token_hash, account_id, expires_at) values ($1, $2, $3)", [
@@ -164,13 +175,21 @@ const toApiKey = (row: ApiKeyRow): ApiKeyRecord => ({
   revokedAt: row.revoked_at === null ? null : toDate(row.revoked_at),
 });
 
-/** Issues an API key for the compute API; the plain key is returned once and never stored. */
-export async function createApiKey(db: Queryable, accountId: string, name: string): Promise<{ key: string; record: ApiKeyRecord }> {
+/**
+ * Issues an API key for the compute API; the plain key is returned once and never stored. With
+ * `maxKeys`, 409 `API_KEY_LIMIT` when the account already has that many active keys. Requests racing
+ * each other may pass the cap by a few; the per-account rate limit on key creation bounds them.
+ */
+export async function createApiKey(db: Queryable, accountId: string, name: string, maxKeys?: number): Promise<{ key: string; record: ApiKeyRecord }> {
   const key = newSecret("cxk");
   const { rows } = await db.query<ApiKeyRow>(
-    "insert into api_keys (account_id, name, prefix, key_hash) values ($1, $2, $3, $4) returning *",
-    [accountId, name, key.slice(0, 10), hashSecret(key)],
+    `insert into api_keys (account_id, name, prefix, key_hash)
+     select $1, $2, $3, $4
+      where $5::int is null or (select count(*) from api_keys where account_id = $1 and revoked_at is null) < $5::int
+     returning *`,
+    [accountId, name, key.slice(0, 10), hashSecret(key), maxKeys ?? null],
   );
+  if (rows.length === 0) throw conflict("API_KEY_LIMIT", `This account has ${maxKeys} active API keys, the most it may hold: revoke one first`);
   return { key, record: toApiKey(rows[0]!) };
 }
 

@@ -8,7 +8,8 @@ import type { AppContext } from "../app/context.ts";
 import { formatDecimal, ONE_E18, parseDecimal } from "../billing/pricing.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, notFound } from "../errors.ts";
-import { audited } from "./audit.ts";
+import { auditedTransaction } from "../audit/log.ts";
+import { hasBadText } from "../text.ts";
 
 /** An account as the admin sees it: the account and what it owes in legacy usage. */
 export interface AdminAccount extends Account {
@@ -172,18 +173,20 @@ async function applyGrant(tx: Queryable, accountId: string, ausd: bigint): Promi
  * rest is added to its legacy credits, in one transaction. Audited as `grant_legacy_credits`
  * (refusals too). 400 `INVALID_AMOUNT` / `INVALID_REASON`, 404 `ACCOUNT_NOT_FOUND`.
  */
-export function grantLegacyCredits(ctx: AppContext, actorId: string | null, accountId: string, grant: LegacyGrant): Promise<LegacyGrantResult> {
+export async function grantLegacyCredits(ctx: AppContext, actorId: string | null, accountId: string, grant: LegacyGrant): Promise<LegacyGrantResult> {
   const params = { accountId, usd: grant.usd, reason: grant.reason };
-  return audited(ctx.db, { actorId, action: "grant_legacy_credits", params }, async () => {
+  const result = await auditedTransaction(ctx.db, { actorId, action: "grant_legacy_credits", params }, async (tx) => {
     const ausd = grantAmount(grant.usd);
     if (grant.reason.trim() === "") throw badRequest("INVALID_REASON", "say why the credits are granted (reason)");
+    if (hasBadText(grant.reason)) throw badRequest("INVALID_REASON", "the reason holds a control character or an unpaired surrogate");
     if (!UUID.test(accountId)) throw accountNotFound(accountId);
-    const result = await ctx.db.transaction((tx) => applyGrant(tx, accountId, ausd));
-    ctx.billing.gate.invalidateAccount(result.accountId); // the next request counts the new balance
-    const { grantedAusd, paidDebtAusd, creditedAusd, legacyCreditsAusd, legacyDebtAusd } = result;
+    const applied = await applyGrant(tx, accountId, ausd);
+    const { grantedAusd, paidDebtAusd, creditedAusd, legacyCreditsAusd, legacyDebtAusd } = applied;
     return {
-      result,
+      result: applied,
       outcome: { status: "executed", usd: formatDecimal(grantedAusd), grantedAusd, paidDebtAusd, creditedAusd, legacyCreditsAusd, legacyDebtAusd },
     };
   });
+  ctx.billing.gate.invalidateAccount(result.accountId); // after the commit: the next request counts the new balance
+  return result;
 }

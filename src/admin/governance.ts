@@ -5,7 +5,6 @@
 // otherwise (production) it returns the exact proposal for the Safe owners and runs nothing.
 import {
   BaseError,
-  decodeErrorResult,
   encodeFunctionData,
   isAddressEqual,
   toHex,
@@ -17,6 +16,7 @@ import {
 import { randomBytes } from "node:crypto";
 import type { OnchainPlan } from "../../deploy/config.ts";
 import { distributorAbi, safeAbi, subscriptionsAbi, timelockAbi, vaultAbi } from "../chain/abis.ts";
+import { revertData, revertOf } from "../chain/errors.ts";
 import type { Signer } from "../chain/safe.ts";
 import {
   executeViaSafe,
@@ -173,23 +173,13 @@ export interface SubmitOptions {
   readonly salt?: Hex;
 }
 
-/** Errors any admin target may revert with, to name the revert. */
-const TARGET_ERRORS = [...distributorAbi, ...vaultAbi, ...subscriptionsAbi].filter((item) => item.type === "error");
-
 /** The revert of a failed call, by error name when the suite's ABIs know it. */
 export function revertReason(error: unknown): string {
   if (!(error instanceof BaseError)) return String(error);
-  const cause = error.walk() as { data?: unknown };
-  const data = typeof cause?.data === "object" && cause.data !== null ? (cause.data as { data?: unknown }).data : cause?.data;
-  if (typeof data === "string" && data.startsWith("0x") && data.length >= 10) {
-    try {
-      const { errorName, args } = decodeErrorResult({ abi: TARGET_ERRORS, data: data as Hex });
-      return `${errorName}(${(args ?? []).map(String).join(", ")})`;
-    } catch {
-      return `revert data ${data}`;
-    }
-  }
-  return error.shortMessage;
+  const revert = revertOf(error);
+  if (revert !== undefined && revert.name !== "revert") return revert.text;
+  const data = revertData(error);
+  return data !== undefined && data.length >= 10 ? `revert data ${data}` : (revert?.text ?? error.shortMessage);
 }
 
 /**

@@ -11,7 +11,7 @@ import { distributorAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
 import { notFound } from "../errors.ts";
 import { features, type FeatureFlags, type Phase, type Stage } from "../stage/stage.ts";
 import { readPlans, type Plan as ChainPlan } from "../subscriptions/chain.ts";
-import { audited, type AuditOutcome } from "./audit.ts";
+import { audited, type AuditOutcome } from "../audit/log.ts";
 import {
   createPlanCall,
   setBurnRateCall,

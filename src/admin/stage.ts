@@ -8,7 +8,7 @@ import type { AppContext } from "../app/context.ts";
 import { saveStage } from "../app/settings.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
 import { features, PHASES, STAGES, type Features, type StageSettings } from "../stage/stage.ts";
-import { audited } from "./audit.ts";
+import { audited } from "../audit/log.ts";
 import { exclusive } from "../app/guards.ts";
 import type { Check } from "../stage/validate.ts";
 

@@ -15,7 +15,7 @@ import { execTransactionArgs, safeTxHash, safeTypedData, signSafeTransaction, ty
 import { send, type SendChain } from "../chain/send.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, conflict, forbidden, notFound, unavailable } from "../errors.ts";
-import { audited } from "./audit.ts";
+import { audited } from "../audit/log.ts";
 import { revertReason } from "./governance.ts";
 
 /** `stale`: another Safe transaction used the proposal's nonce first; it can never execute. */

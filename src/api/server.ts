@@ -16,6 +16,8 @@ import { AppError } from "../errors.ts";
 import { componentLogger } from "../monitoring/log.ts";
 import type { AppContext } from "../app/context.ts";
 import { ErrorBody } from "./schemas.ts";
+import { capConnections, clientErrorHandler, frameworkCode, frameworkErrors, httpOptions, inputGuard } from "./hardening.ts";
+import { limitApiKeyFailures, registerRateLimit } from "./rate-limit.ts";
 import { ROUTES, type RouteModule } from "./routes/index.ts";
 import { webPage } from "./routes/web.ts";
 
@@ -55,8 +57,8 @@ function toErrorReply(error: FastifyError | AppError | Error): { status: number;
       },
     };
   }
-  if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-    return { status: fastifyError.statusCode, body: { error: { code: fastifyError.code ?? "BAD_REQUEST", message: fastifyError.message } } };
+  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return { status: fastifyError.statusCode, body: { error: { code: frameworkCode(fastifyError), message: fastifyError.message } } };
   }
   return { status: 500, body: { error: { code: "INTERNAL", message: "Something went wrong on our side; it has been logged" } } };
 }
@@ -68,8 +70,17 @@ export async function buildServer(ctx: AppContext, options: ServerOptions = {}):
     // Unknown fields are refused, not silently dropped; nothing is coerced into another type.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     bodyLimit: 1_048_576,
+    // Slow or silent clients are cut off (see ./hardening.ts); parser and router refusals keep the error shape.
+    http: httpOptions(ctx.config.api),
+    // Fastify sets these on the server itself, over what `http` asked for.
+    requestTimeout: ctx.config.api.requestTimeoutMs,
+    connectionTimeout: ctx.config.api.idleTimeoutMs,
+    keepAliveTimeout: Math.min(5_000, ctx.config.api.idleTimeoutMs),
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as Api;
 
+  capConnections(app.server, ctx.config.api.maxConnectionsPerIp);
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {
@@ -108,6 +119,9 @@ export async function buildServer(ctx: AppContext, options: ServerOptions = {}):
       .send(),
   );
 
+  app.addHook("preValidation", inputGuard);
+  await registerRateLimit(app, ctx);
+  limitApiKeyFailures(app, ctx.config.api);
   for (const register of [...ROUTES, ...(options.extraRoutes ?? [])]) await app.register(async (scope) => register(scope as Api, ctx));
   await app.ready();
   return app;

@@ -4,7 +4,7 @@
 import { activeKeyByHash } from "../accounts/store.ts";
 import type { Queryable } from "../db/db.ts";
 import { notFound, type AppError } from "../errors.ts";
-import { keySuspension } from "../settlement/shortfalls.ts";
+import { keySuspension } from "../accounts/suspension.ts";
 import type { Limits, Spending } from "./funds.ts";
 import type { BilledIn } from "./meter-store.ts";
 

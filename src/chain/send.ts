@@ -13,10 +13,7 @@
 // RPC requests themselves are retried with backoff by the transport (./transport.ts).
 import {
   BaseError,
-  ContractFunctionRevertedError,
-  decodeErrorResult,
   encodeFunctionData,
-  isHex,
   keccak256,
   type Abi,
   type Account,
@@ -30,7 +27,7 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { billingAbi, cxptAbi, distributorAbi, forwarderAbi, subscriptionsAbi, vaultAbi } from "./abis.ts";
+import { revertOf } from "./errors.ts";
 import { AppError } from "../errors.ts";
 
 type Mutability = "nonpayable" | "payable";
@@ -108,9 +105,6 @@ interface KeyQueue {
 }
 
 const DEFAULTS = { attempts: 5, receiptTimeoutMs: 45_000, feeBumpPercent: 25 };
-
-/** Every custom error of the suite: a revert bubbles up from whichever contract raised it (the token under the Vault…). */
-const SUITE_ERRORS = [cxptAbi, vaultAbi, distributorAbi, subscriptionsAbi, billingAbi, forwarderAbi].flat().filter((item) => item.type === "error");
 
 const queues = new Map<string, KeyQueue>();
 
@@ -229,36 +223,6 @@ async function simulate({ client, signer }: SendChain, request: SendRequest<Abi,
     if (reason === undefined) throw notSent(purpose, "could not simulate the transaction", error);
     throw new AppError("TX_WOULD_REVERT", `${purpose} would revert: ${reason.text}`, 502, { purpose, reason: reason.name, args: reason.args });
   }
-}
-
-/** The custom error (or revert string) of a simulation that reverted; undefined when it did not revert (an RPC failure). */
-function revertOf(error: unknown): { name: string; args: string[]; text: string } | undefined {
-  if (!(error instanceof BaseError)) return undefined;
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-  if (reverted === null) return undefined;
-  const decoded = reverted.data ?? decodeSuiteError(reverted.raw ?? dataOf(error));
-  if (decoded !== undefined) {
-    const args = (decoded.args ?? []).map(String);
-    return { name: decoded.errorName, args, text: `${decoded.errorName}(${args.join(", ")})` };
-  }
-  // A bare -32603 without revert data is the node failing, not the contract.
-  if (reverted.raw === undefined && reverted.reason === undefined && dataOf(error) === undefined) return undefined;
-  return { name: "revert", args: [], text: reverted.reason ?? reverted.shortMessage };
-}
-
-function decodeSuiteError(raw: Hex | undefined) {
-  if (raw === undefined || raw === "0x") return undefined;
-  try {
-    return decodeErrorResult({ abi: SUITE_ERRORS, data: raw });
-  } catch {
-    return undefined;
-  }
-}
-
-/** The node's revert data somewhere down the cause chain. */
-function dataOf(error: BaseError): Hex | undefined {
-  const node = error.walk((e) => isHex((e as { data?: unknown }).data)) as { data: Hex } | null;
-  return node?.data;
 }
 
 const notSent = (purpose: string, what: string, error: unknown) =>

@@ -76,6 +76,7 @@ export interface AppConfig {
   readonly faucet: FaucetConfig;
   /** Where the bucket and served-work counters live (src/counters). */
   readonly counters: CountersConfig;
+  readonly api: ApiConfig;
 }
 
 /** COUNTER_STORE: PostgreSQL (the default) or a DynamoDB table (DYNAMODB_TABLE in AWS_REGION, or at DYNAMODB_ENDPOINT). */
@@ -108,6 +109,40 @@ export interface GatewayConfig {
   readonly defaultMaxTokens: number;
   /** Share of a node's slots (percent) PAYG requests may fill: the rest are kept for subscribers. */
   readonly paygSharePercent: number;
+}
+
+/** What the API lets one client do: timeouts, connections, request rates and per-account caps. */
+export interface ApiConfig {
+  /** The whole request (headers and body) must arrive within this (API_REQUEST_TIMEOUT_MS). */
+  readonly requestTimeoutMs: number;
+  /** The headers must arrive within this (API_HEADERS_TIMEOUT_MS). */
+  readonly headersTimeoutMs: number;
+  /** A connection idle this long is closed (API_IDLE_TIMEOUT_MS). */
+  readonly idleTimeoutMs: number;
+  /** Open connections one IP may hold (API_MAX_CONNECTIONS_PER_IP). */
+  readonly maxConnectionsPerIp: number;
+  /** Requests per window (RATE_LIMIT_WINDOW_MS) per IP, or per account for key creation; 0 turns a limit off. */
+  readonly rateLimit: {
+    readonly windowMs: number;
+    /** POST /api/v1/auth/nonce per IP (RATE_LIMIT_NONCE). */
+    readonly nonce: number;
+    /** POST /api/v1/auth/siwe per IP (RATE_LIMIT_SIWE). */
+    readonly siwe: number;
+    /** POST /rpc per IP (RATE_LIMIT_RPC). */
+    readonly rpc: number;
+    /** POST /api/v1/keys per account (RATE_LIMIT_KEY_CREATION). */
+    readonly keyCreation: number;
+    /** Requests with an unknown or revoked API key per IP (RATE_LIMIT_KEY_FAILURES). */
+    readonly keyFailures: number;
+  };
+  /** Requests in one JSON-RPC batch (RPC_MAX_BATCH). */
+  readonly rpcMaxBatch: number;
+  /** Blocks one eth_getLogs may span (RPC_MAX_LOG_RANGE). */
+  readonly rpcMaxLogRange: number;
+  /** Active API keys per account (MAX_API_KEYS). */
+  readonly maxApiKeys: number;
+  /** Open sessions per account; signing in beyond it ends the oldest (MAX_SESSIONS). */
+  readonly maxSessions: number;
 }
 
 /** The dashboards (src/web) the API serves on its own origin. */
@@ -256,10 +291,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const rpcUrl = env.RPC_URL || undefined;
   if (stage !== "off" && rpcUrl === undefined) throw new ConfigError(`CHAIN_STAGE=${stage} needs RPC_URL`);
   const port = int(env, "PORT", 8787);
-  const publicUrl = env.PUBLIC_URL ?? `http://localhost:${port}`;
+  const host = env.HOST ?? "127.0.0.1";
+  // The address the banner prints, so a sign-in message names the same host as the page it came from.
+  const publicUrl = env.PUBLIC_URL ?? `http://${host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host}:${port}`;
   const zeroExKey = env.ZEROEX_API_KEY;
   return {
-    host: env.HOST ?? "127.0.0.1",
+    host,
     port,
     dataDir,
     // DATABASE_URL=memory keeps PGlite in memory (tests, benchmarks).
@@ -331,6 +368,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
       cooldownSeconds: int(env, "FAUCET_COOLDOWN_SECONDS", 24 * 3600, 1),
     },
     counters: counters(env),
+    api: {
+      requestTimeoutMs: int(env, "API_REQUEST_TIMEOUT_MS", 30_000, 100),
+      headersTimeoutMs: int(env, "API_HEADERS_TIMEOUT_MS", 10_000, 100),
+      idleTimeoutMs: int(env, "API_IDLE_TIMEOUT_MS", 30_000, 100),
+      maxConnectionsPerIp: int(env, "API_MAX_CONNECTIONS_PER_IP", 64, 1),
+      rateLimit: {
+        windowMs: int(env, "RATE_LIMIT_WINDOW_MS", 60_000, 100),
+        nonce: int(env, "RATE_LIMIT_NONCE", 60),
+        siwe: int(env, "RATE_LIMIT_SIWE", 30),
+        rpc: int(env, "RATE_LIMIT_RPC", 1_200),
+        keyCreation: int(env, "RATE_LIMIT_KEY_CREATION", 10),
+        keyFailures: int(env, "RATE_LIMIT_KEY_FAILURES", 30),
+      },
+      rpcMaxBatch: int(env, "RPC_MAX_BATCH", 50, 1),
+      rpcMaxLogRange: int(env, "RPC_MAX_LOG_RANGE", 10_000, 1),
+      maxApiKeys: int(env, "MAX_API_KEYS", 25, 1),
+      maxSessions: int(env, "MAX_SESSIONS", 10, 1),
+    },
   };
 }
 

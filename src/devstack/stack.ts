@@ -25,6 +25,7 @@ import { buildServer, type Api } from "../api/server.ts";
 import { startDevChain, type DevChain } from "../devchain/devchain.ts";
 import { AppError } from "../errors.ts";
 import { DEV_BACKEND_ENV } from "./keys.ts";
+import { writeStackRecord } from "./record.ts";
 import { seedDemo } from "./seed.ts";
 import { ensureSuite } from "./suite.ts";
 
@@ -88,8 +89,19 @@ function devchainAddress(env: Env): { host: string; port: number } {
 }
 
 
+/** What `npm start` assumes when the environment does not say: the chain on, at phase 3 (PAYG in CXPT). */
+export const START_DEFAULTS: Env = { CHAIN_STAGE: "testnet", CHAIN_PHASE: "3" };
+
+/** How old the embedded chain's head may get before npm start mines an empty block: CHAIN_MINE_INTERVAL_MS (15 s; 0 off). */
+function mineInterval(env: Env): number {
+  const raw = env.CHAIN_MINE_INTERVAL_MS || "15000";
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new ConfigError(`CHAIN_MINE_INTERVAL_MS must be a whole number of ms (0 turns it off), got "${raw}"`);
+  return ms;
+}
+
 /** `env` over `defaults`, where an empty value counts as unset. */
-const withDefaults = (env: Env, defaults: Env): Env => {
+export const withDefaults = (env: Env, defaults: Env): Env => {
   const merged: Record<string, string | undefined> = { ...defaults };
   for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== "") merged[name] = value;
   return merged;
@@ -147,7 +159,7 @@ async function probePort(host: string, port: number): Promise<void> {
   await new Promise((resolve) => probe.close(resolve));
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -168,7 +180,7 @@ function httpUrl(host: string, port: number): string {
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const { env: given = process.env, log = () => {} } = options;
-  const env = withDefaults({ ...given, CXPT_DATA_DIR: options.dataDir ?? given.CXPT_DATA_DIR }, { CHAIN_STAGE: "testnet", CHAIN_PHASE: "3" });
+  const env = withDefaults({ ...given, CXPT_DATA_DIR: options.dataDir ?? given.CXPT_DATA_DIR }, START_DEFAULTS);
   const embeddedChain = !env.RPC_URL;
   const devchainAt = devchainAddress(env);
   // Settle the configuration before anything starts, the devchain's URL standing in for RPC_URL.
@@ -189,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (chainOn && embeddedChain) {
       const dataDir = join(draft.dataDir, "chain");
       devchain = await onPort("the local chain", "CHAIN_PORT", devchainAt.host, devchainAt.port, () =>
-        startDevChain({ dataDir, ...devchainAt, log: (line) => log(`chain: ${line}`) }),
+        startDevChain({ dataDir, ...devchainAt, mineEveryMs: mineInterval(env), log: (line) => log(`chain: ${line}`) }),
       );
       cleanup.push(devchain.close);
       rpcUrl = devchain.url;
@@ -240,6 +252,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanup.push(() => api.close());
     await onPort("the API", "PORT", config.host, config.port, () => api.listen({ host: config.host, port: config.port }));
     const apiUrl = httpUrl(config.host, (api.server.address() as AddressInfo).port);
+    // For the operator CLI: where this stack answers while it runs, and which chain it used.
+    await writeStackRecord(config.dataDir, {
+      pid: process.pid,
+      apiUrl,
+      chain: chainId === undefined ? undefined : { chainId, embedded: devchain !== undefined, rpcUrl: rpcUrl! },
+      startedAt: new Date().toISOString(),
+    });
     // Ready means healthy: the database, the metering store and the chain answer through the API.
     const health = await api.inject({ method: "GET", url: "/api/health" });
     if (health.statusCode !== 200) throw new AppError("NOT_READY", `the API started but /api/health answers ${health.statusCode}: ${health.body}`, 500);

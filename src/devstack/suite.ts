@@ -17,7 +17,8 @@ export async function localClient(rpcUrl: string): Promise<PublicClient> {
   return createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 250 }) as PublicClient;
 }
 
-async function readRecorded(file: string): Promise<SuiteDeployment | undefined> {
+/** The suite recorded in `file` by an earlier start, if any. */
+export async function readRecorded(file: string): Promise<SuiteDeployment | undefined> {
   try {
     return JSON.parse(await readFile(file, "utf8")) as SuiteDeployment;
   } catch {

@@ -5,7 +5,7 @@
 //
 // The distributor keeps an account's entry for an epoch only until a later claim or upload folds
 // it into its balance (entitlementOf and sharesOf answer 0 afterwards); for such an epoch the
-// points come from reward_points, what uploadPoints stored and sent, and the entitlement is the
+// points come from reward_points, what uploadEntries (./upload.ts) stored and sent, and the entitlement is the
 // contract's own formula over the epoch's totals, which stay on chain.
 import type { Address } from "viem";
 import type { Account } from "../accounts/store.ts";
@@ -162,7 +162,7 @@ async function epochEarnings(db: Queryable, chain: ChainContext, q: EpochQuery):
   });
 }
 
-/** The points uploadPoints sent for `wallet` in `pool`, by epoch. */
+/** The points uploadEntries sent for `wallet` in `pool`, by epoch. */
 async function storedPoints(db: Queryable, pool: RewardPool, wallet: Address, epochs: readonly bigint[]): Promise<Map<bigint, bigint>> {
   const { rows } = await db.query<{ epoch: number; points: string }>(
     "select epoch, points::text as points from reward_points where pool = $1 and wallet = $2 and uploaded and epoch = any($3::int[])",

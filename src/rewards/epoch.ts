@@ -1,6 +1,6 @@
 // The daily rewards epoch: points for the providers pool (served requests × base points × uptime
 // × latency × demand, src/rewards/multipliers.ts) and the users pool (cashback ∝ metered spend)
-// over a time window, stored and uploaded through the admin's points path (uploadPoints), with the
+// over a time window, stored and uploaded by uploadEntries (./upload.ts, the admin's CSV path too), with the
 // Vault's accrued payments swept into the distributor first so the epoch has a budget.
 //
 // Inputs: provider_requests / provider_health (0008_provider_stats.sql), which Cxmpute's
@@ -15,8 +15,8 @@ import { distributorAbi, vaultAbi } from "../chain/abis.ts";
 import { send } from "../chain/send.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, unavailable } from "../errors.ts";
-import { uploadPoints, type PointsUploadResult } from "../admin/rewards.ts";
-import { MAX_POINTS, type PointsEntry } from "./points.ts";
+import { MAX_POINTS, type PointsEntry, type PointsRow } from "./points.ts";
+import { uploadEntries, type PointsUploadResult } from "./upload.ts";
 import { BPS, DEFAULT_MULTIPLIERS, demandBps, latencyBps, uptimeBps, type MultiplierTables } from "./multipliers.ts";
 
 const HOUR_MS = 3_600_000;
@@ -221,17 +221,18 @@ export interface RunEpochResult {
   readonly users: readonly PointsEntry[];
   /** The Vault.sweep transaction, when the Vault had accrued funds. */
   readonly sweepTx: Hash | null;
-  /** What uploadPoints sent (rows unchanged since an earlier run are not sent again). */
+  /** What uploadEntries sent (rows unchanged since an earlier run are not sent again). */
   readonly upload: PointsUploadResult | null;
 }
 
-const csvOf = (pools: { providers: readonly PointsEntry[]; users: readonly PointsEntry[] }) =>
-  ["wallet,points,pool", ...(["providers", "users"] as const).flatMap((p) => pools[p].map((e) => `${e.wallet},${e.points},${p}`))].join("\n");
+/** The epoch's points as upload rows, providers first (numbered as the lines of an equivalent CSV). */
+const rowsOf = (pools: { providers: readonly PointsEntry[]; users: readonly PointsEntry[] }): PointsRow[] =>
+  (["providers", "users"] as const).flatMap((pool) => pools[pool].map((e) => ({ ...e, pool }))).map((row, i) => ({ ...row, line: i + 2 }));
 
 /**
  * Computes `epoch`'s points over [from, to), sweeps the Vault's accrued funds into the distributor
  * (Vault.sweep is permissionless; sent with the rewards key) and uploads the points through
- * uploadPoints (stored in reward_points, audited, only changed rows sent, in batches). Idempotent:
+ * uploadEntries (stored in reward_points, audited, only changed rows sent, in batches). Idempotent:
  * once the epoch has started on chain a run does nothing; before that a re-run over unchanged data
  * sends nothing (a sweep happens only while the Vault has accrued something new). Starting the
  * epoch (startEpoch) is left to the caller. 409 `CHAIN_OFF` / `WRONG_EPOCH`; 503
@@ -257,6 +258,6 @@ export async function runRewardsEpoch(ctx: AppContext, run: RunEpoch): Promise<R
     if (receipt.status !== "success") throw new AppError("SWEEP_FAILED", `Vault.sweep ${hash} reverted`, 502);
     return hash;
   });
-  const upload = await uploadPoints(ctx, null, { epoch, csv: csvOf(points) });
+  const upload = await uploadEntries(ctx, null, { epoch, rows: rowsOf(points), source: { source: "rewards job" } });
   return { epoch, status: "uploaded", ...points, sweepTx, upload };
 }

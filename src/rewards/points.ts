@@ -5,7 +5,6 @@
 import { parse } from "csv-parse/sync";
 import {
   BaseError,
-  ContractFunctionRevertedError,
   getAddress,
   isAddress,
   isAddressEqual,
@@ -19,6 +18,7 @@ import {
   type WalletClient,
 } from "viem";
 import { distributorAbi } from "../chain/abis.ts";
+import { revertOf } from "../chain/errors.ts";
 import { ROLES } from "../chain/roles.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
 
@@ -177,15 +177,6 @@ export function entriesOf(rows: readonly PointsRow[], pool: RewardPool): PointsE
   return rows.filter((row) => row.pool === pool).map(({ wallet, points }) => ({ wallet, points }));
 }
 
-/** A failed transaction's reason: the contract's custom error when viem decoded one. */
-function revertOf(error: BaseError): string {
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (reverted instanceof ContractFunctionRevertedError && reverted.data !== undefined) {
-    return `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})`;
-  }
-  return error.shortMessage;
-}
-
 /** Accounts per updateShares transaction by default (~49k gas each: ~10M gas a batch). */
 export const DEFAULT_BATCH_SIZE = 200;
 
@@ -245,7 +236,7 @@ export async function uploadShares(
       if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
       hashes.push(hash);
     } catch (error) {
-      const reason = error instanceof BaseError ? revertOf(error) : String(error);
+      const reason = error instanceof BaseError ? (revertOf(error)?.text ?? error.shortMessage) : String(error);
       throw new AppError("UPLOAD_FAILED", `${label} failed after ${hashes.length} mined batch(es): ${reason}`, 502, { mined: hashes });
     }
     await upload.onBatch?.({ entries: batch, hash: hashes[hashes.length - 1]! });

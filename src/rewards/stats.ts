@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { getAddress, type Address } from "viem";
 import type { AppContext } from "../app/context.ts";
 import type { Queryable } from "../db/db.ts";
-import { audited } from "../admin/audit.ts";
+import { audited } from "../audit/log.ts";
 import { badRequest } from "../errors.ts";
 import { DEFAULT_MULTIPLIERS } from "./multipliers.ts";
 

@@ -4,21 +4,12 @@
 // its keys are reinstated and the alert resolved. Both directions are derived from the leaves on
 // every call, so a call killed half-way is completed by the next one, and a repeated call changes
 // nothing.
+import { OWED, owedText, shortfallOf, type OwedRow, type Shortfall } from "../accounts/suspension.ts";
 import type { AppContext } from "../app/context.ts";
-import { formatDecimal } from "../billing/pricing.ts";
 import type { Gate } from "../billing/gate.ts";
 import type { Queryable } from "../db/db.ts";
-import { paymentRequired, type AppError } from "../errors.ts";
 
-/** What settlement could not collect from one account. */
-export interface Shortfall {
-  readonly accountId: string;
-  /** The wallet the leaves charge (lower case). */
-  readonly wallet: string;
-  readonly owedWei: bigint;
-  /** Batches holding the account's short leaves, oldest first. */
-  readonly batches: readonly bigint[];
-}
+export type { Shortfall };
 
 export interface ShortfallReport {
   /** Every account that owes now (its keys are suspended). */
@@ -36,28 +27,8 @@ export interface ShortfallContext {
   readonly billing: { readonly gate: Pick<Gate, "invalidateApiKey" | "invalidateAccount"> };
 }
 
-type OwedRow = { account_id: string; wallet: string; owed: string; batches: string };
-
-/** Sum and batches of short leaves per account; the `where` narrows the accounts. */
-const OWED = (where: string) => `
-  select l.account_id, min(l.wallet) as wallet, sum(l.amount_wei) as owed,
-         string_agg(l.batch_id::text, ',' order by l.batch_id) as batches
-    from settlement_leaves l join accounts a on a.id = l.account_id
-   where l.status = 'shortfall' and ${where}
-   group by l.account_id order by l.account_id`;
-
-const shortfallOf = (row: OwedRow): Shortfall => ({
-  accountId: row.account_id,
-  wallet: row.wallet,
-  owedWei: BigInt(String(row.owed)),
-  batches: row.batches.split(",").map(BigInt),
-});
-
 /** The alert key of an account's shortfall (one open alert per account). */
 export const shortfallAlertKey = (accountId: string): string => `settlement_shortfall:${accountId}`;
-
-const owedText = (s: Shortfall): string =>
-  `settlement could not collect ${formatDecimal(s.owedWei)} CXPT from wallet ${s.wallet} (batch ${s.batches.join(", ")})`;
 
 /**
  * Suspends the API keys of every account with a short leaf and raises (or counts again) its alert;
@@ -106,21 +77,4 @@ async function invalidateKeys(db: Queryable, gate: Pick<Gate, "invalidateApiKey"
   if (accountIds.length === 0) return;
   const { rows } = await db.query<{ key_hash: string }>("select key_hash from api_keys where account_id = any($1::uuid[])", [accountIds]);
   for (const { key_hash } of rows) gate.invalidateApiKey(key_hash);
-}
-
-/**
- * Why the account's API keys are refused, while they are suspended and it still owes: 402
- * ACCOUNT_SUSPENDED saying what is owed and how to pay. Undefined when its keys may be used (a leaf
- * collected since the suspension lifts it at once, before the next call reinstates the account).
- */
-export async function keySuspension(db: Queryable, accountId: string): Promise<AppError | undefined> {
-  const { rows } = await db.query<OwedRow>(OWED("a.id = $1 and a.keys_suspended_at is not null"), [accountId]);
-  if (rows.length === 0) return undefined;
-  const s = shortfallOf(rows[0]!);
-  return paymentRequired(
-    "ACCOUNT_SUSPENDED",
-    `This account's API keys are suspended: ${owedText(s)}. Hold at least that much CXPT in the wallet and approve the Vault ` +
-      "to spend it; the next settlement run (nightly, or `npm run cxpt -- settle`) collects it and reinstates the keys.",
-    { owedWei: s.owedWei.toString(), wallet: s.wallet, batches: s.batches.map(String) },
-  );
 }

@@ -33,18 +33,32 @@ type Row = {
   created_at: Date | string;
 };
 
-const toTransaction = (row: Row): TokenTransaction => ({
-  id: row.id,
-  accountId: row.account_id,
-  type: row.type,
-  status: row.status,
-  amountWei: BigInt(row.amount_wei),
-  txHash: row.tx_hash,
-  blockNumber: row.block_number === null ? null : BigInt(String(row.block_number)),
-  ref: row.ref,
-  details: typeof row.details === "string" ? (JSON.parse(row.details) as Record<string, unknown>) : row.details,
-  createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
-});
+/**
+ * The hash of the transaction that moved the tokens: the row's own, or for a row that shares its
+ * transaction with others (a usage_charge: one collection settles many leaves, and tx_hash is
+ * unique) the one its details record.
+ */
+const txHashOf = (row: Row, details: Record<string, unknown>): Hex | null => {
+  if (row.tx_hash !== null) return row.tx_hash;
+  const recorded = details.txHash;
+  return typeof recorded === "string" && /^0x[0-9a-fA-F]{64}$/.test(recorded) ? (recorded as Hex) : null;
+};
+
+const toTransaction = (row: Row): TokenTransaction => {
+  const details = typeof row.details === "string" ? (JSON.parse(row.details) as Record<string, unknown>) : row.details;
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    type: row.type,
+    status: row.status,
+    amountWei: BigInt(row.amount_wei),
+    txHash: txHashOf(row, details),
+    blockNumber: row.block_number === null ? null : BigInt(String(row.block_number)),
+    ref: row.ref,
+    details,
+    createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+  };
+};
 
 export interface NewTransaction {
   readonly accountId: string;

@@ -3,19 +3,16 @@
 // and the backend's own transactions, sent from one of its keys and waited for.
 import {
   BaseError,
-  ContractFunctionRevertedError,
   TransactionNotFoundError,
   TransactionReceiptNotFoundError,
-  decodeErrorResult,
   isAddressEqual,
   isHash,
-  isHex,
   type Address,
   type Hex,
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import { billingAbi, cxptAbi, distributorAbi, forwarderAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
+import { revertOf } from "../chain/errors.ts";
 import { AppError, badRequest, conflict, notFound } from "../errors.ts";
 
 /**
@@ -84,28 +81,12 @@ export async function mined(client: PublicClient, send: () => Promise<Hex>, fail
   return receipt;
 }
 
-/** Every custom error of the suite: a revert bubbles up from whichever contract raised it (the token under the Vault…). */
-const SUITE_ERRORS = [cxptAbi, vaultAbi, distributorAbi, subscriptionsAbi, billingAbi, forwarderAbi]
-  .flat()
-  .filter((item) => item.type === "error");
-
 /** A short reason for a failed send, with the custom error's name when it can be decoded. */
 function describe(error: unknown): [string, Record<string, unknown>] {
   if (!(error instanceof BaseError)) return [String(error), {}];
-  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-  // A raw send (no ABI) only carries the node's revert data somewhere down the cause chain.
-  const node = error.walk((e) => isHex((e as { data?: unknown }).data)) as { data: Hex } | null;
-  const reason = reverted?.data?.errorName ?? errorName(reverted?.raw ?? node?.data);
+  const revert = revertOf(error);
+  const reason = revert !== undefined && revert.name !== "revert" ? revert.name : undefined;
   return [reason ?? error.shortMessage, reason === undefined ? {} : { reason }];
-}
-
-function errorName(raw: Hex | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    return decodeErrorResult({ abi: SUITE_ERRORS, data: raw }).errorName;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The logs `address` emitted: events of look-alike contracts never count. */

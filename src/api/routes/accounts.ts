@@ -4,6 +4,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from "../../accounts/store.ts
 import type { AppContext } from "../../app/context.ts";
 import { keyUsage, setKeyLimit, type KeyUsage } from "../../usage/keys.ts";
 import { accountOf, sessionHook } from "../auth.ts";
+import { routeLimit } from "../rate-limit.ts";
 import { errors, Nullable, Timestamp, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 import { AccountView, accountView, ApiKeyView, apiKeyView } from "./views.ts";
@@ -37,16 +38,18 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
   app.post(
     "/api/v1/keys",
     {
+      config: { rateLimit: routeLimit(ctx.config.api, "keyCreation") },
       schema: {
         tags: ["accounts"],
         summary: "Issue an API key for the compute API (shown once)",
+        description: "409 API_KEY_LIMIT when the account already has MAX_API_KEYS active keys (revoke one first); 429 past RATE_LIMIT_KEY_CREATION a window.",
         security,
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 201: Type.Object({ key: Type.String({ description: "keep it: it is not shown again" }), apiKey: ApiKeyView }), ...errors(400, 401) },
+        response: { 201: Type.Object({ key: Type.String({ description: "keep it: it is not shown again" }), apiKey: ApiKeyView }), ...errors(400, 401, 409, 429) },
       },
     },
     async (request, reply) => {
-      const { key, record } = await createApiKey(ctx.db, accountOf(request).id, request.body.name);
+      const { key, record } = await createApiKey(ctx.db, accountOf(request).id, request.body.name, ctx.config.api.maxApiKeys);
       return reply.status(201).send({ key, apiKey: apiKeyView(record) });
     },
   );

@@ -4,9 +4,10 @@
 // Safe and the timelock, 202 when it was only proposed (the body carries the proposal).
 import { Type, type Static } from "typebox";
 import type { AppContext } from "../../app/context.ts";
-import { DEFAULT_AUDIT_PAGE, listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../admin/audit.ts";
+import { DEFAULT_AUDIT_PAGE, listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../audit/log.ts";
 import type { Plan } from "../../admin/governance.ts";
-import { pointsProgress, previewPoints, uploadPoints, type PointsPreview, type PointsUploadResult } from "../../admin/rewards.ts";
+import { previewPoints, uploadPoints, type PointsPreview } from "../../admin/rewards.ts";
+import { pointsProgress, type PointsUploadResult } from "../../rewards/upload.ts";
 import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
 import { checkStage, switchStage, type StageSwitch } from "../../admin/stage.ts";
 import type { Plan as ChainPlan } from "../../subscriptions/chain.ts";

@@ -2,7 +2,7 @@
 // first, and resolving one by hand once it was dealt with (audited). Admins only: 401 without a
 // session, 403 without the admin role.
 import { Type } from "typebox";
-import { audited } from "../../admin/audit.ts";
+import { audited } from "../../audit/log.ts";
 import type { AppContext } from "../../app/context.ts";
 import { badRequest } from "../../errors.ts";
 import { ALERT_KINDS, listAlerts, resolveAlertById } from "../../monitoring/alerts.ts";

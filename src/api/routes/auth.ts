@@ -5,6 +5,7 @@ import { createAccount, createSession, findAccountByWallet, linkWallet, accountF
 import { issueNonce, verifySignIn } from "../../accounts/siwe.ts";
 import type { AppContext } from "../../app/context.ts";
 import { bearer, requireSession } from "../auth.ts";
+import { routeLimit } from "../rate-limit.ts";
 import { errors, HexData, Timestamp } from "../schemas.ts";
 import type { Api } from "../server.ts";
 import { AccountView, accountView } from "./views.ts";
@@ -13,10 +14,14 @@ export function authRoutes(app: Api, ctx: AppContext): void {
   app.post(
     "/api/v1/auth/nonce",
     {
+      config: { rateLimit: routeLimit(ctx.config.api, "nonce") },
       schema: {
         tags: ["auth"],
         summary: "A single-use nonce for a Sign-In with Ethereum message",
-        response: { 200: Type.Object({ nonce: Type.String(), expiresAt: Timestamp, domain: Type.String(), uri: Type.String(), chainId: Type.Union([Type.Integer(), Type.Null()]) }) },
+        response: {
+          200: Type.Object({ nonce: Type.String(), expiresAt: Timestamp, domain: Type.String(), uri: Type.String(), chainId: Type.Union([Type.Integer(), Type.Null()]) }),
+          ...errors(429),
+        },
       },
     },
     async () => {
@@ -28,6 +33,7 @@ export function authRoutes(app: Api, ctx: AppContext): void {
   app.post(
     "/api/v1/auth/siwe",
     {
+      config: { rateLimit: routeLimit(ctx.config.api, "siwe") },
       schema: {
         tags: ["auth"],
         summary: "Sign in (or link a wallet) with a signed EIP-4361 message",
@@ -43,13 +49,14 @@ export function authRoutes(app: Api, ctx: AppContext): void {
         ),
         response: {
           200: Type.Object({ token: Type.String(), expiresAt: Timestamp, created: Type.Boolean(), linked: Type.Boolean(), account: AccountView }),
-          ...errors(400, 401, 409),
+          ...errors(400, 401, 409, 429),
         },
       },
     },
     async (request) => {
       const wallet = await verifySignIn(ctx.db, { message: request.body.message, signature: request.body.signature as `0x${string}` }, {
         domain: ctx.config.siwe.domain,
+        uri: ctx.config.siwe.uri,
         chainId: ctx.chain?.chainId,
         client: ctx.chain?.client,
       });
@@ -65,7 +72,7 @@ export function authRoutes(app: Api, ctx: AppContext): void {
         account = await createAccount(ctx.db, { kind: request.body.kind ?? "user", wallet });
         created = true;
       }
-      const session = await createSession(ctx.db, account.id, ctx.config.sessionTtlSeconds);
+      const session = await createSession(ctx.db, account.id, ctx.config.sessionTtlSeconds, ctx.config.api.maxSessions);
       return { token: session.token, expiresAt: session.expiresAt.toISOString(), created, linked, account: accountView(account) };
     },
   );

@@ -10,10 +10,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { AppContext } from "../../app/context.ts";
 import { LOCAL_CHAIN_ID } from "../../chain/chains.ts";
 import { DEV_KEYS, devKey } from "../../devstack/keys.ts";
-import { unavailable } from "../../errors.ts";
+import { AppError, unavailable } from "../../errors.ts";
 import { features } from "../../stage/stage.ts";
 import { Address, errors, Nullable } from "../schemas.ts";
+import { routeLimit } from "../rate-limit.ts";
 import type { Api } from "../server.ts";
+import type { FastifyError } from "fastify";
 
 /** The path of the API's JSON-RPC endpoint for browsers. */
 export const RPC_PATH = "/rpc";
@@ -46,11 +48,12 @@ export const RPC_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** JSON-RPC error codes (EIP-1474). */
+const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
 const METHOD_NOT_FOUND = -32601;
+const INVALID_PARAMS = -32602;
 const INTERNAL_ERROR = -32603;
-/** Most JSON-RPC requests in one batch. */
-const MAX_BATCH = 50;
+const LIMIT_EXCEEDED = -32005;
 
 /** The development wallets the dashboards offer on the local chain, by demo role. */
 const DEV_WALLETS: readonly { readonly name: string; readonly index: number }[] = [
@@ -101,6 +104,35 @@ function rpcError(error: unknown): { code: number; message: string; data?: unkno
   return found ?? { code: INTERNAL_ERROR, message: error instanceof Error ? error.message.split("\n")[0]! : String(error) };
 }
 
+/** A JSON-RPC id is a string, a number or null; anything else is answered with null. */
+const validId = (id: unknown): id is string | number | null => id === null || typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
+
+/** A block tag or quantity of an eth_getLogs filter as a number; "latest" and the like as the head. */
+async function blockOf(tag: unknown, head: () => Promise<bigint>): Promise<bigint | undefined> {
+  if (tag === undefined || tag === "latest" || tag === "pending" || tag === "safe" || tag === "finalized") return head();
+  if (tag === "earliest") return 0n;
+  if (typeof tag === "string" && /^0x[0-9a-fA-F]{1,16}$/.test(tag)) return BigInt(tag);
+  return undefined;
+}
+
+/**
+ * Why an eth_getLogs filter is refused, or undefined: a range over `maxRange` blocks (a full-range
+ * scan would load the node for everyone). A filter by blockHash spans one block.
+ */
+async function logRangeRefusal(filter: unknown, head: () => Promise<bigint>, maxRange: number): Promise<{ code: number; message: string } | undefined> {
+  if (typeof filter !== "object" || filter === null || Array.isArray(filter)) return { code: INVALID_PARAMS, message: "eth_getLogs takes one filter object" };
+  const { fromBlock, toBlock, blockHash } = filter as { fromBlock?: unknown; toBlock?: unknown; blockHash?: unknown };
+  if (blockHash !== undefined) return undefined;
+  let latest: Promise<bigint> | undefined;
+  const once = () => (latest ??= head());
+  const [from, to] = [await blockOf(fromBlock, once), await blockOf(toBlock, once)];
+  if (from === undefined || to === undefined) return { code: INVALID_PARAMS, message: "fromBlock and toBlock must be block numbers (0x…) or tags" };
+  if (to >= from && to - from + 1n > BigInt(maxRange)) {
+    return { code: LIMIT_EXCEEDED, message: `eth_getLogs spans at most ${maxRange} blocks here; ask for ${fromBlock ?? "latest"}–${toBlock ?? "latest"} in parts` };
+  }
+  return undefined;
+}
+
 /** Serves the dashboards' configuration, the JSON-RPC proxy and the built dashboards. */
 export async function webRoutes(app: Api, ctx: AppContext): Promise<void> {
   const { web } = ctx.config;
@@ -134,9 +166,11 @@ export async function webRoutes(app: Api, ctx: AppContext): Promise<void> {
   app.post(
     RPC_PATH,
     {
+      config: { rateLimit: routeLimit(ctx.config.api, "rpc") },
       schema: {
         tags: ["web"],
         summary: "JSON-RPC for the dashboards: chain reads, fee estimates and signed transactions (see RPC_METHODS)",
+        description: "Batches hold at most RPC_MAX_BATCH requests; eth_getLogs spans at most RPC_MAX_LOG_RANGE blocks. Malformed bodies get a JSON-RPC error.",
         body: Type.Unknown(),
         response: { 200: Type.Unknown(), ...errors(503) },
       },
@@ -144,12 +178,18 @@ export async function webRoutes(app: Api, ctx: AppContext): Promise<void> {
     async (request) => {
       const chain = ctx.chain;
       if (chain === undefined) throw unavailable("CHAIN_OFF", "the chain is off: there is nothing to read");
-      const forward = async (call: RpcCall) => {
-        const id = call.id ?? null;
+      const forward = async (input: unknown) => {
+        if (typeof input !== "object" || input === null || Array.isArray(input)) return { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message: "not a JSON-RPC 2.0 request" } };
+        const call = input as RpcCall;
+        const id = validId(call.id) ? call.id : null;
         if (call.jsonrpc !== "2.0" || typeof call.method !== "string") return { jsonrpc: "2.0", id, error: { code: INVALID_REQUEST, message: "not a JSON-RPC 2.0 request" } };
         if (!RPC_METHODS.has(call.method)) return { jsonrpc: "2.0", id, error: { code: METHOD_NOT_FOUND, message: `${call.method} is not served here` } };
         try {
           const params = Array.isArray(call.params) ? call.params : [];
+          if (call.method === "eth_getLogs") {
+            const refused = await logRangeRefusal(params[0], () => chain.client.getBlockNumber({ cacheTime: 0 }), ctx.config.api.rpcMaxLogRange);
+            if (refused !== undefined) return { jsonrpc: "2.0", id, error: refused };
+          }
           // The transport's own request: no retries, so a failure answers now, with the node's error.
           const result = await chain.client.transport.request({ method: call.method, params });
           return { jsonrpc: "2.0", id, result };
@@ -158,11 +198,21 @@ export async function webRoutes(app: Api, ctx: AppContext): Promise<void> {
         }
       };
       const body = request.body;
-      if (!Array.isArray(body)) return forward((body ?? {}) as RpcCall);
-      if (body.length === 0 || body.length > MAX_BATCH) return { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message: `a batch holds 1 to ${MAX_BATCH} requests` } };
-      return Promise.all(body.map((call) => forward(call as RpcCall)));
+      if (!Array.isArray(body)) return forward(body);
+      const max = ctx.config.api.rpcMaxBatch;
+      if (body.length === 0 || body.length > max) return { jsonrpc: "2.0", id: null, error: { code: INVALID_REQUEST, message: `a batch holds 1 to ${max} requests` } };
+      return Promise.all(body.map(forward));
     },
   );
+  // Whatever is refused before the handler (unparsable JSON, bad text, rate limit) still answers
+  // in JSON-RPC, with the HTTP status (and Retry-After) it had.
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (request.routeOptions.url !== RPC_PATH) throw error;
+    const status = error instanceof AppError ? error.status : (error.statusCode ?? 500);
+    if (status >= 500) throw error;
+    const code = error instanceof AppError ? (status === 429 ? LIMIT_EXCEEDED : INVALID_REQUEST) : error.code?.startsWith("FST_ERR_CTP_") ? PARSE_ERROR : INVALID_REQUEST;
+    return reply.status(status).send({ jsonrpc: "2.0", id: null, error: { code, message: error.message } });
+  });
 
   await app.register(fastifyStatic, {
     root: web.dir,

@@ -214,6 +214,29 @@ describe("devchain: persistence across restarts", () => {
     await chain.close();
   });
 
+  it("mines an empty block whenever the head gets older than mineEveryMs, journaled so a restart replays it", async () => {
+    const dir = await tempDir();
+    const chain = await startDevChain({ dataDir: dir, port: 0, mineEveryMs: 1_000 });
+    let head: bigint;
+    try {
+      const { publicClient } = clientsOf(chain);
+      const first = await publicClient.getBlockNumber({ cacheTime: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      head = await publicClient.getBlockNumber({ cacheTime: 0 });
+      assert.ok(head >= first + 2n, `head ${head} after 3.5 s, from ${first}`);
+      const latest = await publicClient.getBlock({ blockTag: "latest" });
+      assert.ok(Date.now() / 1000 - Number(latest.timestamp) < 3, "the head is recent");
+    } finally {
+      await chain.close();
+    }
+    const again = await startDevChain({ dataDir: dir, port: 0 });
+    try {
+      assert.ok((await clientsOf(again).publicClient.getBlockNumber({ cacheTime: 0 })) >= head);
+    } finally {
+      await again.close();
+    }
+  });
+
   it("keeps nothing without a data folder", async () => {
     let chain = await start();
     const [from, to] = chain.accounts;

@@ -198,7 +198,8 @@ describe("npm start", () => {
   it("runs the whole stack, stops on SIGINT and comes back with the same state", { timeout: TIMEOUT }, async () => {
     const dataDir = await tempDir();
     const [port, chainPort] = [await freePort(), await freePort()];
-    const env = { CXPT_DATA_DIR: dataDir, PORT: String(port), CHAIN_PORT: String(chainPort) };
+    // The same head block after a restart: a chain that mines only for transactions (no idle blocks).
+    const env = { CXPT_DATA_DIR: dataDir, PORT: String(port), CHAIN_PORT: String(chainPort), CHAIN_MINE_INTERVAL_MS: "0" };
     const api = `http://127.0.0.1:${port}`;
     const rpc = `http://127.0.0.1:${chainPort}`;
 

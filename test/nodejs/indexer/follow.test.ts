@@ -69,10 +69,13 @@ for (const backend of BACKENDS) {
           status: string;
           amountWei: string;
           ref: string | null;
+          txHash: string | null;
         }[];
       const charge = await eventually("the usage charge in the history", async () => (await history()).find((t) => t.type === "usage_charge"));
       assert.equal(charge.status, "confirmed");
       assert.equal(BigInt(charge.amountWei), payg);
+      // The collection's hash, where every other transaction has its own (not only in details).
+      assert.match(String(charge.txHash), /^0x[0-9a-f]{64}$/i);
 
       // The blocks that collected it leave the chain; a longer chain without them replaces them.
       await connection.provider.request({ method: "evm_revert", params: [snapshot] });

@@ -29,7 +29,8 @@ describe("cxpt command", () => {
   it("status prints the stage, each job's last run, alerts and batches, and exits 0", async () => {
     const { code, stdout, stderr } = await cxpt(["status"], env);
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /^stage\s+off, phase 0$/m);
+    // CHAIN_PHASE unset: npm start's default (3), as npm start itself would report this stack.
+    assert.match(stdout, /^stage\s+off, phase 3$/m);
     assert.match(stdout, /^chain\s+off$/m);
     for (const job of ["settle", "rewards", "reconcile", "monitor"]) assert.match(stdout, new RegExp(`^job ${job}\\s+never ran$`, "m"));
     assert.match(stdout, /^open alerts\s+0$/m);

@@ -8,7 +8,8 @@ import { maxUint256, type Hex } from "viem";
 import { createApiKey } from "../../../src/accounts/store.ts";
 import { listAlerts } from "../../../src/monitoring/alerts.ts";
 import { runSettlement } from "../../../src/settlement/settle.ts";
-import { keySuspension, shortfallAlertKey, suspendShortfalls } from "../../../src/settlement/shortfalls.ts";
+import { keySuspension } from "../../../src/accounts/suspension.ts";
+import { shortfallAlertKey, suspendShortfalls } from "../../../src/settlement/shortfalls.ts";
 import { approveVault, auth, BACKENDS, expectReply, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
@@ -51,10 +52,10 @@ for (const backend of BACKENDS) {
         reinstated: [],
       });
       const refused = expectReply(await chat(carol.apiKey), 402, "ACCOUNT_SUSPENDED");
-      assert.match(refused.error.message, /could not collect 5 CXPT from wallet 0x[0-9a-f]{40} \(batch 1\)/);
+      assert.ok(refused.error.message.includes(`could not collect 5 CXPT from wallet ${carol.wallet} (batch 1)`), refused.error.message);
       assert.match(refused.error.message, /approve the Vault/);
       assert.match(refused.error.message, /next settlement run/);
-      assert.deepEqual(refused.error.details, { owedWei: (5n * CXPT).toString(), wallet: carol.wallet.toLowerCase(), batches: ["1"] });
+      assert.deepEqual(refused.error.details, { owedWei: (5n * CXPT).toString(), wallet: carol.wallet, batches: ["1"] });
       // Every key of the account, one created while suspended too; other accounts are not affected.
       expectReply(await chat((await createApiKey(stack.app.db, carol.accountId, "new")).key), 402, "ACCOUNT_SUSPENDED");
       expectReply(await chat(alice.apiKey), 200);

@@ -2,7 +2,7 @@
 // action writes one entry whatever the outcome: executed (with its transaction hashes), only
 // proposed to the Safe owners (with the proposal), or failed (with the error code).
 import { getAddress, type Address } from "viem";
-import type { Queryable } from "../db/db.ts";
+import type { Db, Queryable } from "../db/db.ts";
 import { AppError, badRequest } from "../errors.ts";
 
 /** A JSON value as stored in the log. */
@@ -81,6 +81,29 @@ export async function audited<T>(
   }
   await audit(db, { ...action, outcome: done.outcome });
   return done.result;
+}
+
+/**
+ * Like `audited`, for an action that only changes the database: `work` runs in a transaction that
+ * also writes its audit entry, so the change and its entry commit together or not at all (a change
+ * whose entry cannot be written is rolled back, and a retry cannot apply it twice). A failure is
+ * recorded afterwards, outside the rolled-back transaction.
+ */
+export async function auditedTransaction<T>(
+  db: Db,
+  action: Omit<AuditRecord, "outcome">,
+  work: (tx: Queryable) => Promise<{ readonly result: T; readonly outcome: AuditOutcome }>,
+): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      const done = await work(tx);
+      await audit(tx, { ...action, outcome: done.outcome });
+      return done.result;
+    });
+  } catch (error) {
+    await audit(db, { ...action, outcome: failure(error) }).catch(() => undefined);
+    throw error;
+  }
 }
 
 export interface AuditPage {

@@ -7,6 +7,7 @@ import type { Address } from "viem";
 import {
   createGate,
   createMeter,
+  dbKeyBudgetLoader,
   dbKeyResolver,
   dbSpendingLoader,
   DEFAULT_PRICE_TABLE,
@@ -112,6 +113,7 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
   const gate = createGate({
     resolveKey: dbKeyResolver(db),
     loadSpending: dbSpendingLoader({ db, billedIn, paygCapacity, planLimits, defaultLimits }),
+    loadKeyBudget: dbKeyBudgetLoader(db),
     store,
     billedIn,
     ttlMs: config.gateTtlMs,

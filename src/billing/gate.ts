@@ -8,7 +8,7 @@
 // (a deposit, a drain, a chain event), so it is never older than its TTL.
 import { AppError, conflict, paymentRequired, unavailable } from "../errors.ts";
 import { hashSecret } from "../accounts/secrets.ts";
-import { budgetOf, CASH_UNIT, unitsUp, type BillingMode, type Spending } from "./funds.ts";
+import { budgetOf, CASH_UNIT, unitsDown, unitsUp, type BillingMode, type Spending } from "./funds.ts";
 import type { Quote } from "./meter.ts";
 import { scopedRequestId, type MeterStore, type Pool, type RateState } from "./meter-store.ts";
 import { createTtlCache } from "./ttl-cache.ts";
@@ -52,6 +52,8 @@ export interface Gate {
   invalidateAll(): void;
   /** A key was revoked (or created for a hash seen as unknown). */
   invalidateApiKey(keyHash: string): void;
+  /** A key's monthly spend limit changed. */
+  invalidateKeyBudget(keyId: string): void;
 }
 
 export interface GateConfig {
@@ -61,7 +63,9 @@ export interface GateConfig {
    */
   readonly resolveKey: (keyHash: string) => Promise<{ readonly accountId: string; readonly keyId?: string; readonly refusal?: AppError } | null>;
   readonly loadSpending: (accountId: string) => Promise<Spending>;
-  readonly store: Pick<MeterStore, "hold" | "release" | "putBudget" | "invalidate">;
+  /** What an API key may still spend this month (wei), null without a monthly limit; omitted: keys have no limits. */
+  readonly loadKeyBudget?: (keyId: string) => Promise<bigint | null>;
+  readonly store: Pick<MeterStore, "hold" | "release" | "putBudget" | "invalidate" | "putKeyBudget" | "invalidateKey">;
   /** How usage is billed now. */
   readonly billedIn: () => BillingMode;
   /** How long a loaded budget and a cached key are served; default 5 s. */
@@ -79,7 +83,7 @@ export const DEFAULT_HOLD_MS = 10 * 60_000;
 const rateDetails = (rate: RateState) => ({ limit: rate.limit, remaining: rate.remaining, resetMs: rate.resetMs });
 
 export function createGate(config: GateConfig): Gate {
-  const { resolveKey, loadSpending, store, billedIn, ttlMs = 5_000, holdMs = DEFAULT_HOLD_MS, maxEntries, onError = () => {}, now = Date.now } = config;
+  const { resolveKey, loadSpending, loadKeyBudget, store, billedIn, ttlMs = 5_000, holdMs = DEFAULT_HOLD_MS, maxEntries, onError = () => {}, now = Date.now } = config;
   const walletAccounts = new Map<string, string>();
   const knownAccounts = new Set<string>();
   const keys = createTtlCache({ load: resolveKey, ttlMs, maxEntries, onError, now });
@@ -104,6 +108,11 @@ export function createGate(config: GateConfig): Gate {
     return pending;
   }
 
+  async function loadKey(keyId: string, generation: number): Promise<void> {
+    const remaining = (await loadKeyBudget?.(keyId)) ?? null;
+    await store.putKeyBudget(keyId, remaining === null ? null : unitsDown(remaining), generation, now() + ttlMs);
+  }
+
   const drop = (accountId: string) => void store.invalidate(accountId).catch(onError);
 
   async function resolve(apiKeyHash: string) {
@@ -123,15 +132,26 @@ export function createGate(config: GateConfig): Gate {
       const mode = billedIn();
       const requestId = scopedRequestId(accountId, clientRequestId);
       const cash = mode === "legacy" ? ceiling.ausd : ceiling.wei;
+      // The key's monthly limit is in CXPT: it applies while billing is in CXPT.
+      const keyId = mode === "cxpt" && loadKeyBudget !== undefined ? key.keyId : undefined;
       // A budget loaded by another instance, or dropped meanwhile, is loaded again: twice at most.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const result = await store.hold({ accountId, requestId, mode, tokens: ceiling.tokens, cashUnits: unitsUp(cash), now: now(), holdMs });
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const result = await store.hold({ accountId, requestId, mode, tokens: ceiling.tokens, cashUnits: unitsUp(cash), now: now(), holdMs, keyId });
         switch (result.kind) {
           case "held":
             return { accountId, apiKeyHash, apiKeyId: key.keyId, requestId, billedIn: mode, pool: result.pool, subscriber: result.subscriber, rate: result.rate };
           case "load":
             await loadBudget(accountId, result.generation);
             continue;
+          case "loadKey":
+            await loadKey(keyId as string, result.generation);
+            continue;
+          case "keyLimit":
+            throw paymentRequired("KEY_LIMIT_REACHED", "this API key has reached its monthly spend limit; raise or remove it on the dashboard, or use another key", {
+              required: cash.toString(),
+              available: (BigInt(result.availableUnits) * CASH_UNIT).toString(),
+              unit: "wei",
+            });
           case "reused":
             throw conflict("REQUEST_ID_REUSED", `request id ${clientRequestId} was already used by this account: send a new x-request-id for a new request`);
           case "busy":
@@ -151,7 +171,7 @@ export function createGate(config: GateConfig): Gate {
             });
         }
       }
-      throw unavailable("METERING_UNAVAILABLE", "the account's funds changed three times while this request was authorized; retry");
+      throw unavailable("METERING_UNAVAILABLE", "the account's funds changed repeatedly while this request was authorized; retry");
     },
 
     release: (authorization) => store.release(authorization.accountId, authorization.requestId),
@@ -170,5 +190,7 @@ export function createGate(config: GateConfig): Gate {
     },
 
     invalidateApiKey: (keyHash) => keys.invalidate(keyHash),
+
+    invalidateKeyBudget: (keyId) => void store.invalidateKey(keyId).catch(onError),
   };
 }

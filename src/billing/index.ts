@@ -46,4 +46,4 @@ export {
 } from "./drain.ts";
 export { startDrainThread, type DrainThreadConfig } from "./drain-thread.ts";
 export { createGate, DEFAULT_HOLD_MS, type Authorization, type Gate, type GateConfig, type Spending } from "./gate.ts";
-export { dbKeyResolver, dbSpendingLoader, type DbSpendingLoaderConfig } from "./spending-db.ts";
+export { dbKeyBudgetLoader, dbKeyResolver, dbSpendingLoader, type DbSpendingLoaderConfig } from "./spending-db.ts";

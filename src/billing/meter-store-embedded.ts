@@ -11,6 +11,7 @@ import {
   DEFAULT_DEDUPE_TTL_SECONDS,
   encodeEvent,
   tupleToEvent,
+  keyUnits,
   usedAmount,
   type AccountUsage,
   type HoldRequest,
@@ -52,12 +53,23 @@ interface State {
   nextSeq: number;
   /** The gate's per-account state (budgets, holds, tallies): rebuilt from `pending` on replay. */
   readonly accounts: Map<string, AccountState>;
+  /** Per API key: what it may still spend this month, and its tallies. */
+  readonly keys: Map<string, KeyState>;
 }
 
 interface Hold {
   readonly pool: Pool;
   readonly amount: number;
   readonly expiresAt: number;
+  /** The API key it is held against too, with the units. */
+  readonly key: { readonly id: string; readonly units: number } | undefined;
+}
+
+interface KeyState {
+  budget: { readonly remainingUnits: number | null; readonly expiresAt: number } | undefined;
+  generation: number;
+  undrained: number;
+  held: number;
 }
 
 /** The same fields as the Redis store's per-account hash (meter-store-redis.ts). */
@@ -83,20 +95,33 @@ function accountState(state: State, accountId: string): AccountState {
   return account;
 }
 
-function endHold(account: AccountState, requestId: string): void {
+function keyState(state: State, keyId: string): KeyState {
+  let key = state.keys.get(keyId);
+  if (key === undefined) state.keys.set(keyId, (key = { budget: undefined, generation: 0, undrained: 0, held: 0 }));
+  return key;
+}
+
+function endHold(state: State, account: AccountState, requestId: string): void {
   const hold = account.holds.get(requestId);
   if (hold === undefined) return;
   account.holds.delete(requestId);
   account.held[hold.pool] -= hold.amount;
+  if (hold.key) keyState(state, hold.key.id).held -= hold.key.units;
 }
 
 function countUndrained(state: State, event: UsageEvent, sign: 1 | -1): void {
   const account = accountState(state, event.accountId);
   const pool = event.pool ?? "cash";
   account.undrained[pool] = Math.max(0, account.undrained[pool] + sign * usedAmount(event));
+  const key = event.apiKeyId === undefined ? undefined : keyState(state, event.apiKeyId);
+  if (key) key.undrained = Math.max(0, key.undrained + sign * keyUnits(event));
   if (sign < 0) {
     account.generation++;
     account.budget = undefined;
+    if (key) {
+      key.generation++;
+      key.budget = undefined;
+    }
   }
 }
 
@@ -105,7 +130,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
   const { dataDir, dedupeTtlSeconds = DEFAULT_DEDUPE_TTL_SECONDS, fsync = false, compactBytes = 8 << 20, now = Date.now } = config;
   if (!Number.isSafeInteger(dedupeTtlSeconds) || dedupeTtlSeconds <= 0) throw new RangeError("dedupeTtlSeconds must be a positive integer");
   const ttlMs = dedupeTtlSeconds * 1000;
-  const state: State = { seen: new Map(), pending: new Map(), nextSeq: 1, accounts: new Map() };
+  const state: State = { seen: new Map(), pending: new Map(), nextSeq: 1, accounts: new Map(), keys: new Map() };
   const file = dataDir === undefined ? undefined : path.join(dataDir, JOURNAL_FILE);
   let fd: number | undefined;
   let bytes = 0;
@@ -166,7 +191,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
       assertOpen();
       const { requestId, mode, tokens, cashUnits, now: at, holdMs } = request;
       const account = accountState(state, request.accountId);
-      for (const [id, hold] of account.holds) if (hold.expiresAt <= at) endHold(account, id);
+      for (const [id, hold] of account.holds) if (hold.expiresAt <= at) endHold(state, account, id);
       const budget = account.budget;
       if (budget === undefined || budget.expiresAt <= at || budget.mode !== mode) return { kind: "load", generation: account.generation };
       if ((state.seen.get(requestId) ?? 0) > at || account.holds.has(requestId)) return { kind: "reused" };
@@ -182,16 +207,37 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
       if (tokens > 0 && budget.bucketTokens - undrained.bucket - held.bucket >= tokens) pool = "bucket";
       else if (budget.cashUnits - undrained.cash - held.cash >= cashUnits) pool = "cash";
       else return { kind: "funds", availableUnits: budget.cashUnits - undrained.cash - held.cash, undrainedUnits: undrained.cash, heldUnits: held.cash };
+      const key = request.keyId === undefined ? undefined : keyState(state, request.keyId);
+      if (key) {
+        if (key.budget === undefined || key.budget.expiresAt <= at) return { kind: "loadKey", generation: key.generation };
+        const left = key.budget.remainingUnits === null ? Infinity : key.budget.remainingUnits - key.undrained - key.held;
+        if (left < cashUnits) return { kind: "keyLimit", availableUnits: Math.max(0, left) };
+        key.held += cashUnits;
+      }
       const amount = pool === "bucket" ? tokens : cashUnits;
       account.tat = nextTat;
       account.held[pool] += amount;
-      account.holds.set(requestId, { pool, amount, expiresAt: at + holdMs });
+      account.holds.set(requestId, { pool, amount, expiresAt: at + holdMs, key: key && { id: request.keyId as string, units: cashUnits } });
       return { kind: "held", pool, rate: rate(nextTat, Math.ceil(nextTat - at)), subscriber: budget.subscriber };
     },
 
     async release(accountId: string, requestId: string): Promise<void> {
       assertOpen();
-      endHold(accountState(state, accountId), requestId);
+      endHold(state, accountState(state, accountId), requestId);
+    },
+
+    async putKeyBudget(keyId: string, remainingUnits: number | null, generation: number, expiresAt: number): Promise<boolean> {
+      assertOpen();
+      const key = keyState(state, keyId);
+      if (key.generation !== generation) return false;
+      key.budget = { remainingUnits, expiresAt };
+      return true;
+    },
+
+    async invalidateKey(keyId: string): Promise<void> {
+      const key = keyState(state, keyId);
+      key.generation++;
+      key.budget = undefined;
     },
 
     async putBudget(accountId: string, budget: Budget, generation: number, expiresAt: number): Promise<boolean> {
@@ -221,7 +267,7 @@ export async function openEmbeddedMeterStore(config: EmbeddedMeterStoreConfig = 
       let lines = "";
       for (let i = 0; i < events.length; i++) {
         const event = events[i];
-        endHold(accountState(state, event.accountId), event.requestId);
+        endHold(state, accountState(state, event.accountId), event.requestId);
         const expiresAt = state.seen.get(event.requestId);
         if (expiresAt !== undefined && expiresAt > at) {
           results[i] = false;

@@ -11,6 +11,7 @@ import {
   DEFAULT_DEDUPE_TTL_SECONDS,
   decodeEvent,
   encodeEvent,
+  keyUnits,
   usedAmount,
   type AccountUsage,
   type HoldRequest,
@@ -47,7 +48,11 @@ export interface RedisMeterStoreConfig {
 // mode; bt bucket tokens; bc cash units; rpm; cc concurrency; sub), g (generation), ut/uc
 // (captured, undrained), ht/hc (held), tat (the rate limiter's theoretical arrival time, GCRA).
 // `<prefix>h:<account>` is a sorted set of the holds by expiry; `<prefix>hd:<account>` maps each to
-// "pool amount". Numbers pass through Lua as doubles: every amount is an integer below 2^53.
+// "pool amount", and for a request with an API key "pool amount <key hash name> <key units>".
+// Per API key with a monthly limit, `<prefix>k:<key id>`: kb (what the key may still spend this
+// month, in cash units; -1: no limit), kexp (when that expires, 0 = dropped), kg (generation), ku/kh
+// (captured-undrained and held units). Numbers pass through Lua as doubles: every amount is an
+// integer below 2^53.
 const COMMON_LUA = `
 local function n(x) return string.format('%.0f', x) end
 -- Takes a decimal string off a counter (never below 0; Redis refuses "-0" as an increment).
@@ -58,16 +63,18 @@ end
 local function endHold(a, h, hd, id)
   local d = redis.call('HGET', hd, id)
   if d then
-    local pool, amount = string.match(d, '(%a) (%d+)')
+    local pool, amount, k, kunits = string.match(d, '^(%a) (%d+) ?(%S*) ?(%d*)$')
     takeOff(a, pool == 'b' and 'ht' or 'hc', amount)
+    if k ~= '' then takeOff(k, 'kh', kunits) end
     redis.call('HDEL', hd, id)
   end
   redis.call('ZREM', h, id)
 end`;
 
-// KEYS: a, h, hd, req. ARGV: request id, mode, tokens, cash units, now (ms), hold ms.
+// KEYS: a, h, hd, req, k (the API key's hash, '' for none). ARGV: request id, mode, tokens, cash
+// units, now (ms), hold ms.
 const HOLD_LUA = `${COMMON_LUA}
-local a, h, hd, req = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local a, h, hd, req, k = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id, mode = ARGV[1], ARGV[2]
 local tokens, units, now, holdMs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 for _, dead in ipairs(redis.call('ZRANGEBYSCORE', h, '-inf', now)) do endHold(a, h, hd, dead) end
@@ -86,10 +93,21 @@ local pool, amount
 if tokens > 0 and tonumber(f[3]) - ut - ht >= tokens then pool, amount = 'b', tokens
 elseif tonumber(f[4]) - uc - hc >= units then pool, amount = 'c', units
 else return {'funds', n(tonumber(f[4]) - uc - hc), n(uc), n(hc)} end
+local keyPart = ''
+if k ~= '' then
+  local kf = redis.call('HMGET', k, 'kexp', 'kb', 'ku', 'kh', 'kg')
+  if (tonumber(kf[1]) or 0) <= now then return {'loadkey', tonumber(kf[5]) or 0} end
+  local kb = tonumber(kf[2])
+  if kb >= 0 and kb - (tonumber(kf[3]) or 0) - (tonumber(kf[4]) or 0) < units then
+    return {'keylimit', n(math.max(0, kb - (tonumber(kf[3]) or 0) - (tonumber(kf[4]) or 0)))}
+  end
+  redis.call('HINCRBY', k, 'kh', n(units))
+  keyPart = ' ' .. k .. ' ' .. n(units)
+end
 redis.call('HSET', a, 'tat', n(nextTat))
 redis.call('HINCRBY', a, pool == 'b' and 'ht' or 'hc', n(amount))
 redis.call('ZADD', h, n(now + holdMs), id)
-redis.call('HSET', hd, id, pool .. ' ' .. n(amount))
+redis.call('HSET', hd, id, pool .. ' ' .. n(amount) .. keyPart)
 return {'held', pool, rpm, remaining(nextTat), math.ceil(nextTat - now), f[13] or '0'}`;
 
 // KEYS: a, h, hd. ARGV: request id.
@@ -103,18 +121,29 @@ if (tonumber(redis.call('HGET', KEYS[1], 'g')) or 0) ~= tonumber(ARGV[1]) then r
 redis.call('HSET', KEYS[1], 'bexp', ARGV[2], 'bm', ARGV[3], 'bt', ARGV[4], 'bc', ARGV[5], 'rpm', ARGV[6], 'cc', ARGV[7], 'sub', ARGV[8])
 return 1`;
 
+// KEYS: k. ARGV: generation, expiry, what the key may still spend (cash units, -1 for no limit).
+const PUT_KEY_BUDGET_LUA = `
+if (tonumber(redis.call('HGET', KEYS[1], 'kg')) or 0) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'kexp', ARGV[2], 'kb', ARGV[3])
+return 1`;
+
 // KEYS[1] = stream; ARGV = key prefix, dedupe ttl, then per event: account, request id, encoded
-// event, pool (b/c), amount. Replies one 1 (recorded) or 0 (duplicate) per event, in order; a
+// event, pool (b/c), amount, API key id ('' for none), the key's units. Replies one 1 (recorded) or 0 (duplicate) per event, in order; a
 // duplicate still ends its hold.
 const RECORD_LUA = `${COMMON_LUA}
 local stream, prefix, ttl = KEYS[1], ARGV[1], ARGV[2]
 local out = {}
-for i = 3, #ARGV, 5 do
-  local account, id, pool, amount = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4]
+for i = 3, #ARGV, 7 do
+  local account, id, pool, amount, key, kunits = ARGV[i], ARGV[i + 1], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   local a = prefix .. 'a:' .. account
   endHold(a, prefix .. 'h:' .. account, prefix .. 'hd:' .. account, id)
   if redis.call('SET', prefix .. 'req:' .. id, '1', 'NX', 'EX', ttl) then
-    redis.call('XADD', stream, '*', 'e', ARGV[i + 2], 'a', account, 'p', pool, 'u', amount)
+    if key ~= '' then
+      redis.call('XADD', stream, '*', 'e', ARGV[i + 2], 'a', account, 'p', pool, 'u', amount, 'k', key, 'ku', kunits)
+      redis.call('HINCRBY', prefix .. 'k:' .. key, 'ku', kunits)
+    else
+      redis.call('XADD', stream, '*', 'e', ARGV[i + 2], 'a', account, 'p', pool, 'u', amount)
+    end
     redis.call('HINCRBY', a, pool == 'b' and 'ut' or 'uc', amount)
     out[#out + 1] = 1
   else
@@ -138,13 +167,20 @@ for i = 3, #ARGV do
       redis.call('HINCRBY', a, 'g', 1)
       redis.call('HSET', a, 'bexp', '0')
     end
+    if f.k then
+      local k = prefix .. 'k:' .. f.k
+      takeOff(k, 'ku', f.ku)
+      redis.call('HINCRBY', k, 'kg', 1)
+      redis.call('HSET', k, 'kexp', '0')
+    end
   end
   redis.call('XDEL', stream, ARGV[i])
 end
 return 1`;
 
 type RecordingRedis = Redis & {
-  cxptHold(a: string, h: string, hd: string, req: string, ...args: (string | number)[]): Promise<(string | number)[]>;
+  cxptHold(a: string, h: string, hd: string, req: string, k: string, ...args: (string | number)[]): Promise<(string | number)[]>;
+  cxptPutKeyBudget(k: string, ...args: (string | number)[]): Promise<number>;
   cxptRelease(a: string, h: string, hd: string, id: string): Promise<number>;
   cxptPutBudget(a: string, ...args: (string | number)[]): Promise<number>;
   cxptRecordUsage(stream: string, prefix: string, ttl: number, ...args: (string | number)[]): Promise<number[]>;
@@ -169,7 +205,8 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
     ...(failFast ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs } : { maxRetriesPerRequest: 1 }),
   }) as RecordingRedis;
   if (config.onError) redis.on("error", config.onError);
-  redis.defineCommand("cxptHold", { numberOfKeys: 4, lua: HOLD_LUA });
+  redis.defineCommand("cxptHold", { numberOfKeys: 5, lua: HOLD_LUA });
+  redis.defineCommand("cxptPutKeyBudget", { numberOfKeys: 1, lua: PUT_KEY_BUDGET_LUA });
   redis.defineCommand("cxptRelease", { numberOfKeys: 3, lua: RELEASE_LUA });
   redis.defineCommand("cxptPutBudget", { numberOfKeys: 1, lua: PUT_BUDGET_LUA });
   redis.defineCommand("cxptRecordUsage", { numberOfKeys: 1, lua: RECORD_LUA });
@@ -212,8 +249,9 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
   return {
     async hold(request: HoldRequest): Promise<HoldResult> {
       const [a, h, hd] = keys(request.accountId);
-      const { requestId, mode, tokens, cashUnits, now, holdMs } = request;
-      const reply = await redis.cxptHold(a, h, hd, `${prefix}req:${requestId}`, requestId, mode, tokens, cashUnits, now, holdMs).catch(refuse);
+      const { requestId, mode, tokens, cashUnits, now, holdMs, keyId } = request;
+      const k = keyId === undefined ? "" : `${prefix}k:${keyId}`;
+      const reply = await redis.cxptHold(a, h, hd, `${prefix}req:${requestId}`, k, requestId, mode, tokens, cashUnits, now, holdMs).catch(refuse);
       switch (reply[0]) {
         case "held":
           return { kind: "held", pool: reply[1] === "b" ? "bucket" : "cash", rate: rate(reply[2], reply[3], reply[4]), subscriber: reply[5] === "1" };
@@ -225,6 +263,10 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
           return { kind: "busy", concurrency: Number(reply[1]), rate: rate(reply[2], reply[3], reply[4]) };
         case "rate":
           return { kind: "rate", rate: rate(reply[1], reply[2], reply[3]) };
+        case "loadkey":
+          return { kind: "loadKey", generation: Number(reply[1]) };
+        case "keylimit":
+          return { kind: "keyLimit", availableUnits: Number(reply[1]) };
         default:
           return { kind: "funds", availableUnits: Number(reply[1]), undrainedUnits: Number(reply[2]), heldUnits: Number(reply[3]) };
       }
@@ -241,6 +283,15 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
         .cxptPutBudget(keys(accountId)[0], generation, expiresAt, mode, bucketTokens, cashUnits, limits.requestsPerMinute, limits.concurrency, subscriber ? 1 : 0)
         .catch(refuse);
       return stored === 1;
+    },
+
+    async putKeyBudget(keyId: string, remainingUnits: number | null, generation: number, expiresAt: number): Promise<boolean> {
+      return (await redis.cxptPutKeyBudget(`${prefix}k:${keyId}`, generation, expiresAt, remainingUnits ?? -1).catch(refuse)) === 1;
+    },
+
+    async invalidateKey(keyId: string): Promise<void> {
+      const k = `${prefix}k:${keyId}`;
+      await redis.multi().hincrby(k, "kg", 1).hset(k, "kexp", "0").exec();
     },
 
     async invalidate(accountId: string): Promise<void> {
@@ -261,7 +312,8 @@ export async function openRedisMeterStore(config: RedisMeterStoreConfig): Promis
     async record(events: readonly UsageEvent[]): Promise<boolean[]> {
       if (events.length === 0) return [];
       const args: (string | number)[] = [];
-      for (const e of events) args.push(e.accountId.toLowerCase(), e.requestId, encodeEvent(e), e.pool === "bucket" ? "b" : "c", usedAmount(e));
+      for (const e of events)
+        args.push(e.accountId.toLowerCase(), e.requestId, encodeEvent(e), e.pool === "bucket" ? "b" : "c", usedAmount(e), e.apiKeyId ?? "", keyUnits(e));
       const reply = await redis.cxptRecordUsage(stream, prefix, dedupeTtlSeconds, ...args).catch(refuse);
       return reply.map((r) => r === 1);
     },

@@ -54,6 +54,8 @@ export interface HoldRequest {
   readonly now: number;
   /** How long the hold lives if never captured nor released (an instance that died). */
   readonly holdMs: number;
+  /** The API key, when its monthly spend limit applies (CXPT billing): the ceiling is held against it too. */
+  readonly keyId?: string | undefined;
 }
 
 /** Requests-per-minute state as OpenAI's x-ratelimit-* headers report it. */
@@ -75,6 +77,10 @@ export type HoldResult =
   | { readonly kind: "busy"; readonly concurrency: number; readonly rate: RateState }
   /** Over the plan's requests per minute. */
   | { readonly kind: "rate"; readonly rate: RateState }
+  /** No current budget for the API key: load what it may still spend this month and `putKeyBudget` it. */
+  | { readonly kind: "loadKey"; readonly generation: number }
+  /** The API key's monthly limit does not cover the ceiling. */
+  | { readonly kind: "keyLimit"; readonly availableUnits: number }
   /** Neither pool covers the ceiling. Cash figures in CASH_UNITs. */
   | { readonly kind: "funds"; readonly availableUnits: number; readonly undrainedUnits: number; readonly heldUnits: number };
 
@@ -102,6 +108,10 @@ export interface MeterStore {
   putBudget(accountId: string, budget: Budget, generation: number, expiresAt: number): Promise<boolean>;
   /** Drops the account's budget (its funds changed): the next hold loads it again. */
   invalidate(accountId: string): Promise<void>;
+  /** Stores what an API key may still spend this month (CASH_UNITs; null: no limit) unless its generation moved on. */
+  putKeyBudget(keyId: string, remainingUnits: number | null, generation: number, expiresAt: number): Promise<boolean>;
+  /** Drops the key's budget (its limit changed). */
+  invalidateKey(keyId: string): Promise<void>;
   /** Captured usage not yet drained, and open holds. */
   usage(accountId: string): Promise<AccountUsage>;
   /**
@@ -167,6 +177,9 @@ export function tupleToEvent(tuple: unknown): UsageEvent {
 
 /** The scoped id of a request: request ids are the client's, unique per account, never across accounts. */
 export const scopedRequestId = (accountId: string, requestId: string): string => `${accountId.toLowerCase()}:${requestId}`;
+
+/** What an event counts against its API key's monthly limit until drained: its CXPT cost in CASH_UNITs. */
+export const keyUnits = (e: UsageEvent): number => (e.apiKeyId === undefined ? 0 : unitsUp(e.costWei));
 
 /** What an event counts for in its pool until drained: its tokens (bucket) or its cost in CASH_UNITs. */
 export function usedAmount(e: UsageEvent): number {

@@ -18,6 +18,27 @@ export function dbKeyResolver(db: Queryable): (keyHash: string) => Promise<{ acc
   };
 }
 
+/**
+ * What an API key may still spend this calendar month (UTC), in wei: its monthly limit minus the CXPT
+ * cost of the usage drained under it since the month began (never below 0); null without a limit.
+ */
+export function dbKeyBudgetLoader(db: Queryable, now: () => number = Date.now): (keyId: string) => Promise<bigint | null> {
+  return async (keyId) => {
+    const at = new Date(now());
+    const monthStart = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+    const { rows } = await db.query<{ monthly_limit_wei: string | null; spent: string }>(
+      `select k.monthly_limit_wei,
+              (select coalesce(sum(u.cost_wei), 0) from usage_events u where u.api_key_id = k.id and u.recorded_at >= $2)::text as spent
+         from api_keys k where k.id = $1`,
+      [keyId, monthStart],
+    );
+    const row = rows[0];
+    if (row === undefined || row.monthly_limit_wei === null) return null;
+    const left = BigInt(row.monthly_limit_wei) - BigInt(row.spent);
+    return left > 0n ? left : 0n;
+  };
+}
+
 export interface DbSpendingLoaderConfig {
   readonly db: Queryable;
   /** How usage is billed now ("legacy" while CHAIN_STAGE=off or before PAYG in CXPT). */

@@ -90,8 +90,8 @@ export function accountRoutes(app: Api, ctx: AppContext): void {
     },
     async (request) => {
       const { monthlyLimitWei } = request.body;
-      const keyHash = await setKeyLimit(ctx.db, accountOf(request).id, request.params.id, monthlyLimitWei === null ? null : BigInt(monthlyLimitWei));
-      ctx.billing.gate.invalidateApiKey(keyHash); // a gate caching the key reads its new limit on the next request
+      await setKeyLimit(ctx.db, accountOf(request).id, request.params.id, monthlyLimitWei === null ? null : BigInt(monthlyLimitWei));
+      ctx.billing.gate.invalidateKeyBudget(request.params.id); // the next request is held against the new limit
       return { id: request.params.id, monthlyLimitWei };
     },
   );

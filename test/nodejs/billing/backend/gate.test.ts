@@ -230,6 +230,35 @@ for (const kind of STORE_KINDS.filter((k) => k.name !== "embedded (journal)")) {
       await assert.rejects(revocable.authorize("cxk_k", need(G), "k3"), rejectsWith(401, "INVALID_API_KEY"));
     });
 
+    it("holds against an API key's monthly limit too: 402 KEY_LIMIT_REACHED past it, across captures and releases", async () => {
+      let remaining: bigint | null = 100n * G;
+      const limited = createGate({
+        resolveKey: async () => ({ accountId: account, keyId: "key-1" }),
+        loadSpending: async () => spending({ creditsWei: 10_000n * G }),
+        loadKeyBudget: async () => remaining,
+        store,
+        billedIn: () => "cxpt",
+        now: () => clock,
+      });
+      const first = await limited.authorize("cxk_l", need(60n * G), "k1");
+      await assert.rejects(limited.authorize("cxk_l", need(60n * G), "k2"), rejectsWith(402, "KEY_LIMIT_REACHED", { available: (40n * G).toString() }));
+      await limited.release(first);
+      const second = await limited.authorize("cxk_l", need(60n * G), "k3");
+      await store.record([
+        {
+          requestId: second.requestId, accountId: account, endpoint: "/v1", service: "scrape", unitsIn: 1, unitsOut: 0, tokens: 0,
+          costAusd: 50n * G, costWei: 50n * G, billedIn: "cxpt", recordedAt: clock, pool: "cash", apiKeyId: "key-1",
+        },
+      ]);
+      await assert.rejects(limited.authorize("cxk_l", need(51n * G), "k4"), rejectsWith(402, "KEY_LIMIT_REACHED"));
+      await limited.authorize("cxk_l", need(50n * G), "k5");
+      // The owner lifts the limit: the next request is held against no limit at all.
+      remaining = null;
+      limited.invalidateKeyBudget("key-1");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await limited.authorize("cxk_l", need(5_000n * G), "k6");
+    });
+
     it("fuzz: random holds, captures, releases and drains never let captures exceed the budget", async () => {
       const budget = 500n;
       current = spending({ creditsWei: budget * G });

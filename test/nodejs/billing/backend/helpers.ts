@@ -207,6 +207,8 @@ export function instrument(store: MeterStore): MeterStore & { recordCalls: numbe
     release: (accountId: string, requestId: string) => store.release(accountId, requestId),
     putBudget: (...args: Parameters<MeterStore["putBudget"]>) => store.putBudget(...args),
     invalidate: (accountId: string) => store.invalidate(accountId),
+    putKeyBudget: (...args: Parameters<MeterStore["putKeyBudget"]>) => store.putKeyBudget(...args),
+    invalidateKey: (keyId: string) => store.invalidateKey(keyId),
     usage: (accountId: string) => store.usage(accountId),
     pull: (max: number) => store.pull(max),
     async ack(ids: readonly string[]) {

@@ -140,6 +140,8 @@ describe("meter: store failures", () => {
       release: down,
       putBudget: down,
       invalidate: down,
+      putKeyBudget: down,
+      invalidateKey: down,
       usage: down,
       record: down,
       pull: async () => ({ ids: [], events: [] }),

@@ -24,7 +24,7 @@ function record(operation: string, gas: bigint, note?: string) {
   results.push({ operation, gas, note });
 }
 
-/** Fresh funded accounts that approved the Vault, sending from their own keys. */
+/** Fresh funded accounts that approved the Vault and set a daily PAYG spending cap, sending from their own keys. */
 async function fundedUsers(count: number, balance: bigint) {
   const users: Address[] = [];
   for (let i = 0; i < count; i++) {
@@ -33,6 +33,7 @@ async function fundedUsers(count: number, balance: bigint) {
     await networkHelpers.setBalance(account.address, parseEther("1"));
     await cxpt.write.transfer([account.address, balance], { account: distribution.account });
     await client.writeContract({ address: cxpt.address, abi: cxpt.abi, functionName: "approve", args: [vault.address, MAX_UINT] });
+    await client.writeContract({ address: billing.address, abi: billing.abi, functionName: "setSpendingCap", args: [balance, 86_400n] });
     users.push(account.address);
   }
   return users;
@@ -138,7 +139,7 @@ let batchId = 1n;
 for (const size of [10, 100, 1_000]) {
   const users = await fundedUsers(size, parseEther("10"));
   const leaves = users.map((user, i) => ({ index: BigInt(i), user, amount: parseEther("0.01") + BigInt(i) }));
-  const tree = buildTree(leaves);
+  const tree = buildTree({ chainId: BigInt(publicClient.chain.id), billing: billing.address, batchId }, leaves);
   const total = leaves.reduce((sum, { amount }) => sum + amount, 0n);
   let gas = await gasOf(await billing.write.commitBatch([batchId, tree.root, total, BigInt(size)], { account: settler.account }));
   for (let start = 0; start < size; start += CHUNK) {

@@ -97,6 +97,9 @@ export interface DeployConfig {
   readonly safe: SafeConfig;
   /** CxpProxyAdmin minimum delay in seconds: 0 locally, 48 h on mainnet. */
   readonly timelockDelay: bigint;
+  /** UsageBilling's challenge window in seconds (commit to first collection; the Safe may cancel
+   * meanwhile): 0 locally, 24 h on mainnet. */
+  readonly challengeWindow: bigint;
   readonly operators: Operators;
   /** Chainalysis-style oracle for the Vault; "mock" deploys SanctionsListMock; absent leaves the Vault's
    * setting as it is (no screening on a new Vault). */
@@ -118,6 +121,7 @@ export function devConfig(accounts: readonly Address[]): DeployConfig {
     distribution: at(DEV_ACCOUNTS.distribution),
     safe: { owners: DEV_ACCOUNTS.safeOwners.map(at), threshold: 2, saltNonce: 0n },
     timelockDelay: 0n,
+    challengeWindow: 0n,
     operators: {
       operator: at(DEV_ACCOUNTS.operator),
       billing: at(DEV_ACCOUNTS.billing),
@@ -151,7 +155,7 @@ function required<T>(value: T | undefined, name: string): T {
  * OPERATOR_ADDRESS, BILLING_ADDRESS, SETTLER_ADDRESS, REWARDS_ADDRESS, CXPT_USD. Optional:
  * SAFE_THRESHOLD (2), SAFE_ADDRESS, SAFE_SINGLETON, SAFE_PROXY_FACTORY, SAFE_SALT_NONCE (0),
  * DISTRIBUTION_ADDRESS (the Safe), SANCTIONS_ORACLE (none), TIMELOCK_DELAY in seconds
- * (48 h on peaq mainnet, 0 elsewhere).
+ * (48 h on peaq mainnet, 0 elsewhere), CHALLENGE_WINDOW in seconds (24 h on peaq mainnet, 0 elsewhere).
  */
 export function envConfig(env: Env, network: string): DeployConfig {
   const owners = required(env.SAFE_OWNERS, "SAFE_OWNERS")
@@ -173,6 +177,7 @@ export function envConfig(env: Env, network: string): DeployConfig {
       saltNonce: BigInt(env.SAFE_SALT_NONCE ?? 0),
     },
     timelockDelay: BigInt(env.TIMELOCK_DELAY ?? (network === "peaq" ? 48n * HOUR : 0n)),
+    challengeWindow: BigInt(env.CHALLENGE_WINDOW ?? (network === "peaq" ? 24n * HOUR : 0n)),
     operators: {
       operator: need("OPERATOR_ADDRESS"),
       billing: need("BILLING_ADDRESS"),

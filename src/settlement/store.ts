@@ -144,6 +144,17 @@ export async function markFailed(db: Db, id: bigint, error: string) {
   });
 }
 
+/**
+ * A guardian cancelled the batch on chain: it fails, and its uncollected usage stays with it, so
+ * the next batch does not charge it again (the Safe disputed it; an operator decides).
+ */
+export async function markCancelled(db: Queryable, id: bigint) {
+  await db.query("update settlement_batches set state = 'failed', error = $2, updated_at = now() where id = $1 and state <> 'failed'", [id, CANCELLED]);
+}
+
+/** The error of a batch a guardian cancelled (it was committed: its proofs still verify). */
+export const CANCELLED = "cancelled on chain by a guardian";
+
 /** Notes the collectChunk about to be broadcast for `indices` (signed, so its hash is known). */
 export async function recordChunkTx(db: Queryable, batchId: bigint, indices: readonly number[], hash: Hex) {
   await db.query(

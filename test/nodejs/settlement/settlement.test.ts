@@ -7,7 +7,7 @@ import { afterEach, describe, it } from "node:test";
 import { maxUint256, type Address, type Hex } from "viem";
 import { billingAbi, cxptAbi } from "../../../src/chain/abis.ts";
 import { closeBatch, getBatch, leavesOf } from "../../../src/settlement/store.ts";
-import { runSettlement, settleStep } from "../../../src/settlement/settle.ts";
+import { domainOf, runSettlement, settleStep } from "../../../src/settlement/settle.ts";
 import { buildTree } from "../../../src/settlement/tree.ts";
 import { approveVault, auth, BACKENDS, expectReply, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
 
@@ -140,7 +140,7 @@ for (const backend of BACKENDS) {
       assert.equal((await settleStep(stack.app, id)).state, "built");
       const batch = await getBatch(stack.app.db, id);
       const leaves = await leavesOf(stack.app.db, id);
-      const tree = buildTree(leaves);
+      const tree = buildTree(domainOf(stack.app.chain!, batch.chainBatchId!), leaves);
       assert.equal(tree.root, batch.root);
 
       // Crash 1: the commit went out but the process died before recording it.

@@ -79,6 +79,12 @@ describe("user dashboard (browser)", () => {
     await card.getByRole("status").getByText(/PAYG allowance set to 50 CXPT/).waitFor();
     assert.equal(await read("allowance", [USER, web.deployment.contracts.vault!]), 50n * CXPT);
     await card.getByLabel("PAYG allowance").getByText("50 CXPT").first().waitFor();
+    // Without a spending cap settlement takes nothing: PAYG needs one.
+    await card.getByLabel("PAYG allowance").getByText("none: PAYG is off").waitFor();
+    await card.getByLabel("PAYG spending cap (CXPT)").fill("20");
+    await card.getByRole("button", { name: "Set spending cap" }).click();
+    await card.getByRole("status").getByText(/Spending cap set to 20 CXPT per day/).waitFor();
+    await card.getByLabel("PAYG allowance").getByText(/20 CXPT per day/).waitFor();
   });
 
   it("creates an API key, uses the metered endpoint from the page, is settled, and verifies the charge: ✓", async () => {

@@ -81,15 +81,20 @@ contract Vault is Governed, IVault {
         _pay(msg.sender, msg.sender, amount, ref, 0);
     }
 
-    /// @notice Pays `amount` CXPT after approving it with an EIP-2612 permit, in one transaction.
-    /// @dev A permit already used by a front-runner is tolerated when the allowance is in place;
-    /// otherwise the permit's own error (expired, invalid signer) is raised.
+    /// @notice Pays `amount` CXPT after approving it with an EIP-2612 permit, in one transaction,
+    /// leaving the caller's allowance to the Vault (their PAYG allowance) as it was.
+    /// @dev The permit must be signed for the current allowance plus `amount` (saturating at
+    /// 2^256-1): it raises the allowance by `amount`, which the payment then spends. A permit
+    /// already used by a front-runner is tolerated when the allowance is in place; otherwise the
+    /// permit's own error (expired, invalid signer, a value for another allowance) is raised.
     function depositWithPermit(uint256 amount, bytes32 ref, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
     {
         IBurnableERC20 token_ = _vault().token;
+        uint256 standing = token_.allowance(msg.sender, address(this));
+        uint256 value = standing > type(uint256).max - amount ? type(uint256).max : standing + amount;
         // solhint-disable-next-line no-empty-blocks
-        try IERC20Permit(address(token_)).permit(msg.sender, address(this), amount, deadline, v, r, s) {}
+        try IERC20Permit(address(token_)).permit(msg.sender, address(this), value, deadline, v, r, s) {}
         catch (bytes memory reason) {
             if (token_.allowance(msg.sender, address(this)) < amount) {
                 assembly {

@@ -79,6 +79,40 @@ contract VaultTest is VaultSetup {
         assertEq(token.balanceOf(signer), 1_000 ether - amount, "signer paid");
     }
 
+    /// @notice A permit deposit leaves the standing (PAYG) allowance as it was: the permit is
+    /// signed for allowance + amount and the payment spends the amount.
+    function testFuzz_DepositWithPermitKeepsTheAllowance(uint256 amount, uint256 standing, bool unlimited) public {
+        uint256 key = 0xA11CE;
+        address signer = vm.addr(key);
+        token.transfer(signer, 1_000 ether);
+        amount = bound(amount, 1, 1_000 ether);
+        standing = unlimited ? type(uint256).max : bound(standing, 0, 1_000_000 ether);
+        vm.prank(signer);
+        token.approve(address(vault), standing);
+        uint256 deadline = block.timestamp + 1 hours;
+        uint256 value = unlimited ? type(uint256).max : standing + amount;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, value, deadline);
+        vm.prank(signer);
+        vault.depositWithPermit(amount, "ref", deadline, v, r, s);
+        assertEq(token.allowance(signer, address(vault)), standing, "allowance after == allowance before");
+        assertEq(token.balanceOf(signer), 1_000 ether - amount, "signer paid");
+    }
+
+    /// @notice A permit for the amount alone (which would reset a standing allowance) is refused.
+    function test_DepositWithPermitForTheAmountAloneReverts() public {
+        uint256 key = 0xA11CE;
+        address signer = vm.addr(key);
+        token.transfer(signer, 1_000 ether);
+        vm.prank(signer);
+        token.approve(address(vault), 5 ether);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, 10 ether, deadline);
+        vm.prank(signer);
+        vm.expectRevert();
+        vault.depositWithPermit(10 ether, "ref", deadline, v, r, s);
+        assertEq(token.allowance(signer, address(vault)), 5 ether, "allowance untouched");
+    }
+
     function testFuzz_DepositWithExpiredPermitReverts(uint256 amount, uint256 deadline) public {
         vm.warp(1_000_000);
         uint256 key = 0xA11CE;

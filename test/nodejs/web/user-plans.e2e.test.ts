@@ -83,7 +83,7 @@ describe("user dashboard: plans and rewards in the browser", () => {
     assert.equal(await read<boolean>("subscriptions", subscriptionsAbi, "isActive", [passId]), true);
     const [planId, periodEnd, autoRenew] = await read<readonly [bigint, bigint, boolean, bigint]>("subscriptions", subscriptionsAbi, "passInfo", [passId]);
     assert.equal(planId, BigInt(pro.id));
-    assert.equal(autoRenew, true);
+    assert.equal(autoRenew, false, "buying a plan is no consent to renewals: the owner turns them on");
     assert.equal(await balanceOf(user), before - BigInt(pro.priceWei));
     assert.equal(await allowance(), payg);
     const tx = (await paid.getByRole("link").getAttribute("title")) as Hex;

@@ -397,6 +397,19 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         emit SplitSet(protocolBps_, providersBps_, usersBps_);
     }
 
+    /// @dev Roles are checked against the transaction's own sender, never a forwarder-supplied one:
+    /// a bad forwarder cannot act as the admin, the treasurer, the funder or the rewards key. Only
+    /// `claim` honours ERC-2771 (gasless claims).
+    function _checkRole(bytes32 role) internal view override {
+        _checkRole(role, msg.sender);
+    }
+
+    /// @dev As `_checkRole`: a forwarder cannot renounce a role on someone's behalf.
+    function renounceRole(bytes32 role, address callerConfirmation) public override {
+        if (callerConfirmation != msg.sender) revert AccessControlBadConfirmation();
+        _revokeRole(role, callerConfirmation);
+    }
+
     function _msgSender() internal view override(ContextUpgradeable, ERC2771ContextUpgradeable) returns (address) {
         return ERC2771ContextUpgradeable._msgSender();
     }

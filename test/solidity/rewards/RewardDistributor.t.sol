@@ -28,6 +28,28 @@ contract RewardDistributorTest is Assertions {
         distributor.grantRole(distributor.TREASURER_ROLE(), address(this));
     }
 
+    /// @notice A trusted forwarder that appends a role holder's address to its call acts as itself,
+    /// not as the role holder: roles are checked against msg.sender.
+    function testFuzz_ForwarderCannotImpersonateARoleHolder(uint256 amount, address forwarder) public {
+        vm.assume(forwarder != address(this) && forwarder != address(0) && forwarder.code.length == 0);
+        vm.assume(uint160(forwarder) > 0xffff); // not a precompile or the cheatcode address
+        amount = bound(amount, 1, 1_000 ether);
+        distributor.setTrustedForwarder(forwarder);
+        _fund(1_000 ether);
+        bytes[3] memory calls = [
+            abi.encodeCall(RewardDistributor.withdrawProtocol, (forwarder, amount)),
+            abi.encodeCall(RewardDistributor.setSplit, (0, 0, BPS)),
+            abi.encodeCall(RewardDistributor.startEpoch, (1, 1 days))
+        ];
+        for (uint256 i; i < calls.length; ++i) {
+            vm.prank(forwarder);
+            // ERC-2771: the claimed sender (this contract, which holds every role) is appended.
+            (bool ok,) = address(distributor).call(abi.encodePacked(calls[i], address(this)));
+            assertFalse(ok, "forwarded call as a role holder refused");
+        }
+        assertEq(token.balanceOf(forwarder), 0, "nothing withdrawn");
+    }
+
     /// @notice The three shares of a funding always add up to it, each at its rate.
     function testFuzz_SplitSharesSumToFunding(uint256 amount, uint256 protocolBps, uint256 providersBps) public {
         amount = bound(amount, 1, token.balanceOf(address(this)));

@@ -7,7 +7,7 @@
 // Safe (guardian) cancelled on chain fails, and its usage stays with it: never charged again.
 import { parseEventLogs, zeroHash, type Hex } from "viem";
 import type { ChainContext, Signer } from "../app/chain.ts";
-import { billingAbi } from "../chain/abis.ts";
+import { billingAbi, cxptAbi } from "../chain/abis.ts";
 import { send, type TransactionCounter } from "../chain/send.ts";
 import type { Metrics } from "../monitoring/metrics.ts";
 import type { Db } from "../db/db.ts";
@@ -251,7 +251,31 @@ async function stepResult(db: Db, batchId: bigint): Promise<StepResult> {
   return { state, counts, idle: state === "settled" || state === "failed" || (state === "collecting" && counts.pending === 0) };
 }
 
-/** Sends every short leaf of a collecting batch again, chunk by chunk, once. */
+/** The longest a short leaf waits between blind retries. */
+const MAX_BACKOFF_MS = 24 * 3_600_000;
+
+/** How long a leaf short after `attempts` sends waits before it is sent again blind: 1 h, 2 h, 4 h … 24 h. */
+export const shortfallBackoffMs = (attempts: number): number => Math.min(MAX_BACKOFF_MS, 3_600_000 * 2 ** Math.max(0, attempts - 1));
+
+/**
+ * Whether a short leaf is worth a transaction now: the chain says its wallet can pay it (balance,
+ * allowance to the Vault and spending cap left all cover it), or its backoff since the last try
+ * has passed (the chain may say no for a reason the reads do not see, e.g. the sanctions oracle).
+ * So a wallet that does nothing is not charged gas for on every run, and one that paid up is
+ * collected on the next run.
+ */
+async function worthRetrying({ chain }: Settler, leaf: StoredLeaf, now: number): Promise<boolean> {
+  if (now - leaf.updatedAt.getTime() >= shortfallBackoffMs(leaf.attempts)) return true;
+  const { cxpt, vault, billing } = chain.addresses;
+  const [balance, allowance, capLeft] = await Promise.all([
+    chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "balanceOf", args: [leaf.user] }),
+    chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "allowance", args: [leaf.user, vault] }),
+    chain.client.readContract({ address: billing, abi: billingAbi, functionName: "remainingCap", args: [leaf.user] }),
+  ]);
+  return balance >= leaf.amount && allowance >= leaf.amount && capLeft >= leaf.amount;
+}
+
+/** Sends the short leaves of a collecting batch worth retrying (see worthRetrying) again, chunk by chunk, once. */
 export async function retryShortfalls(ctx: SettlementContext, batchId: bigint, options: SettleOptions = {}): Promise<StepResult> {
   const batch = await getBatch(ctx.db, batchId);
   if (batch.state !== "collecting") return stepResult(ctx.db, batchId);
@@ -261,7 +285,9 @@ export async function retryShortfalls(ctx: SettlementContext, batchId: bigint, o
   for (let after = -1; ; ) {
     const short = await leavesOf(ctx.db, batchId, { status: "shortfall", after, limit: options.chunkSize ?? DEFAULT_CHUNK });
     if (short.length === 0) break;
-    await collect(ctx.db, settler, batch, tree, short);
+    const now = Date.now();
+    const due = (await Promise.all(short.map(async (leaf) => ((await worthRetrying(settler, leaf, now)) ? [leaf] : [])))).flat();
+    if (due.length > 0) await collect(ctx.db, settler, batch, tree, due);
     after = Number(short.at(-1)!.index);
   }
   return stepResult(ctx.db, batchId);

@@ -24,6 +24,9 @@ export interface StoredLeaf extends SettlementLeaf {
   accountId: string;
   status: LeafStatus;
   txHash: Hex | null;
+  /** collectChunk transactions sent for the leaf so far. */
+  attempts: number;
+  updatedAt: Date;
 }
 
 const batchOf = (row: Record<string, unknown>): SettlementBatch => ({
@@ -44,6 +47,8 @@ const leafOf = (row: Record<string, unknown>): StoredLeaf => ({
   accountId: row.account_id as string,
   status: row.status as LeafStatus,
   txHash: (row.tx_hash as Hex | null) ?? null,
+  attempts: Number(row.attempts),
+  updatedAt: new Date(row.updated_at as string | Date),
 });
 
 /** Usage `u` of account `a` that the next batch takes: PAYG, unbatched, of an account with a wallet. */

@@ -94,7 +94,7 @@ for (const backend of BACKENDS) {
       assert.equal(bobBefore - (await balanceOf(bob.wallet)), 3n * CXPT + 7n);
     });
 
-    it("books a payer without allowance as a shortfall, keeps its usage unsettled and collects it on a later run", async () => {
+    it("books a payer without allowance as a shortfall, keeps its usage unsettled, backs off and collects it on a later run", async () => {
       stack = await startStack(backend);
       const alice = await user(USERS.alice);
       const carol = await user(USERS.carol, false);
@@ -113,18 +113,27 @@ for (const backend of BACKENDS) {
       assert.equal(await unsettled(alice.accountId), 0);
       assert.equal(await balanceOf(carol.wallet), carolBefore);
 
-      // Still short: retried, still booked short, nothing charged.
+      // Still short, and nothing changed on chain: the retry backs off (no transaction), still booked short, nothing charged.
       const second = await runSettlement(stack.app);
       assert.equal(second.closed, null);
       assert.equal(second.batches[0]!.result.counts.shortfall, 1);
       assert.equal(await balanceOf(carol.wallet), carolBefore);
-      // Each run that ends with the leaf short counts one failure; the commit and both runs' chunks were sent.
+      const [carolAgain] = (await leavesOf(stack.app.db, 1n)).filter((l) => l.accountId === carol.accountId);
+      assert.equal(carolAgain!.attempts, 1, "not sent again while the wallet cannot pay and its backoff runs");
+      // Each run that ends with the leaf short counts one failure; the commit and the first run's chunk were sent.
       const { metrics } = stack.app.monitor;
       assert.equal((await metrics.settlementFailures.get()).values.find((v) => v.labels.kind === "shortfall")?.value, 2);
       const sent = (await metrics.chainTransactions.get()).values.filter((v) => v.labels.outcome === "success");
       assert.equal(sent.find((v) => v.labels.purpose === "settlement_commit")?.value, 1);
-      assert.ok((sent.find((v) => v.labels.purpose === "settlement_collect")?.value ?? 0) >= 2);
+      assert.equal(sent.find((v) => v.labels.purpose === "settlement_collect")?.value, 1);
 
+      // Once the backoff has passed the leaf is sent again blind (the chain may know better than the reads).
+      await stack.app.db.query("update settlement_leaves set updated_at = now() - interval '2 hours' where batch_id = 1 and account_id = $1", [carol.accountId]);
+      await runSettlement(stack.app);
+      const [carolRetried] = (await leavesOf(stack.app.db, 1n)).filter((l) => l.accountId === carol.accountId);
+      assert.deepEqual([carolRetried!.attempts, carolRetried!.status], [2, "shortfall"]);
+
+      // She approves: the next run sees she can pay and collects at once, backoff or not.
       await setAllowance(USERS.carol, 5n * CXPT);
       const third = await runSettlement(stack.app);
       assert.equal(third.batches[0]!.result.state, "settled");

@@ -16,7 +16,7 @@ const solc = {
 export default defineConfig({
   plugins: [hardhatToolboxViem, hardhatUpgrades, hardhatContractSizer],
   // `npm run size` (part of `npm test`): fails when a deployed contract passes the 24 KiB limit (EIP-170).
-  contractSizer: { strict: true, flat: true, only: ["^contracts/(?!mocks/)"] },
+  contractSizer: { strict: true, flat: true, only: [/^contracts\/(?!mocks\/)/] },
   solidity: {
     profiles: {
       default: solc,

@@ -296,6 +296,8 @@ const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
       encodeFunctionData({ abi: distributorAbi, functionName: "setTrustedForwarder", args: [forwarder] }));
     await grant(s, "distributor", ROLES.REWARDS, s.config.operators.rewards, "rewards operator");
     await grant(s, "distributor", ROLES.TREASURER, at(s, "safe"), "Safe");
+    // The Safe voids a bad shares upload during its review delay directly, not through the timelock.
+    await grant(s, "distributor", ROLES.GUARDIAN, at(s, "safe"), "Safe");
   },
 
   async vault(s) {

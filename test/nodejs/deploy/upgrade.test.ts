@@ -148,6 +148,7 @@ describe("OpenZeppelin upgrades validation", () => {
       ["UsageBilling", "UsageBillingV2"],
       // The trust bounds (issue 12) appended to the namespaces deployed before them.
       ["UsageBillingV1Layout", "UsageBilling"],
+      ["RewardDistributorV1Layout", "RewardDistributor"],
     ] as const) {
       await api.validateUpgrade(v1, v2, { kind: "uups" });
     }

@@ -181,6 +181,79 @@ contract RewardDistributorTest is Assertions {
         distributor.updateShares(1, PROVIDERS, accounts, points);
     }
 
+    // ───────────────────────────── trust bounds ─────────────────────────────
+
+    /// @notice Epoch durations outside the admin's bounds are refused.
+    function testFuzz_EpochDurationWithinBounds(uint256 minDuration, uint256 maxDuration, uint256 duration) public {
+        minDuration = bound(minDuration, 1, 30 days);
+        maxDuration = bound(maxDuration, minDuration, 60 days);
+        distributor.setEpochBounds(minDuration, maxDuration, 0);
+        _fund(1_000 ether);
+        _upload(1, PROVIDERS, 1, 1);
+        duration = bound(duration, 1, 400 days);
+        if (duration < minDuration || duration > maxDuration) {
+            vm.expectRevert(abi.encodeWithSelector(RewardDistributor.InvalidDuration.selector, duration));
+        }
+        distributor.startEpoch(1, duration);
+    }
+
+    /// @notice Shares start only after the review delay since the last upload; a guardian's void
+    /// makes the epoch run with no budget, the funding kept for the next one.
+    function testFuzz_ReviewDelayAndVoid(uint256 delay, uint256 early) public {
+        delay = bound(delay, 1, 7 days);
+        early = bound(early, 0, delay - 1);
+        distributor.setEpochBounds(0, 0, delay);
+        _fund(1_000 ether);
+        uint256 pending = distributor.pendingFunding(PROVIDERS);
+        _upload(1, PROVIDERS, 1, 0); // the rewards key gives itself (alice) everything
+        vm.warp(block.timestamp + early);
+        (,,, uint256 startableAt,) = distributor.epochBounds();
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.ReviewPending.selector, 1, startableAt));
+        distributor.startEpoch(1, 1 days);
+
+        address guardian = address(0x5AFE);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotGuardian.selector, guardian));
+        vm.prank(guardian);
+        distributor.voidUpload(1);
+        distributor.grantRole(distributor.GUARDIAN_ROLE(), guardian);
+        vm.prank(guardian);
+        distributor.voidUpload(1);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.UploadIsVoided.selector, 1));
+        _upload(1, PROVIDERS, 1, 1);
+        distributor.startEpoch(1, 1 days); // no review needed for a void epoch
+        vm.warp(block.timestamp + 1 days);
+        assertEq(distributor.pendingOf(alice), 0, "the voided upload earns nothing");
+        assertEq(distributor.pendingFunding(PROVIDERS), pending, "funding kept for the next epoch");
+    }
+
+    /// @notice The admin ends a runaway epoch: what was released stays claimable (never less), the
+    /// rest returns to pending funding, and the next epoch can start.
+    function testFuzz_EndRunawayEpoch(uint256 elapsed, uint256 aliceShares, uint256 bobShares, bool aliceClaims) public {
+        aliceShares = bound(aliceShares, 1, 1e24);
+        bobShares = bound(bobShares, 1, 1e24);
+        _fund(1_000 ether);
+        uint256 budget = distributor.pendingFunding(PROVIDERS);
+        _upload(1, PROVIDERS, aliceShares, bobShares);
+        distributor.startEpoch(1, 366 days);
+        elapsed = bound(elapsed, 0, 366 days - 1);
+        vm.warp(block.timestamp + elapsed);
+        if (aliceClaims && distributor.pendingOf(alice) != 0) {
+            vm.prank(alice);
+            distributor.claim();
+        }
+        (uint256 aliceBefore, uint256 bobBefore) = (distributor.pendingOf(alice), distributor.pendingOf(bob));
+        uint256 claimed = token.balanceOf(alice);
+        distributor.endEpoch();
+        assertGe(distributor.pendingOf(alice), aliceBefore, "alice's claimable never falls");
+        assertGe(distributor.pendingOf(bob), bobBefore, "bob's claimable never falls");
+        uint256 returned = distributor.pendingFunding(PROVIDERS);
+        assertLe(claimed + distributor.pendingOf(alice) + distributor.pendingOf(bob) + returned, budget, "nothing paid twice");
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.EpochNotRunning.selector, 1));
+        distributor.endEpoch();
+        _upload(2, PROVIDERS, 1, 1);
+        distributor.startEpoch(2, 1 days);
+    }
+
     function _fund(uint256 amount) private {
         token.transfer(address(distributor), amount);
         distributor.notifyFunding(amount);

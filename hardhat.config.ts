@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { configVariable, defineConfig } from "hardhat/config";
 import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
 import hardhatUpgrades from "@openzeppelin/hardhat-upgrades/viem";
+import hardhatContractSizer from "@solidstate/hardhat-contract-sizer";
 
 const require = createRequire(import.meta.url);
 
@@ -13,7 +14,9 @@ const solc = {
 };
 
 export default defineConfig({
-  plugins: [hardhatToolboxViem, hardhatUpgrades],
+  plugins: [hardhatToolboxViem, hardhatUpgrades, hardhatContractSizer],
+  // `npm run size` (part of `npm test`): fails when a deployed contract passes the 24 KiB limit (EIP-170).
+  contractSizer: { strict: true, flat: true, only: [/^contracts\/(?!mocks\/)/] },
   solidity: {
     profiles: {
       default: solc,

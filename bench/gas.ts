@@ -24,7 +24,7 @@ function record(operation: string, gas: bigint, note?: string) {
   results.push({ operation, gas, note });
 }
 
-/** Fresh funded accounts that approved the Vault, sending from their own keys. */
+/** Fresh funded accounts that approved the Vault and set a daily PAYG spending cap, sending from their own keys. */
 async function fundedUsers(count: number, balance: bigint) {
   const users: Address[] = [];
   for (let i = 0; i < count; i++) {
@@ -32,7 +32,9 @@ async function fundedUsers(count: number, balance: bigint) {
     const client = createWalletClient({ account, chain: publicClient.chain, transport: custom(connection.provider) });
     await networkHelpers.setBalance(account.address, parseEther("1"));
     await cxpt.write.transfer([account.address, balance], { account: distribution.account });
-    await client.writeContract({ address: cxpt.address, abi: cxpt.abi, functionName: "approve", args: [vault.address, MAX_UINT] });
+    // Finite allowances, as users set them (an unlimited one spares the allowance write).
+    await client.writeContract({ address: cxpt.address, abi: cxpt.abi, functionName: "approve", args: [vault.address, balance] });
+    await client.writeContract({ address: billing.address, abi: billing.abi, functionName: "setSpendingCap", args: [balance, 86_400n] });
     users.push(account.address);
   }
   return users;
@@ -44,6 +46,11 @@ record(
   "ERC-20 transferFrom (standalone tx, floor)",
   await gasOf(await cxpt.write.transferFrom([alice.account.address, bob.account.address, parseEther("1")], { account: bob.account })),
 );
+
+// ── floor of the issue 12 targets: a plain transfer to an existing holder ──
+await cxpt.write.transfer([bob.account.address, parseEther("1")], { account: alice.account });
+const transferFloor = await gasOf(await cxpt.write.transfer([bob.account.address, parseEther("1")], { account: alice.account }));
+record("ERC-20 transfer to an existing holder (standalone tx)", transferFloor);
 
 // ── Vault ──
 await cxpt.write.approve([vault.address, MAX_UINT], { account: alice.account });
@@ -138,7 +145,7 @@ let batchId = 1n;
 for (const size of [10, 100, 1_000]) {
   const users = await fundedUsers(size, parseEther("10"));
   const leaves = users.map((user, i) => ({ index: BigInt(i), user, amount: parseEther("0.01") + BigInt(i) }));
-  const tree = buildTree(leaves);
+  const tree = buildTree({ chainId: BigInt(publicClient.chain.id), billing: billing.address, batchId }, leaves);
   const total = leaves.reduce((sum, { amount }) => sum + amount, 0n);
   let gas = await gasOf(await billing.write.commitBatch([batchId, tree.root, total, BigInt(size)], { account: settler.account }));
   for (let start = 0; start < size; start += CHUNK) {
@@ -146,7 +153,7 @@ for (const size of [10, 100, 1_000]) {
     gas += await gasOf(await billing.write.collectChunk([batchId, chunk, proof, proofFlags], { account: settler.account }));
   }
   settlementPerUser.set(size, gas / BigInt(size));
-  record(`UsageBilling settlement per user, ${size} users`, gas / BigInt(size), `commit + chunks of up to ${CHUNK}`);
+  record(`UsageBilling settlement per user, ${size} users`, gas / BigInt(size), `commit + chunks of up to ${CHUNK}; finite allowances, caps, batch-bound leaves`);
   batchId++;
 }
 
@@ -154,10 +161,15 @@ for (const size of [10, 100, 1_000]) {
 const floor = results[0].gas;
 const perUser1000 = settlementPerUser.get(1_000)!;
 const claimSpread = Number(claim1000 > claim10 ? claim1000 - claim10 : claim10 - claim1000) / Number(claim10);
+const claimMax = claim1000 > claim10 ? claim1000 : claim10;
 const targets = {
   settlementPerUserAt1000VsTransferFrom: { ratio: Number(perUser1000) / Number(floor), target: "<= 0.5", met: perUser1000 * 2n <= floor },
-  claimGas: { gas: claim1000 > claim10 ? claim1000 : claim10, target: "<= 80000", met: claim1000 <= 80_000n && claim10 <= 80_000n },
+  claimGas: { gas: claimMax, target: "<= 80000", met: claim1000 <= 80_000n && claim10 <= 80_000n },
   claimSpread10vs1000: { spread: claimSpread, target: "<= 0.05", met: claimSpread <= 0.05 },
+  // Issue 12's targets.
+  settlementPerUserAt1000VsTransfer: { ratio: Number(perUser1000) / Number(transferFloor), target: "<= 0.40", met: perUser1000 * 100n <= transferFloor * 40n },
+  claimGasIssue12: { gas: claimMax, target: "<= 60000", met: claimMax <= 60_000n },
+  updateSharesPerAccount: { gas: thousand.perAccount, target: "<= 25000", met: thousand.perAccount <= 25_000n },
 };
 
 console.log("\nCXPT contract suite: gas per operation (in-process EDR chain, solc 0.8.30, optimizer 10,000 runs)\n");
@@ -167,6 +179,11 @@ console.log("\nTargets:");
 console.log(`  settlement per user at 1,000 users / standalone transferFrom = ${targets.settlementPerUserAt1000VsTransferFrom.ratio.toFixed(3)} (target <= 0.5): ${targets.settlementPerUserAt1000VsTransferFrom.met ? "met" : "NOT met"}`);
 console.log(`  claim gas = ${targets.claimGas.gas} (target <= 80,000): ${targets.claimGas.met ? "met" : "NOT met"}`);
 console.log(`  claim 10 vs 1,000 accounts differ by ${(claimSpread * 100).toFixed(2)} % (target <= 5 %): ${targets.claimSpread10vs1000.met ? "met" : "NOT met"}`);
+console.log("Issue 12 targets:");
+const met = (ok: boolean) => (ok ? "met" : "NOT met");
+console.log(`  settlement per user at 1,000 users / transfer to an existing holder = ${targets.settlementPerUserAt1000VsTransfer.ratio.toFixed(3)} (target <= 0.40): ${met(targets.settlementPerUserAt1000VsTransfer.met)}`);
+console.log(`  claim gas = ${claimMax} (target <= 60,000): ${met(targets.claimGasIssue12.met)}`);
+console.log(`  updateShares per account = ${thousand.perAccount} (target <= 25,000): ${met(targets.updateSharesPerAccount.met)}`);
 
 mkdirSync("bench/results", { recursive: true });
 writeFileSync(

@@ -150,10 +150,11 @@ try {
     await client.request({ method: "hardhat_setBalance", params: [payer.address, numberToHex(parseEther("1"))] } as never);
     await send(distribution.writeContract({ address: addresses.cxpt, abi: cxptAbi, functionName: "transfer", args: [payer.address, parseEther("1000")] }));
     await send(walletOf(payerKeys[i]!).writeContract({ address: addresses.cxpt, abi: cxptAbi, functionName: "approve", args: [addresses.vault, maxUint256] }));
+    await send(walletOf(payerKeys[i]!).writeContract({ address: addresses.billing, abi: billingAbi, functionName: "setSpendingCap", args: [parseEther("1000"), 86_400n] }));
   }
   for (let batchId = 1n; generated < EVENTS; batchId++) {
     const leaves = payers.map((payer, i) => ({ index: BigInt(i), user: payer.address as Address, amount: 10n ** 15n + batchId * 1_000n + BigInt(i) }));
-    const tree = buildTree(leaves);
+    const tree = buildTree({ chainId: BigInt(chain.chainId), billing: addresses.billing, batchId }, leaves);
     const total = leaves.reduce((sum, leaf) => sum + leaf.amount, 0n);
     await send(settler.writeContract({ address: addresses.billing, abi: billingAbi, functionName: "commitBatch", args: [batchId, tree.root, total, BigInt(leaves.length)] }));
     const { leaves: ordered, proof, proofFlags } = tree.chunk(leaves.map((_, i) => i));

@@ -97,6 +97,9 @@ export interface DeployConfig {
   readonly safe: SafeConfig;
   /** CxpProxyAdmin minimum delay in seconds: 0 locally, 48 h on mainnet. */
   readonly timelockDelay: bigint;
+  /** UsageBilling's challenge window in seconds (commit to first collection; the Safe may cancel
+   * meanwhile): 0 locally, 24 h on mainnet. */
+  readonly challengeWindow: bigint;
   readonly operators: Operators;
   /** Chainalysis-style oracle for the Vault; "mock" deploys SanctionsListMock; absent leaves the Vault's
    * setting as it is (no screening on a new Vault). */
@@ -118,6 +121,7 @@ export function devConfig(accounts: readonly Address[]): DeployConfig {
     distribution: at(DEV_ACCOUNTS.distribution),
     safe: { owners: DEV_ACCOUNTS.safeOwners.map(at), threshold: 2, saltNonce: 0n },
     timelockDelay: 0n,
+    challengeWindow: 0n,
     operators: {
       operator: at(DEV_ACCOUNTS.operator),
       billing: at(DEV_ACCOUNTS.billing),
@@ -147,12 +151,19 @@ function required<T>(value: T | undefined, name: string): T {
 }
 
 /** The timelock's minimum delay on a live network: TIMELOCK_DELAY seconds, 48 h when unset. */
+export /** UsageBilling's challenge window on a live network unless CHALLENGE_WINDOW says otherwise. */
+const LIVE_CHALLENGE_WINDOW = 24n * HOUR;
 export const LIVE_TIMELOCK_DELAY = 48n * HOUR;
 
 function timelockDelay(env: Env): bigint {
-  const raw = env.TIMELOCK_DELAY?.trim();
-  if (raw === undefined || raw === "") return LIVE_TIMELOCK_DELAY;
-  if (!/^\d+$/.test(raw)) throw new Error(`TIMELOCK_DELAY must be a whole number of seconds, got "${raw}"`);
+  return seconds(env, "TIMELOCK_DELAY", LIVE_TIMELOCK_DELAY);
+}
+
+/** A whole number of seconds from the environment, `fallback` when unset. */
+function seconds(env: Env, name: string, fallback: bigint): bigint {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number of seconds, got "${raw}"`);
   return BigInt(raw);
 }
 
@@ -163,6 +174,7 @@ function timelockDelay(env: Env): bigint {
  * DISTRIBUTION_ADDRESS (the Safe), SANCTIONS_ORACLE (none), TIMELOCK_DELAY in seconds (48 h).
  * The delay is a setting, never inferred from the network's name: a testnet deployment rehearses
  * mainnet's 48 h unless told otherwise.
+ * CHALLENGE_WINDOW in seconds (UsageBilling's; 24 h by default, likewise a setting).
  */
 export function envConfig(env: Env, _network: string): DeployConfig {
   const owners = required(env.SAFE_OWNERS, "SAFE_OWNERS")
@@ -184,6 +196,7 @@ export function envConfig(env: Env, _network: string): DeployConfig {
       saltNonce: BigInt(env.SAFE_SALT_NONCE ?? 0),
     },
     timelockDelay: timelockDelay(env),
+    challengeWindow: seconds(env, "CHALLENGE_WINDOW", LIVE_CHALLENGE_WINDOW),
     operators: {
       operator: need("OPERATOR_ADDRESS"),
       billing: need("BILLING_ADDRESS"),

@@ -14,7 +14,7 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { distributorAbi, governedAbi, safeAbi, safeProxyFactoryAbi, subscriptionsAbi, timelockAbi, vaultAbi } from "../src/chain/abis.ts";
+import { billingAbi, distributorAbi, governedAbi, safeAbi, safeProxyFactoryAbi, subscriptionsAbi, timelockAbi, vaultAbi } from "../src/chain/abis.ts";
 import { implementationOf } from "../src/chain/proxy.ts";
 import { ROLES, roleName } from "../src/chain/roles.ts";
 import { timelockOperation, timelockProposal, type TimelockProposal } from "../src/chain/timelock.ts";
@@ -296,6 +296,8 @@ const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
       encodeFunctionData({ abi: distributorAbi, functionName: "setTrustedForwarder", args: [forwarder] }));
     await grant(s, "distributor", ROLES.REWARDS, s.config.operators.rewards, "rewards operator");
     await grant(s, "distributor", ROLES.TREASURER, at(s, "safe"), "Safe");
+    // The Safe voids a bad shares upload during its review delay directly, not through the timelock.
+    await grant(s, "distributor", ROLES.GUARDIAN, at(s, "safe"), "Safe");
   },
 
   async vault(s) {
@@ -353,7 +355,12 @@ const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
 
   async billing(s) {
     const address = await deployProxy(s, "billing", [s.deployer, at(s, "vault")]);
+    const window = s.config.challengeWindow;
+    await setting(s, "billing", `challenge window ${window} s`, () => s.publicClient.readContract({ address, abi: billingAbi, functionName: "challengeWindow" }), window,
+      encodeFunctionData({ abi: billingAbi, functionName: "setChallengeWindow", args: [window] }));
     await grant(s, "billing", ROLES.SETTLER, s.config.operators.settler, "settler");
+    // The Safe cancels a wrong batch during its challenge window directly, not through the timelock's delay.
+    await grant(s, "billing", ROLES.GUARDIAN, at(s, "safe"), "Safe");
     await grant(s, "vault", ROLES.COLLECTOR, address, "UsageBilling");
   },
 };

@@ -17,6 +17,8 @@ interface IVault {
     event BurnRateSet(uint256 burnBps);
     event SanctionsOracleSet(address oracle);
     event DistributorSet(address distributor);
+    /// @notice Tokens held outside payments were sent to `to` by the admin.
+    event Rescued(address indexed token, address indexed to, uint256 amount);
 
     error SanctionedAddress(address account);
     error BurnRateTooHigh(uint256 burnBps, uint256 maxBps);

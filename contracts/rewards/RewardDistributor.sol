@@ -35,6 +35,10 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     bytes32 public constant REWARDS_ROLE = keccak256("REWARDS_ROLE");
     /// @notice May withdraw the protocol share (the Safe multisig).
     bytes32 public constant TREASURER_ROLE = keccak256("TREASURER_ROLE");
+    /// @notice May void an upload during its review delay (the Safe, or a guardian it names), besides the admin.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @notice The longest review delay the admin may set.
+    uint256 public constant MAX_REVIEW_DELAY = 7 days;
 
     uint256 private constant BPS = 10_000;
     uint256 private constant POOLS = 2;
@@ -77,6 +81,15 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         mapping(uint256 epoch => Epoch) epochs;
         mapping(uint256 epoch => PoolEpoch[POOLS]) poolEpochs;
         mapping(address account => Stake[POOLS]) stakes;
+        // Added by the trust bounds (issue 12); appended so the layout stays upgrade-safe.
+        // Epoch duration bounds (0: 1 s and MAX_EPOCH_DURATION), the review delay after the last
+        // upload, when the next epoch's shares were last uploaded, and the epoch whose upload a
+        // guardian voided (it runs with no budget).
+        uint32 minEpochDuration;
+        uint32 maxEpochDuration;
+        uint32 reviewDelay;
+        uint64 lastUploadAt;
+        uint32 voidedEpoch;
     }
 
     // keccak256(abi.encode(uint256(keccak256("cxpt.storage.RewardDistributor")) - 1)) & ~bytes32(uint256(0xff))
@@ -89,12 +102,20 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     event Claimed(address indexed account, Pool indexed pool, uint256 amount);
     event ProtocolWithdrawn(address indexed to, uint256 amount);
     event TrustedForwarderSet(address forwarder);
+    event EpochBoundsSet(uint256 minDuration, uint256 maxDuration, uint256 reviewDelay);
+    event UploadVoided(uint256 indexed epoch, address indexed by);
+    event EpochEnded(uint256 indexed epoch, uint256 end, uint256 providersReturned, uint256 usersReturned);
 
     error InvalidSplit(uint256 protocolBps, uint256 providersBps, uint256 usersBps);
     error LengthMismatch(uint256 accounts, uint256 shares);
     error NotNextEpoch(uint256 epoch, uint256 expected);
     error EpochNotEnded(uint256 epoch, uint256 end);
     error InvalidDuration(uint256 duration);
+    error InvalidEpochBounds(uint256 minDuration, uint256 maxDuration, uint256 reviewDelay);
+    error ReviewPending(uint256 epoch, uint256 startableAt);
+    error UploadIsVoided(uint256 epoch);
+    error EpochNotRunning(uint256 epoch);
+    error NotGuardian(address account);
     error NoShares(uint256 epoch);
     error SharesTooLarge(uint256 shares);
     error NothingToClaim(address account);
@@ -161,6 +182,9 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         DistributorStorage storage $ = _distributor();
         uint256 current = $.currentEpoch;
         if (epoch != current + 1) revert NotNextEpoch(epoch, current + 1);
+        if ($.voidedEpoch == epoch) revert UploadIsVoided(epoch);
+        // Every upload restarts the review delay: the Safe reviews what will actually start.
+        $.lastUploadAt = uint64(block.timestamp);
         PoolEpoch storage target = $.poolEpochs[epoch][uint256(pool)];
         uint256 total = target.totalShares;
         for (uint256 i; i < accounts.length; ++i) {
@@ -170,21 +194,29 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     }
 
     /// @notice Starts the next epoch: each pool with points gets its pending funding as the
-    /// epoch's budget, released linearly over `duration` seconds.
+    /// epoch's budget, released linearly over `duration` seconds (within the admin's bounds), once
+    /// the review delay after the last upload has passed. An epoch whose upload a guardian voided
+    /// starts at once with no budget: its funding waits for the next epoch.
     function startEpoch(uint256 epoch, uint256 duration) external onlyRole(REWARDS_ROLE) {
         DistributorStorage storage $ = _distributor();
         uint256 current = $.currentEpoch;
         if (epoch != current + 1) revert NotNextEpoch(epoch, current + 1);
         uint256 previousEnd = $.epochs[current].end;
         if (block.timestamp < previousEnd) revert EpochNotEnded(current, previousEnd);
-        if (duration == 0 || duration > MAX_EPOCH_DURATION) revert InvalidDuration(duration);
+        (uint256 minDuration, uint256 maxDuration) = _durationBounds($);
+        if (duration < minDuration || duration > maxDuration) revert InvalidDuration(duration);
         PoolEpoch[POOLS] storage pools = $.poolEpochs[epoch];
-        if (pools[0].totalShares == 0 && pools[1].totalShares == 0) revert NoShares(epoch);
+        bool voided = $.voidedEpoch == epoch;
+        if (!voided) {
+            if (pools[0].totalShares == 0 && pools[1].totalShares == 0) revert NoShares(epoch);
+            uint256 startableAt = uint256($.lastUploadAt) + $.reviewDelay;
+            if (block.timestamp < startableAt) revert ReviewPending(epoch, startableAt);
+        }
 
         uint256[POOLS] memory budgets;
         for (uint256 p; p < POOLS; ++p) {
-            // A pool nobody earns in keeps its funding for a later epoch.
-            if (pools[p].totalShares == 0) continue;
+            // A pool nobody earns in keeps its funding for a later epoch, as does a voided upload.
+            if (voided || pools[p].totalShares == 0) continue;
             budgets[p] = $.pending[p];
             $.pending[p] = 0;
             pools[p].budget = uint128(budgets[p]);
@@ -193,6 +225,67 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         $.epochs[epoch] = Epoch(uint64(block.timestamp), uint64(end));
         $.currentEpoch = uint32(epoch);
         emit EpochStarted(epoch, block.timestamp, end, budgets[0], budgets[1]);
+    }
+
+    // ───────────────────────────── oversight ─────────────────────────────
+
+    /// @notice Voids the upload for the next epoch during its review (guardian or admin): that
+    /// epoch can take no more shares and starts with no budget, its funding kept for the next.
+    function voidUpload(uint256 epoch) external {
+        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert NotGuardian(msg.sender);
+        DistributorStorage storage $ = _distributor();
+        uint256 current = $.currentEpoch;
+        if (epoch != current + 1) revert NotNextEpoch(epoch, current + 1);
+        if ($.voidedEpoch == epoch) revert UploadIsVoided(epoch);
+        $.voidedEpoch = uint32(epoch);
+        emit UploadVoided(epoch, msg.sender);
+    }
+
+    /// @notice Ends the running epoch now (admin): what it released so far stays released (rounded
+    /// up, so no account ever sees its released amount fall), the rest of each budget returns to
+    /// the pool's pending funding for the next epoch.
+    function endEpoch() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        DistributorStorage storage $ = _distributor();
+        uint256 current = $.currentEpoch;
+        Epoch storage e = $.epochs[current];
+        if (current == 0 || block.timestamp >= e.end) revert EpochNotRunning(current);
+        (uint256 elapsed, uint256 duration) = (block.timestamp - e.start, e.end - e.start);
+        uint256[POOLS] memory returned;
+        for (uint256 p; p < POOLS; ++p) {
+            PoolEpoch storage pe = $.poolEpochs[current][p];
+            uint256 kept = Math.mulDiv(pe.budget, elapsed, duration, Math.Rounding.Ceil);
+            returned[p] = pe.budget - kept;
+            pe.budget = uint128(kept);
+            $.pending[p] += returned[p];
+        }
+        e.end = uint64(block.timestamp);
+        emit EpochEnded(current, block.timestamp, returned[0], returned[1]);
+    }
+
+    /// @notice Sets the epoch duration bounds and the review delay after an upload (admin); a zero
+    /// bound means 1 s (min) or MAX_EPOCH_DURATION (max).
+    function setEpochBounds(uint256 minDuration, uint256 maxDuration, uint256 reviewDelay_)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        uint256 max = maxDuration == 0 ? MAX_EPOCH_DURATION : maxDuration;
+        if (minDuration > max || max > MAX_EPOCH_DURATION || reviewDelay_ > MAX_REVIEW_DELAY) {
+            revert InvalidEpochBounds(minDuration, maxDuration, reviewDelay_);
+        }
+        DistributorStorage storage $ = _distributor();
+        ($.minEpochDuration, $.maxEpochDuration, $.reviewDelay) = (uint32(minDuration), uint32(maxDuration), uint32(reviewDelay_));
+        emit EpochBoundsSet(minDuration, maxDuration, reviewDelay_);
+    }
+
+    /// @notice The epoch duration bounds, the review delay, and when the next epoch can start by it.
+    function epochBounds()
+        external
+        view
+        returns (uint256 minDuration, uint256 maxDuration, uint256 reviewDelay, uint256 startableAt, uint256 voidedEpoch)
+    {
+        DistributorStorage storage $ = _distributor();
+        (minDuration, maxDuration) = _durationBounds($);
+        return (minDuration, maxDuration, $.reviewDelay, uint256($.lastUploadAt) + $.reviewDelay, $.voidedEpoch);
     }
 
     // ───────────────────────────── claims ─────────────────────────────
@@ -388,6 +481,11 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         return shares * pe.budget / pe.totalShares;
     }
 
+    function _durationBounds(DistributorStorage storage $) private view returns (uint256 minDuration, uint256 maxDuration) {
+        minDuration = $.minEpochDuration == 0 ? 1 : $.minEpochDuration;
+        maxDuration = $.maxEpochDuration == 0 ? MAX_EPOCH_DURATION : $.maxEpochDuration;
+    }
+
     function _setSplit(uint256 protocolBps_, uint256 providersBps_, uint256 usersBps_) private {
         if (protocolBps_ + providersBps_ + usersBps_ != BPS) {
             revert InvalidSplit(protocolBps_, providersBps_, usersBps_);
@@ -395,6 +493,19 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         DistributorStorage storage $ = _distributor();
         ($.protocolBps, $.providersBps, $.usersBps) = (uint16(protocolBps_), uint16(providersBps_), uint16(usersBps_));
         emit SplitSet(protocolBps_, providersBps_, usersBps_);
+    }
+
+    /// @dev Roles are checked against the transaction's own sender, never a forwarder-supplied one:
+    /// a bad forwarder cannot act as the admin, the treasurer, the funder or the rewards key. Only
+    /// `claim` honours ERC-2771 (gasless claims).
+    function _checkRole(bytes32 role) internal view override {
+        _checkRole(role, msg.sender);
+    }
+
+    /// @dev As `_checkRole`: a forwarder cannot renounce a role on someone's behalf.
+    function renounceRole(bytes32 role, address callerConfirmation) public override {
+        if (callerConfirmation != msg.sender) revert AccessControlBadConfirmation();
+        _revokeRole(role, callerConfirmation);
     }
 
     function _msgSender() internal view override(ContextUpgradeable, ERC2771ContextUpgradeable) returns (address) {

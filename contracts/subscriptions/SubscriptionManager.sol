@@ -13,7 +13,9 @@ import {IVault} from "../interfaces/IVault.sol";
 /// represents each subscriber's standing as a non-transferable ERC-721 pass holding a token
 /// bucket. Each paid period adds the plan's bucket as a tranche that stays usable until
 /// `rolloverPeriod` after its period ends; consumption draws the oldest tranche first and may
-/// run over the bucket by `overageBps` of the plan's bucket per period.
+/// run over the bucket by `overageBps` of the plan's bucket per period. Renewal from the owner's
+/// wallet by anyone else (a keeper) is the owner's own opt-in (`resumeRenewal`): no activation
+/// turns it on, so neither the operator nor a keeper can start charging a wallet that never agreed.
 contract SubscriptionManager is Governed, ERC721Upgradeable {
     /// @notice May activate and renew for users against operator Vault deposits, and cancel for them.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -221,7 +223,8 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         emit RenewalCancelled(passId, msg.sender);
     }
 
-    /// @notice Turns renewal back on for the caller's pass.
+    /// @notice Turns renewal on for the caller's pass: the owner's opt-in to keepers renewing it
+    /// from their Vault allowance. Only the owner can; no activation does it for them.
     function resumeRenewal(uint256 passId) external {
         if (msg.sender != _ownerOrRevert(passId)) revert NotPassOwner(passId, msg.sender);
         _subs().passes[passId].autoRenew = true;
@@ -336,7 +339,8 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         Pass storage pass = $.passes[passId];
         if (pass.periodEnd > block.timestamp) revert PassActive(passId, pass.periodEnd);
         pass.planId = uint32(planId);
-        pass.autoRenew = true;
+        // A new period is not consent to renewals: a pass the owner opted in stays so, any other
+        // (a new pass, one bought for a fiat subscriber, one whose renewal was cancelled) stays off.
         _startPeriod(passId, pass, $.plans[planId], block.timestamp);
         emit PlanActivated(passId, user, planId, pass.periodEnd, depositId);
     }

@@ -13,7 +13,8 @@ import {IVault} from "../interfaces/IVault.sol";
 /// @title Vault
 /// @notice Receives every user payment (PAYG settlement, subscriptions, direct deposits). Each
 /// payment burns `burnBps` of itself and accrues the rest, which `sweep` forwards to the
-/// RewardDistributor. That is the only way CXPT leaves: there is no owner withdrawal or rescue.
+/// RewardDistributor. That is the only way payments leave: there is no owner withdrawal. Only
+/// tokens sent to the Vault outside a payment (never accrued) can be rescued, by the timelock.
 contract Vault is Governed, IVault {
     using SafeERC20 for IBurnableERC20;
     using BitMaps for BitMaps.BitMap;
@@ -81,15 +82,20 @@ contract Vault is Governed, IVault {
         _pay(msg.sender, msg.sender, amount, ref, 0);
     }
 
-    /// @notice Pays `amount` CXPT after approving it with an EIP-2612 permit, in one transaction.
-    /// @dev A permit already used by a front-runner is tolerated when the allowance is in place;
-    /// otherwise the permit's own error (expired, invalid signer) is raised.
+    /// @notice Pays `amount` CXPT after approving it with an EIP-2612 permit, in one transaction,
+    /// leaving the caller's allowance to the Vault (their PAYG allowance) as it was.
+    /// @dev The permit must be signed for the current allowance plus `amount` (saturating at
+    /// 2^256-1): it raises the allowance by `amount`, which the payment then spends. A permit
+    /// already used by a front-runner is tolerated when the allowance is in place; otherwise the
+    /// permit's own error (expired, invalid signer, a value for another allowance) is raised.
     function depositWithPermit(uint256 amount, bytes32 ref, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
     {
         IBurnableERC20 token_ = _vault().token;
+        uint256 standing = token_.allowance(msg.sender, address(this));
+        uint256 value = standing > type(uint256).max - amount ? type(uint256).max : standing + amount;
         // solhint-disable-next-line no-empty-blocks
-        try IERC20Permit(address(token_)).permit(msg.sender, address(this), amount, deadline, v, r, s) {}
+        try IERC20Permit(address(token_)).permit(msg.sender, address(this), value, deadline, v, r, s) {}
         catch (bytes memory reason) {
             if (token_.allowance(msg.sender, address(this)) < amount) {
                 assembly {
@@ -131,11 +137,12 @@ contract Vault is Governed, IVault {
         if (from.length != amounts.length) revert LengthMismatch(from.length, amounts.length);
         VaultStorage storage $ = _vault();
         IBurnableERC20 token_ = $.token;
-        bool screen = address($.sanctionsOracle) != address(0);
+        ISanctionsList oracle = $.sanctionsOracle;
+        bool screen = address(oracle) != address(0);
         collected = new bool[](from.length);
         uint256 payers;
         for (uint256 i; i < from.length; ++i) {
-            if (screen && $.sanctionsOracle.isSanctioned(from[i])) continue;
+            if (screen && !_clears(oracle, from[i])) continue;
             // The chunk is the unit of work: a failed transfer marks this payer short and moves on.
             if (token_.trySafeTransferFrom(from[i], address(this), amounts[i])) {
                 collected[i] = true;
@@ -179,6 +186,18 @@ contract Vault is Governed, IVault {
     }
 
     // ───────────────────────────── admin ─────────────────────────────
+
+    /// @notice Sends `token_`'s tokens held outside payments to `to` (the treasury), admin (the
+    /// timelock) only. For CXPT that is the balance above what is accrued: payments stay for the sweep.
+    function rescue(address token_, address to) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 amount) {
+        _requireNonZero(to);
+        VaultStorage storage $ = _vault();
+        amount = IBurnableERC20(token_).balanceOf(address(this));
+        if (token_ == address($.token)) amount -= $.accrued;
+        _requireNonZero(amount);
+        emit Rescued(token_, to, amount);
+        IBurnableERC20(token_).safeTransfer(to, amount);
+    }
 
     /// @notice Sets the share of each payment that is burned (admin).
     function setBurnRate(uint256 burnBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -265,6 +284,17 @@ contract Vault is Governed, IVault {
         burned = amount * $.burnBps / BPS;
         $.accrued += amount - burned;
         $.totalBurned += burned;
+    }
+
+    /// @dev Whether `oracle` clears `account` for a settlement collection. An oracle that reverts
+    /// (or answers garbage) clears no one, and the payer is left short for a later retry instead
+    /// of halting the chunk.
+    function _clears(ISanctionsList oracle, address account) private view returns (bool) {
+        try oracle.isSanctioned(account) returns (bool sanctioned) {
+            return !sanctioned;
+        } catch {
+            return false;
+        }
     }
 
     function _screen(address account) private view {

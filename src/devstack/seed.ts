@@ -7,7 +7,7 @@ import { createWalletClient, http, parseEther, type Address, type Hex } from "vi
 import { privateKeyToAccount } from "viem/accounts";
 import { hashSecret } from "../accounts/secrets.ts";
 import { accountIdForKeyHash, createAccount, createApiKey, findAccountByWallet, type Account, type AccountKind, type AccountRole } from "../accounts/store.ts";
-import { cxptAbi } from "../chain/abis.ts";
+import { billingAbi, cxptAbi } from "../chain/abis.ts";
 import type { Db } from "../db/db.ts";
 import type { ChainContext } from "../app/chain.ts";
 import { DEV_KEYS, devKey } from "./keys.ts";
@@ -44,13 +44,22 @@ async function fund(chain: ChainContext, rpcUrl: string, wallet: Address): Promi
   await chain.client.waitForTransactionReceipt({ hash });
 }
 
-/** PAYG is collected through the Vault: without an allowance the billing gate answers 402. */
+/**
+ * PAYG is collected through the Vault: without an allowance the billing gate answers 402, and
+ * without a spending cap on UsageBilling settlement takes nothing (the leaf is short). The demo
+ * wallet gets both, the cap at the grant per day.
+ */
 async function allowVault(chain: ChainContext, rpcUrl: string, privateKey: Hex): Promise<void> {
   const owner = signer(chain, rpcUrl, privateKey);
-  const { cxpt, vault } = chain.addresses;
+  const { cxpt, vault, billing } = chain.addresses;
   const allowance = await chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "allowance", args: [owner.account.address, vault] });
-  if (allowance > 0n) return;
-  const hash = await owner.writeContract({ address: cxpt, abi: cxptAbi, functionName: "approve", args: [vault, DEMO_GRANT] });
+  if (allowance === 0n) {
+    const hash = await owner.writeContract({ address: cxpt, abi: cxptAbi, functionName: "approve", args: [vault, DEMO_GRANT] });
+    await chain.client.waitForTransactionReceipt({ hash });
+  }
+  const cap = await chain.client.readContract({ address: billing, abi: billingAbi, functionName: "spendingCapOf", args: [owner.account.address] });
+  if (cap.amount > 0n) return;
+  const hash = await owner.writeContract({ address: billing, abi: billingAbi, functionName: "setSpendingCap", args: [DEMO_GRANT, 86_400n] });
   await chain.client.waitForTransactionReceipt({ hash });
 }
 

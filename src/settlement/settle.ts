@@ -3,14 +3,17 @@
 // chain what a crash may have left unrecorded, so a run killed anywhere and restarted with only
 // the database resumes without charging anyone twice (UsageBilling refuses a second collection
 // of a leaf and a second commit of a batch id; the steps check first and don't rely on reverts).
+// A committed batch waits out UsageBilling's challenge window before its first chunk; a batch the
+// Safe (guardian) cancelled on chain fails, and its usage stays with it: never charged again.
 import { parseEventLogs, zeroHash, type Hex } from "viem";
 import type { ChainContext, Signer } from "../app/chain.ts";
-import { billingAbi } from "../chain/abis.ts";
+import { billingAbi, cxptAbi } from "../chain/abis.ts";
 import { send, type TransactionCounter } from "../chain/send.ts";
 import type { Metrics } from "../monitoring/metrics.ts";
 import type { Db } from "../db/db.ts";
 import { AppError, unavailable } from "../errors.ts";
 import {
+  markCancelled,
   closeBatch,
   getBatch,
   leafCounts,
@@ -27,7 +30,7 @@ import {
   type SettlementBatch,
   type StoredLeaf,
 } from "./store.ts";
-import { buildTree, type SettlementTree } from "./tree.ts";
+import { buildTree, type BatchDomain, type SettlementTree } from "./tree.ts";
 
 /** What settlement needs of the app: the database, the chain with the settler's key, and (optionally) metrics. */
 export interface SettlementContext {
@@ -43,11 +46,13 @@ export interface SettleOptions {
   readonly onStep?: (id: bigint, result: StepResult) => void;
 }
 
-/** Where a batch stands after a step. `idle`: no step is left but retrying shortfalls. */
+/** Where a batch stands after a step. `idle`: no step is left but retrying shortfalls (or waiting). */
 export interface StepResult {
   state: BatchState;
   counts: Record<LeafStatus, number>;
   idle: boolean;
+  /** A committed batch in its challenge window: the chain time (unix seconds) its leaves become collectable. */
+  collectableAt?: bigint;
 }
 
 const DEFAULT_CHUNK = 64;
@@ -74,29 +79,40 @@ function settlerOf(ctx: SettlementContext): Settler {
 const TREES = new Map<Hex, SettlementTree>();
 const TREES_KEPT = 4;
 
+/** Where batch `batch` is collected: the connected chain's UsageBilling, under its chain batch id. */
+export function domainOf(chain: Pick<ChainContext, "chainId" | "addresses">, chainBatchId: bigint): BatchDomain {
+  return { chainId: BigInt(chain.chainId), billing: chain.addresses.billing, batchId: chainBatchId };
+}
+
+function chainOf(ctx: SettlementContext): ChainContext {
+  if (!ctx.chain) throw unavailable("SETTLEMENT_UNAVAILABLE", "Settlement needs the chain");
+  return ctx.chain;
+}
+
 /** The batch's tree from its stored leaves, checked against the root it was built with. */
-async function treeOf(db: Db, batch: SettlementBatch): Promise<{ tree: SettlementTree; leaves: StoredLeaf[] }> {
+async function treeOf(db: Db, chain: ChainContext, batch: SettlementBatch): Promise<{ tree: SettlementTree; leaves: StoredLeaf[] }> {
   const leaves = await leavesOf(db, batch.id);
-  const tree = buildTree(leaves);
+  // The chain batch id is the database id (build sets it so), also before it is recorded.
+  const tree = buildTree(domainOf(chain, batch.chainBatchId ?? batch.id), leaves);
   if (batch.root !== null && tree.root !== batch.root) {
     throw new AppError("BATCH_CORRUPT", `settlement batch ${batch.id}: its leaves no longer give its root`, 500);
   }
   return { tree, leaves };
 }
 
-/** The tree of a built batch (cached by root). */
-async function builtTree(db: Db, batch: SettlementBatch): Promise<SettlementTree> {
+/** The tree of a built batch (cached by root: the root hashes chain, contract and batch id in). */
+async function builtTree(db: Db, chain: ChainContext, batch: SettlementBatch): Promise<SettlementTree> {
   const cached = TREES.get(batch.root!);
   if (cached !== undefined) return cached;
-  const { tree } = await treeOf(db, batch);
+  const { tree } = await treeOf(db, chain, batch);
   if (TREES.size >= TREES_KEPT) TREES.delete(TREES.keys().next().value!);
   TREES.set(tree.root, tree);
   return tree;
 }
 
 /** Freezes an open batch: the root, total and count the chain will hold. No chain call. */
-async function build(db: Db, batch: SettlementBatch): Promise<void> {
-  const { tree, leaves } = await treeOf(db, batch);
+async function build(db: Db, chain: ChainContext, batch: SettlementBatch): Promise<void> {
+  const { tree, leaves } = await treeOf(db, chain, batch);
   const total = leaves.reduce((sum, leaf) => sum + leaf.amount, 0n);
   await markBuilt(db, batch.id, { root: tree.root, total, count: leaves.length, chainBatchId: batch.id });
 }
@@ -188,17 +204,41 @@ async function sendChunk(db: Db, { chain, signer, counter }: Settler, batch: Set
 }
 
 /**
+ * Whether the chain lets the settler collect `batch` now. A batch a guardian cancelled is marked
+ * failed (false); one in its challenge window gives the chain time it opens.
+ */
+async function collectable(db: Db, chain: ChainContext, batch: SettlementBatch): Promise<true | { wait: bigint } | false> {
+  const billing = { address: chain.addresses.billing, abi: billingAbi } as const;
+  const chainId = batch.chainBatchId!;
+  const [cancelled, openAt, block] = await Promise.all([
+    chain.client.readContract({ ...billing, functionName: "isCancelled", args: [chainId] }),
+    chain.client.readContract({ ...billing, functionName: "collectableAt", args: [chainId] }),
+    chain.client.getBlock(),
+  ]);
+  if (cancelled) {
+    await markCancelled(db, batch.id);
+    return false;
+  }
+  // The next block's timestamp is at least the latest one's: collect once that is past the window.
+  return block.timestamp >= openAt ? true : { wait: openAt };
+}
+
+/**
  * Takes batch `batchId` one step further: builds an open batch, commits a built one, collects the
- * next chunk of pending leaves. Shortfalls are left to `retryShortfalls`. Resumes from the
- * database alone, whatever step a previous run was killed in.
+ * next chunk of pending leaves once its challenge window has passed. Shortfalls are left to
+ * `retryShortfalls`. Resumes from the database alone, whatever step a previous run was killed in.
  */
 export async function settleStep(ctx: SettlementContext, batchId: bigint, options: SettleOptions = {}): Promise<StepResult> {
   const batch = await getBatch(ctx.db, batchId);
-  if (batch.state === "open") await build(ctx.db, batch);
+  if (batch.state === "open") await build(ctx.db, chainOf(ctx), batch);
   else if (batch.state === "built") await commit(ctx.db, settlerOf(ctx), batch);
   else if (batch.state === "committed" || batch.state === "collecting") {
+    const settler = settlerOf(ctx);
+    const open = await collectable(ctx.db, settler.chain, batch);
+    if (open === false) return stepResult(ctx.db, batchId);
+    if (open !== true) return { ...(await stepResult(ctx.db, batchId)), idle: true, collectableAt: open.wait };
     const pending = await leavesOf(ctx.db, batchId, { status: "pending", limit: options.chunkSize ?? DEFAULT_CHUNK });
-    if (pending.length > 0) await collect(ctx.db, settlerOf(ctx), batch, await builtTree(ctx.db, batch), pending);
+    if (pending.length > 0) await collect(ctx.db, settler, batch, await builtTree(ctx.db, settler.chain, batch), pending);
     // A committed batch whose leaves a crash left all booked: the next booking moves it on.
     else await recordOutcomes(ctx.db, batchId, []);
   }
@@ -211,16 +251,43 @@ async function stepResult(db: Db, batchId: bigint): Promise<StepResult> {
   return { state, counts, idle: state === "settled" || state === "failed" || (state === "collecting" && counts.pending === 0) };
 }
 
-/** Sends every short leaf of a collecting batch again, chunk by chunk, once. */
+/** The longest a short leaf waits between blind retries. */
+const MAX_BACKOFF_MS = 24 * 3_600_000;
+
+/** How long a leaf short after `attempts` sends waits before it is sent again blind: 1 h, 2 h, 4 h … 24 h. */
+export const shortfallBackoffMs = (attempts: number): number => Math.min(MAX_BACKOFF_MS, 3_600_000 * 2 ** Math.max(0, attempts - 1));
+
+/**
+ * Whether a short leaf is worth a transaction now: the chain says its wallet can pay it (balance,
+ * allowance to the Vault and spending cap left all cover it), or its backoff since the last try
+ * has passed (the chain may say no for a reason the reads do not see, e.g. the sanctions oracle).
+ * So a wallet that does nothing is not charged gas for on every run, and one that paid up is
+ * collected on the next run.
+ */
+async function worthRetrying({ chain }: Settler, leaf: StoredLeaf, now: number): Promise<boolean> {
+  if (now - leaf.updatedAt.getTime() >= shortfallBackoffMs(leaf.attempts)) return true;
+  const { cxpt, vault, billing } = chain.addresses;
+  const [balance, allowance, capLeft] = await Promise.all([
+    chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "balanceOf", args: [leaf.user] }),
+    chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "allowance", args: [leaf.user, vault] }),
+    chain.client.readContract({ address: billing, abi: billingAbi, functionName: "remainingCap", args: [leaf.user] }),
+  ]);
+  return balance >= leaf.amount && allowance >= leaf.amount && capLeft >= leaf.amount;
+}
+
+/** Sends the short leaves of a collecting batch worth retrying (see worthRetrying) again, chunk by chunk, once. */
 export async function retryShortfalls(ctx: SettlementContext, batchId: bigint, options: SettleOptions = {}): Promise<StepResult> {
   const batch = await getBatch(ctx.db, batchId);
   if (batch.state !== "collecting") return stepResult(ctx.db, batchId);
   const settler = settlerOf(ctx);
-  const tree = await builtTree(ctx.db, batch);
+  if ((await collectable(ctx.db, settler.chain, batch)) !== true) return stepResult(ctx.db, batchId);
+  const tree = await builtTree(ctx.db, settler.chain, batch);
   for (let after = -1; ; ) {
     const short = await leavesOf(ctx.db, batchId, { status: "shortfall", after, limit: options.chunkSize ?? DEFAULT_CHUNK });
     if (short.length === 0) break;
-    await collect(ctx.db, settler, batch, tree, short);
+    const now = Date.now();
+    const due = (await Promise.all(short.map(async (leaf) => ((await worthRetrying(settler, leaf, now)) ? [leaf] : [])))).flat();
+    if (due.length > 0) await collect(ctx.db, settler, batch, tree, due);
     after = Number(short.at(-1)!.index);
   }
   return stepResult(ctx.db, batchId);
@@ -259,11 +326,13 @@ async function settleBatch(ctx: SettlementContext, id: bigint, options: SettleOp
   let result = await settleStep(ctx, id, options);
   options.onStep?.(id, result);
   while (!result.idle) {
-    const previous = JSON.stringify(result);
+    const progress = ({ state, counts }: StepResult) => JSON.stringify({ state, counts });
+    const previous = progress(result);
     result = await settleStep(ctx, id, options);
     options.onStep?.(id, result);
-    // Every step moves the state or books leaves; one that did neither would repeat forever.
-    if (JSON.stringify(result) === previous) throw new AppError("SETTLEMENT_STUCK", `settlement batch ${id} made no progress in state ${result.state}`, 500);
+    // Every step moves the state or books leaves (or waits, idle); one that did neither would repeat forever.
+    if (!result.idle && progress(result) === previous) throw new AppError("SETTLEMENT_STUCK", `settlement batch ${id} made no progress in state ${result.state}`, 500);
   }
+  if (result.collectableAt !== undefined) return result;
   return result.state === "collecting" ? retryShortfalls(ctx, id, options) : result;
 }

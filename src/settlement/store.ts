@@ -24,6 +24,9 @@ export interface StoredLeaf extends SettlementLeaf {
   accountId: string;
   status: LeafStatus;
   txHash: Hex | null;
+  /** collectChunk transactions sent for the leaf so far. */
+  attempts: number;
+  updatedAt: Date;
 }
 
 const batchOf = (row: Record<string, unknown>): SettlementBatch => ({
@@ -44,6 +47,8 @@ const leafOf = (row: Record<string, unknown>): StoredLeaf => ({
   accountId: row.account_id as string,
   status: row.status as LeafStatus,
   txHash: (row.tx_hash as Hex | null) ?? null,
+  attempts: Number(row.attempts),
+  updatedAt: new Date(row.updated_at as string | Date),
 });
 
 /** Usage `u` of account `a` that the next batch takes: PAYG, unbatched, of an account with a wallet. */
@@ -143,6 +148,17 @@ export async function markFailed(db: Db, id: bigint, error: string) {
     await tx.query("update usage_events set settlement_batch = null where settlement_batch = $1 and settled_at is null", [id]);
   });
 }
+
+/**
+ * A guardian cancelled the batch on chain: it fails, and its uncollected usage stays with it, so
+ * the next batch does not charge it again (the Safe disputed it; an operator decides).
+ */
+export async function markCancelled(db: Queryable, id: bigint) {
+  await db.query("update settlement_batches set state = 'failed', error = $2, updated_at = now() where id = $1 and state <> 'failed'", [id, CANCELLED]);
+}
+
+/** The error of a batch a guardian cancelled (it was committed: its proofs still verify). */
+export const CANCELLED = "cancelled on chain by a guardian";
 
 /** Notes the collectChunk about to be broadcast for `indices` (signed, so its hash is known). */
 export async function recordChunkTx(db: Queryable, batchId: bigint, indices: readonly number[], hash: Hex) {

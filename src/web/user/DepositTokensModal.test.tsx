@@ -7,7 +7,7 @@ import { vaultAbi } from "../../chain/abis.ts";
 import { ApiError } from "../lib/api.ts";
 import { AppConfigContext, type AppConfig } from "../lib/appConfig.ts";
 import { describeError } from "../lib/errors.ts";
-import { BurnPreview, burnSplit, DepositReceipt, depositOutcome, Modal, parseCxptAmount, refusal } from "./DepositTokensModal.tsx";
+import { allowanceForDeposit, BurnPreview, burnSplit, DepositReceipt, depositOutcome, Modal, parseCxptAmount, refusal } from "./DepositTokensModal.tsx";
 
 const CXPT = 10n ** 18n;
 const WALLET: Address = "0x00000000000000000000000000000000000000a1";
@@ -45,6 +45,15 @@ describe("burnSplit", () => {
     expect(burnSplit(12_345n, 500n)).toEqual({ burned: 617n, kept: 11_728n });
     expect(burnSplit(19n, 500n)).toEqual({ burned: 0n, kept: 19n });
     expect(burnSplit(10n * CXPT, 0n)).toEqual({ burned: 0n, kept: 10n * CXPT });
+  });
+});
+
+describe("allowanceForDeposit", () => {
+  it("raises the standing (PAYG) allowance by the amount, so the deposit spends only what it added", () => {
+    expect(allowanceForDeposit(0n, 5n * CXPT)).toBe(5n * CXPT);
+    expect(allowanceForDeposit(50n * CXPT, 5n * CXPT)).toBe(55n * CXPT);
+    expect(allowanceForDeposit(2n ** 256n - 1n, 5n * CXPT)).toBe(2n ** 256n - 1n);
+    expect(allowanceForDeposit(2n ** 256n - 3n, 5n)).toBe(2n ** 256n - 1n);
   });
 });
 

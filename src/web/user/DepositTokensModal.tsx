@@ -1,13 +1,15 @@
 // Depositing CXPT into the Vault: the amount as typed (decimal CXPT → wei), the Vault's burn shown
-// before anything is signed, then either approve-and-deposit (approve only when the allowance is
-// short) or one permit-deposit (an EIP-2612 signature, no separate approval). The mined receipt's
-// Paid event says what was paid and burned, and the API credits the deposit to the account.
+// before anything is signed, then either approve-and-deposit or one permit-deposit (an EIP-2612
+// signature, no separate approval). Both raise the allowance to the Vault by the amount first, so
+// the deposit leaves the standing allowance (the PAYG allowance settlement draws on) as it was.
+// The mined receipt's Paid event says what was paid and burned, and the API credits the deposit.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import {
   ContractFunctionRevertedError,
   encodeErrorResult,
   formatUnits,
+  maxUint256,
   parseEventLogs,
   parseSignature,
   zeroHash,
@@ -80,6 +82,13 @@ interface DepositRequest {
   readonly path: DepositPath;
 }
 
+/**
+ * The allowance a deposit of `amount` sets before it pays: the standing one plus the amount (at most
+ * 2^256-1, which the token never decreases), so the standing allowance survives the deposit.
+ * Vault.depositWithPermit expects a permit for exactly this value.
+ */
+export const allowanceForDeposit = (standing: bigint, amount: bigint): bigint => (standing > maxUint256 - amount ? maxUint256 : standing + amount);
+
 /** The report that has the API credit deposit `txHash` (kept until the API took it: lib/reports.ts). */
 export const depositReport = (txHash: Hash) => ({ txHash, what: "deposit", path: "/api/v1/tokens/deposit", body: { txHash } });
 
@@ -96,11 +105,13 @@ async function depositToVault(config: Config, { cxpt, vault, wallet, amount, pat
   ]);
   if (blocked) throw refusal("SanctionedAddress", [wallet]);
   if (balance < amount) throw refusal("ERC20InsufficientBalance", [wallet, balance, amount]);
+  const standing = await readContract(config, { ...token, functionName: "allowance", args: [wallet, vault] });
+  const allowance = allowanceForDeposit(standing, amount);
   if (path === "approve") {
-    const allowance = await readContract(config, { ...token, functionName: "allowance", args: [wallet, vault] });
-    if (allowance < amount) {
-      onStep("Approving the Vault to take the amount (confirm in your wallet)…");
-      await sendContractWrite(config, { ...token, functionName: "approve", args: [vault, amount] });
+    // Unlimited already: the deposit leaves it unlimited without an approval.
+    if (standing !== maxUint256) {
+      onStep("Approving the Vault to take the amount on top of your PAYG allowance (confirm in your wallet)…");
+      await sendContractWrite(config, { ...token, functionName: "approve", args: [vault, allowance] });
     }
     onStep("Depositing (confirm in your wallet)…");
     return sendContractWrite(config, { address: vault, abi: vaultAbi, functionName: "deposit", args: [amount, zeroHash] }, keep);
@@ -124,7 +135,7 @@ async function depositToVault(config: Config, { cxpt, vault, wallet, amount, pat
       ],
     },
     primaryType: "Permit",
-    message: { owner: wallet, spender: vault, value: amount, nonce, deadline },
+    message: { owner: wallet, spender: vault, value: allowance, nonce, deadline },
   });
   const { r, s, v, yParity } = parseSignature(signature);
   onStep("Depositing with the permit (confirm in your wallet)…");

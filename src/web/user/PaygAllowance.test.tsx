@@ -12,6 +12,12 @@ describe("paygCapacity", () => {
     expect(paygCapacity(2n * CXPT, 3n * CXPT)).toBe(2n * CXPT);
     expect(paygCapacity(0n, 3n * CXPT)).toBe(0n);
   });
+
+  it("is bounded by the spending cap left in the period", () => {
+    expect(paygCapacity(10n * CXPT, 3n * CXPT, CXPT)).toBe(CXPT);
+    expect(paygCapacity(10n * CXPT, 3n * CXPT, 0n)).toBe(0n);
+    expect(paygCapacity(10n * CXPT, 3n * CXPT, 5n * CXPT)).toBe(3n * CXPT);
+  });
 });
 
 describe("AllowanceFacts", () => {
@@ -20,6 +26,16 @@ describe("AllowanceFacts", () => {
     expect(fact("Current PAYG allowance")).toBe("5 CXPT");
     expect(fact("Wallet balance")).toBe("2 CXPT");
     expect(fact("Settlement can collect")).toBe("2 CXPT");
+  });
+
+  it("shows the spending cap and what is left of it; no cap is PAYG off", () => {
+    const { unmount } = render(<AllowanceFacts balance={20n * CXPT} allowance={5n * CXPT} cap={{ amount: 4n * CXPT, period: 86_400n, left: CXPT }} />);
+    expect(fact("Spending cap")).toBe("4 CXPT per day (1 CXPT left)");
+    expect(fact("Settlement can collect")).toBe("1 CXPT");
+    unmount();
+    render(<AllowanceFacts balance={20n * CXPT} allowance={5n * CXPT} cap={{ amount: 0n, period: 0n, left: 0n }} />);
+    expect(fact("Spending cap")).toBe("none: PAYG is off");
+    expect(fact("Settlement can collect")).toBe("0 CXPT");
   });
 });
 

@@ -118,6 +118,7 @@ const STEPS: Readonly<Record<PurchaseStep, string>> = {
   checking: "Checking your balance and the plan…",
   approving: "Approve the Vault to take the price in your wallet (your PAYG allowance stays as it is)…",
   paying: "Confirm the payment (activatePlan) in your wallet…",
+  renewing: "Confirm turning renewal on (resumeRenewal) in your wallet…",
   recording: "Recording your payment…",
 };
 
@@ -132,14 +133,21 @@ export function PurchasePlan({
   readonly plan: PlanView | undefined;
   readonly blocked: string | null;
   readonly step: PurchaseStep | undefined;
-  readonly onCxpt: (plan: PlanView) => Promise<unknown>;
+  readonly onCxpt: (plan: PlanView, renew: boolean) => Promise<unknown>;
   readonly onFiat: (plan: PlanView) => Promise<unknown>;
 }) {
+  const [renew, setRenew] = useState(false);
   if (blocked !== null) return <p className="muted">{blocked}</p>;
   if (plan === undefined) return <p className="muted">Choose a plan to buy it.</p>;
   return (
     <div className="purchase">
-      <ActionButton onAction={() => onCxpt(plan)} pendingLabel="Paying in CXPT…">
+      <p>
+        <label>
+          <input type="checkbox" checked={renew} onChange={(event) => setRenew(event.target.checked)} /> Renew automatically from my wallet each period (you
+          can cancel any time)
+        </label>
+      </p>
+      <ActionButton onAction={() => onCxpt(plan, renew)} pendingLabel="Paying in CXPT…">
         Pay {formatCxpt(plan.priceWei)} from wallet
       </ActionButton>{" "}
       <ActionButton variant="secondary" onAction={() => onFiat(plan)} pendingLabel="Paying by card…">
@@ -177,14 +185,14 @@ export function SubscriptionManager() {
   const paid = (outcome: PaymentOutcome) =>
     settle(outcome, `Paid: ${outcome.subscription.planName ?? "your plan"} is active until ${formatTime(outcome.payment.periodEnd)}.`, outcome.payment.txHash);
 
-  const onCxpt = async (plan: PlanView) => {
+  const onCxpt = async (plan: PlanView, renew: boolean) => {
     const { cxpt, vault, subscriptions } = addresses ?? {};
     if (address === undefined) throw new Error("Connect a wallet first.");
     if (cxpt === undefined || vault === undefined || subscriptions === undefined) throw new Error("This server names no subscription contracts: CXPT payments are unavailable.");
     const contracts = { cxpt, vault, subscriptions };
     setDone(undefined);
     try {
-      await paid(await buyWithCxpt({ config, api, wallet: address, contracts, onStep: setStep }, plan));
+      await paid(await buyWithCxpt({ config, api, wallet: address, contracts, onStep: setStep, renew }, plan));
     } catch (error) {
       // A step may have gone through (an approval, a payment the API did not record): show the chain's state.
       void queryClient.invalidateQueries();

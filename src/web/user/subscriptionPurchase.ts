@@ -1,6 +1,8 @@
 // Paying for a plan and cancelling its renewal.
 //  - CXPT: the wallet sends SubscriptionManager.activatePlan(planId), which pulls the price from its
 //    CXPT allowance to the Vault (approved first when short), then the API records the transaction.
+//    Renewal is the owner's own opt-in on chain: only when the person ticks it does the wallet also
+//    send resumeRenewal(passId), which lets keepers renew from the wallet each period.
 //  - fiat: the API buys the price in CXPT and activates the plan for the wallet (local chain only:
 //    elsewhere it answers 503 FIAT_NOT_AVAILABLE).
 //  - cancel: the API's operator turns renewal off; the paid period runs out.
@@ -32,7 +34,7 @@ export function revertName(error: unknown): string | undefined {
 }
 
 /** Where a CXPT purchase is: each step is shown while it runs. */
-export type PurchaseStep = "checking" | "approving" | "paying" | "recording";
+export type PurchaseStep = "checking" | "approving" | "paying" | "renewing" | "recording";
 
 export interface CxptPurchase {
   readonly config: Config;
@@ -40,6 +42,8 @@ export interface CxptPurchase {
   readonly wallet: Address;
   readonly contracts: { readonly cxpt: Address; readonly vault: Address; readonly subscriptions: Address };
   readonly onStep: (step: PurchaseStep) => void;
+  /** Whether the person opted in to renewals from the wallet (resumeRenewal after the payment). */
+  readonly renew?: boolean;
 }
 
 /**
@@ -49,7 +53,7 @@ export interface CxptPurchase {
  * is still allowed after), sends activatePlan and has the API record it.
  */
 export async function buyWithCxpt(purchase: CxptPurchase, plan: PlanView): Promise<PaymentOutcome> {
-  const { config, api, wallet, contracts, onStep } = purchase;
+  const { config, api, wallet, contracts, onStep, renew = false } = purchase;
   const price = BigInt(plan.priceWei);
   onStep("checking");
   const [balance, allowance] = await Promise.all([
@@ -68,6 +72,11 @@ export async function buyWithCxpt(purchase: CxptPurchase, plan: PlanView): Promi
   await sendContractWrite(config, { address: contracts.cxpt, abi: cxptAbi, functionName: "approve", args: [contracts.vault, allowance + price] });
   onStep("paying");
   const receipt = await sendContractWrite(config, activate, (hash) => keepReport(wallet, planPaymentReport(plan.id, hash)));
+  if (renew) {
+    onStep("renewing");
+    const passId = await readContract(config, { address: contracts.subscriptions, abi: subscriptionsAbi, functionName: "passOf", args: [wallet] });
+    await sendContractWrite(config, { address: contracts.subscriptions, abi: subscriptionsAbi, functionName: "resumeRenewal", args: [passId] });
+  }
   onStep("recording");
   return recordCxptPayment(api, wallet, plan.id, receipt.transactionHash);
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { network } from "hardhat";
 import { createWalletClient, custom, type Address, type Hex } from "viem";
-import { cxptAbi } from "../../../src/chain/abis.ts";
+import { billingAbi, cxptAbi } from "../../../src/chain/abis.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { deploySuite, devConfig } from "../../../deploy/index.ts";
@@ -144,10 +144,31 @@ export async function fundCxpt(deployment: SuiteDeployment, to: Address, amount:
   await publicClient.waitForTransactionReceipt({ hash });
 }
 
-/** `key`'s wallet allows the Vault to spend `amount` of its CXPT (mined). */
-export async function approveVault(deployment: SuiteDeployment, key: Hex, amount: bigint): Promise<void> {
+/** A PAYG spending cap no test reaches: the most UsageBilling stores, per day. */
+export const NO_PAYG_LIMIT = { amount: 2n ** 96n - 1n, period: 86_400n } as const;
+
+/**
+ * `key`'s wallet allows the Vault to spend `amount` of its CXPT (mined). A positive allowance is a
+ * PAYG set-up: the wallet also sets a spending cap on UsageBilling (`cap`, none reached by default),
+ * since settlement takes nothing from a wallet without one.
+ */
+export async function approveVault(
+  deployment: SuiteDeployment,
+  key: Hex,
+  amount: bigint,
+  cap: { amount: bigint; period: bigint } = NO_PAYG_LIMIT,
+): Promise<void> {
   const wallet = await walletOf(key);
+  const publicClient = await viem.getPublicClient();
   const hash = await wallet.writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [deployment.contracts.vault!, amount] });
+  await publicClient.waitForTransactionReceipt({ hash });
+  if (amount > 0n) await setSpendingCap(deployment, key, cap);
+}
+
+/** `key`'s wallet sets its PAYG spending cap on UsageBilling (mined). */
+export async function setSpendingCap(deployment: SuiteDeployment, key: Hex, cap: { amount: bigint; period: bigint }): Promise<void> {
+  const wallet = await walletOf(key);
+  const hash = await wallet.writeContract({ address: deployment.contracts.billing!, abi: billingAbi, functionName: "setSpendingCap", args: [cap.amount, cap.period] });
   await (await viem.getPublicClient()).waitForTransactionReceipt({ hash });
 }
 

@@ -42,12 +42,25 @@ async function mined(sent: Promise<Hex>): Promise<Hex> {
   return hash;
 }
 
-/** `key`'s wallet gets `price` CXPT, approves the Vault and buys `planId` itself; returns the transaction. */
+/**
+ * `key`'s wallet gets `price` CXPT, approves the Vault, buys `planId` itself and turns renewal on
+ * (its own opt-in: no activation does it); returns the activation transaction.
+ */
 async function activateFromWallet(stack: Stack, key: Hex, planId: bigint, price: bigint): Promise<Hex> {
   const { cxpt, vault, subscriptions } = stack.deployment.contracts;
   await fundCxpt(stack.deployment, privateKeyToAccount(key).address, price);
   await mined((await walletOf(key)).writeContract({ address: cxpt!, abi: cxptAbi, functionName: "approve", args: [vault!, price] }));
-  return mined((await walletOf(key)).writeContract({ address: subscriptions!, abi: subscriptionsAbi, functionName: "activatePlan", args: [planId] }));
+  const hash = await mined((await walletOf(key)).writeContract({ address: subscriptions!, abi: subscriptionsAbi, functionName: "activatePlan", args: [planId] }));
+  await optInToRenewal(stack, key);
+  return hash;
+}
+
+/** `key`'s wallet turns renewal of its pass on (resumeRenewal). */
+async function optInToRenewal(stack: Stack, key: Hex): Promise<void> {
+  const { subscriptions } = stack.deployment.contracts;
+  const publicClient = await viem.getPublicClient();
+  const passId = await publicClient.readContract({ address: subscriptions!, abi: subscriptionsAbi, functionName: "passOf", args: [privateKeyToAccount(key).address] });
+  await mined((await walletOf(key)).writeContract({ address: subscriptions!, abi: subscriptionsAbi, functionName: "resumeRenewal", args: [passId] }));
 }
 
 async function ledger(stack: Stack, accountId: string) {
@@ -336,6 +349,8 @@ for (const backend of BACKENDS) {
 
     it("cancels the renewal through the operator: the paid period runs out", async () => {
       const carol = await signIn(stack.api, USERS.carol);
+      // A fiat purchase leaves renewal off; carol turned it on from her wallet (her opt-in), then asks to cancel.
+      await optInToRenewal(stack, USERS.carol);
       const body = expect(await request(stack, "POST", "/api/v1/subscriptions/cancel", carol.token), 200);
       assert.match(body.txHash, /^0x[0-9a-f]{64}$/);
       assert.equal(body.subscription.cancelled, true);

@@ -4,7 +4,7 @@ import { getAddress, maxUint256, parseEther, toHex, zeroHash, type Address, type
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { loadSuite, networkHelpers, viem, ROLES, type Suite } from "../helpers/fixture.ts";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { buildBatch, LEAF_ENCODING, type BillingBatch, type Chunk } from "../helpers/merkle.ts";
+import { buildBatch, LEAF_ENCODING, leafValue, type BatchDomain, type BillingBatch, type Chunk } from "../helpers/merkle.ts";
 import { assertPayments, burnOf, paymentState } from "../helpers/payments.ts";
 
 type Wallet = Suite["wallets"]["alice"];
@@ -16,7 +16,11 @@ const LeafStatus = { Pending: 0, Collected: 1, Shortfall: 2 } as const;
 const EXTRA_PAYERS = 5;
 const FUNDING = parseEther("10000");
 
-/** The suite with eight payers holding CXPT and a full Vault allowance. */
+/** A spending cap no test reaches, per day. */
+const UNCAPPED = 2n ** 96n - 1n;
+const DAY = 86_400n;
+
+/** The suite with eight payers holding CXPT, a full Vault allowance and an unreachable spending cap. */
 async function withPayers() {
   const suite = await loadSuite();
   const { alice, bob, carol, distribution } = suite.wallets;
@@ -27,6 +31,7 @@ async function withPayers() {
   const payers = [alice, bob, carol, ...extra];
   for (const wallet of payers) {
     await suite.cxpt.write.approve([suite.vault.address, maxUint256], { account: wallet.account });
+    await suite.billing.write.setSpendingCap([UNCAPPED, DAY], { account: wallet.account });
   }
   return { ...suite, payers };
 }
@@ -36,9 +41,12 @@ type Setup = Awaited<ReturnType<typeof withPayers>>;
 const addr = (wallet: Wallet): Address => getAddress(wallet.account.address);
 const ref = (batchId: bigint) => toHex(batchId, { size: 32 });
 
-/** A batch charging each payer a different, odd amount (so the per-chunk burn rounds). */
-function chargeAll(payers: readonly Wallet[]): BillingBatch {
-  return buildBatch(payers.map((wallet, i) => ({ user: addr(wallet), amount: parseEther("12.345678") * BigInt(i + 1) + 7n })));
+/** Where batch `batchId` of the suite's UsageBilling is collected (hashed into each leaf). */
+const domainOf = (s: Suite, batchId: bigint): BatchDomain => ({ chainId: BigInt(s.publicClient.chain.id), billing: getAddress(s.billing.address), batchId });
+
+/** Batch `batchId` charging each payer a different, odd amount (so the per-chunk burn rounds). */
+function chargeAll(s: Suite, payers: readonly Wallet[], batchId = 1n): BillingBatch {
+  return buildBatch(domainOf(s, batchId), payers.map((wallet, i) => ({ user: addr(wallet), amount: parseEther("12.345678") * BigInt(i + 1) + 7n })));
 }
 
 const sumOf = (chunk: Chunk) => chunk.leaves.reduce((sum, leaf) => sum + leaf.amount, 0n);
@@ -68,8 +76,9 @@ function assertUnauthorized(s: Suite, call: Promise<unknown>, account: Wallet) {
   ]);
 }
 
-/** Makes `user` unable to pay: `how` removes their allowance, their balance, or sanctions them. */
-async function makeShort(s: Setup, user: Wallet, how: "allowance" | "balance" | "sanctions") {
+/** Makes `user` unable to pay: `how` removes their allowance, their balance, their spending cap, or sanctions them. */
+async function makeShort(s: Setup, user: Wallet, how: "allowance" | "balance" | "cap" | "sanctions") {
+  if (how === "cap") await s.billing.write.setSpendingCap([0n, DAY], { account: user.account });
   if (how === "allowance") await s.cxpt.write.approve([s.vault.address, 1n], { account: user.account });
   if (how === "balance") {
     const balance = await s.cxpt.read.balanceOf([user.account.address]);
@@ -103,7 +112,7 @@ describe("UsageBilling", () => {
   describe("commitBatch", () => {
     it("records the root, total and count and emits BatchCommitted", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       const hash = await commit(s, 1n, batch);
       await viem.assertions.emitWithArgs(hash, s.billing, "BatchCommitted", [1n, batch.root, batch.total, batch.count]);
       const { blockNumber } = await s.publicClient.waitForTransactionReceipt({ hash });
@@ -121,7 +130,7 @@ describe("UsageBilling", () => {
 
     it("reverts InvalidBatch for a zero root, total or count, or ones beyond their storage", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       for (const bad of [{ root: zeroHash }, { total: 0n }, { count: 0n }, { total: 2n ** 128n }, { count: 2n ** 64n }]) {
         await viem.assertions.revertWithCustomError(commit(s, 1n, { ...batch, ...bad }), s.billing, "InvalidBatch");
       }
@@ -129,9 +138,9 @@ describe("UsageBilling", () => {
 
     it("reverts BatchAlreadyCommitted for a batch id in use", async () => {
       const s = await setup();
-      await commit(s, 1n, chargeAll(s.payers));
+      await commit(s, 1n, chargeAll(s, s.payers));
       await viem.assertions.revertWithCustomErrorWithArgs(
-        commit(s, 1n, chargeAll(s.payers.slice(1))),
+        commit(s, 1n, chargeAll(s, s.payers.slice(1))),
         s.billing,
         "BatchAlreadyCommitted",
         [1n],
@@ -140,7 +149,7 @@ describe("UsageBilling", () => {
 
     it("is settler-only, even for the admin", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       for (const caller of [s.wallets.admin, s.wallets.billingBackend]) {
         await assertUnauthorized(
           s,
@@ -154,7 +163,7 @@ describe("UsageBilling", () => {
   describe("settleBatch", () => {
     it("commits and collects a first chunk in one transaction", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers, 7n);
       const chunk = batch.chunk([0, 1, 2]);
       const before = await paymentState(s, s.payers.map(addr));
       const hash = await settle(s, 7n, batch, chunk);
@@ -173,7 +182,7 @@ describe("UsageBilling", () => {
 
     it("reverts BatchAlreadyCommitted and InvalidBatch like commitBatch", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       await viem.assertions.revertWithCustomErrorWithArgs(
         settle(s, 1n, batch, batch.chunk([0])),
@@ -190,15 +199,15 @@ describe("UsageBilling", () => {
 
     it("reverts InvalidProof without committing anything", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
-      const other = chargeAll(s.payers.slice(0, 4));
+      const batch = chargeAll(s, s.payers);
+      const other = chargeAll(s, s.payers.slice(0, 4));
       await viem.assertions.revertWithCustomErrorWithArgs(settle(s, 1n, batch, other.chunk([0])), s.billing, "InvalidProof", [1n]);
       assert.equal((await s.billing.read.batchOf([1n])).root, zeroHash);
     });
 
     it("is settler-only", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await assertUnauthorized(s, settle(s, 1n, batch, batch.chunk([0]), s.wallets.alice), s.wallets.alice);
     });
   });
@@ -206,7 +215,7 @@ describe("UsageBilling", () => {
   describe("collectChunk", () => {
     it("collects a batch of eight users in multiproof chunks, each paying exactly its amount", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       const before = await paymentState(s, s.payers.map(addr));
       const chunks = batch.chunks(3);
@@ -241,7 +250,7 @@ describe("UsageBilling", () => {
 
     it("accepts the leaves of a chunk in any selection of the tree", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       await collect(s, 1n, batch.chunk([6, 1, 3]));
       assert.deepEqual(await statuses(s, 1n, 7), [0, 1, 0, 1, 0, 0, 1]);
@@ -250,7 +259,7 @@ describe("UsageBilling", () => {
 
     it("reverts LeafAlreadyCollected when a leaf is collected again", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       await collect(s, 1n, batch.chunk([0, 1]));
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -266,7 +275,7 @@ describe("UsageBilling", () => {
       const { alice } = s.wallets;
       const leaf = { index: 0n, user: addr(alice), amount: parseEther("3") };
       // A faulty tree holding the same leaf twice: the multiproof proves both copies.
-      const tree = StandardMerkleTree.of([Object.values(leaf), Object.values(leaf)], LEAF_ENCODING);
+      const tree = StandardMerkleTree.of([leafValue(domainOf(s, 1n), leaf), leafValue(domainOf(s, 1n), leaf)], LEAF_ENCODING);
       const { proof, proofFlags } = tree.getMultiProof([0, 1]);
       await commit(s, 1n, { root: tree.root as Hex, total: 2n * leaf.amount, count: 2n });
       const before = await s.cxpt.read.balanceOf([leaf.user]);
@@ -285,12 +294,12 @@ describe("UsageBilling", () => {
       // A faulty tree: index 0 for an unfunded account and again for alice.
       const unfunded = { index: 0n, user: privateKeyToAddress(generatePrivateKey()), amount: parseEther("50") };
       const funded = { index: 0n, user: addr(alice), amount: parseEther("20") };
-      const tree = StandardMerkleTree.of([Object.values(unfunded), Object.values(funded)], LEAF_ENCODING);
+      const tree = StandardMerkleTree.of([leafValue(domainOf(s, 1n), unfunded), leafValue(domainOf(s, 1n), funded)], LEAF_ENCODING);
       const { leaves, proof, proofFlags } = tree.getMultiProof([0, 1]);
       await commit(s, 1n, { root: tree.root as Hex, total: unfunded.amount + funded.amount, count: 2n });
       const before = await s.cxpt.read.balanceOf([funded.user]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collect(s, 1n, { leaves: leaves.map(([index, user, amount]) => ({ index: index as bigint, user: user as Address, amount: amount as bigint })), proof: proof as Hex[], proofFlags }),
+        collect(s, 1n, { leaves: leaves.map(([, , , index, user, amount]) => ({ index: index as bigint, user: user as Address, amount: amount as bigint })), proof: proof as Hex[], proofFlags }),
         s.billing,
         "LeafAlreadyCollected",
         [1n, 0n],
@@ -301,7 +310,7 @@ describe("UsageBilling", () => {
 
     it("reverts EmptyChunk for a chunk without leaves", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       await viem.assertions.revertWithCustomErrorWithArgs(
         collect(s, 1n, { leaves: [], proof: [batch.root], proofFlags: [] }),
@@ -313,8 +322,8 @@ describe("UsageBilling", () => {
 
     it("reverts InvalidProof for a proof from another batch and for a tampered amount", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
-      const other = buildBatch(batch.leaves.map((leaf) => ({ user: leaf.user, amount: leaf.amount + 1n })));
+      const batch = chargeAll(s, s.payers);
+      const other = buildBatch(domainOf(s, 2n), batch.leaves.map((leaf) => ({ user: leaf.user, amount: leaf.amount + 1n })));
       await commit(s, 1n, batch);
       await commit(s, 2n, other);
       await viem.assertions.revertWithCustomErrorWithArgs(collect(s, 1n, other.chunk([0, 1])), s.billing, "InvalidProof", [1n]);
@@ -326,7 +335,7 @@ describe("UsageBilling", () => {
 
     it("reverts LeafIndexOutOfRange for a leaf beyond the committed count", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers.slice(0, 4));
+      const batch = chargeAll(s, s.payers.slice(0, 4));
       await commit(s, 1n, { ...batch, count: 3n });
       await viem.assertions.revertWithCustomErrorWithArgs(
         collect(s, 1n, batch.chunk([2, 3])),
@@ -338,13 +347,13 @@ describe("UsageBilling", () => {
 
     it("reverts UnknownBatch for a batch never committed", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await viem.assertions.revertWithCustomErrorWithArgs(collect(s, 5n, batch.chunk([0])), s.billing, "UnknownBatch", [5n]);
     });
 
     it("reverts BatchTotalExceeded when the leaves sum above the committed total", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers.slice(0, 3));
+      const batch = chargeAll(s, s.payers.slice(0, 3));
       const total = batch.total - 1n;
       await commit(s, 1n, { ...batch, total });
       await collect(s, 1n, batch.chunk([0, 1]));
@@ -359,18 +368,18 @@ describe("UsageBilling", () => {
 
     it("is settler-only", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       for (const caller of [s.wallets.admin, s.wallets.operator]) {
         await assertUnauthorized(s, collect(s, 1n, batch.chunk([0]), caller), caller);
       }
     });
 
-    for (const how of ["allowance", "balance", "sanctions"] as const) {
+    for (const how of ["allowance", "balance", "cap", "sanctions"] as const) {
       it(`records a shortfall (${how}) without reverting the chunk, and collects it on retry`, async () => {
         const s = await setup();
         const { carol } = s.wallets;
-        const batch = chargeAll(s.payers.slice(0, 4));
+        const batch = chargeAll(s, s.payers.slice(0, 4));
         const short = batch.leaves[2];
         assert.equal(short.user, addr(carol));
         await makeShort(s, carol, how);
@@ -402,6 +411,7 @@ describe("UsageBilling", () => {
           await s.cxpt.write.transfer([short.user, short.amount], { account: s.wallets.distribution.account });
         }
         if (how === "sanctions") await s.sanctions.write.setSanctioned([short.user, false]);
+        if (how === "cap") await s.billing.write.setSpendingCap([short.amount, DAY], { account: carol.account });
         const beforeRetry = await paymentState(s, [short.user]);
         await viem.assertions.emitWithArgs(collect(s, 1n, batch.chunk([2])), s.billing, "LeafCollected", [
           1n,
@@ -421,22 +431,118 @@ describe("UsageBilling", () => {
   describe("verifyLeaf", () => {
     it("is true for a leaf with its proof, false for a wrong proof, a wrong leaf or an unknown batch", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       await commit(s, 1n, batch);
       const leaf = batch.leaves[4];
       assert.equal(await s.billing.read.verifyLeaf([1n, leaf, batch.proof(4)]), true);
       assert.equal(await s.billing.read.verifyLeaf([1n, leaf, batch.proof(5)]), false);
       assert.equal(await s.billing.read.verifyLeaf([1n, { ...leaf, amount: leaf.amount + 1n }, batch.proof(4)]), false);
       assert.equal(await s.billing.read.verifyLeaf([2n, leaf, batch.proof(4)]), false);
+      // The same root committed as batch 2 proves none of batch 1's leaves there.
+      await commit(s, 2n, batch);
+      assert.equal(await s.billing.read.verifyLeaf([2n, leaf, batch.proof(4)]), false);
+    });
+  });
+
+  describe("trust bounds", () => {
+    it("refuses a batch's leaves under another batch id holding the same root (no replay)", async () => {
+      const s = await setup();
+      const batch = chargeAll(s, s.payers);
+      await settle(s, 1n, batch, batch.chunk([0, 1, 2, 3]));
+      await commit(s, 2n, batch);
+      const before = await paymentState(s, s.payers.map(addr));
+      await viem.assertions.revertWithCustomErrorWithArgs(collect(s, 2n, batch.chunk([0, 1, 2, 3])), s.billing, "InvalidProof", [2n]);
+      assert.deepEqual(await paymentState(s, s.payers.map(addr)), before);
+    });
+
+    it("takes at most each user's cap per period: the excess is a shortfall, collected in a later period", async () => {
+      const s = await setup();
+      const { alice } = s.wallets;
+      // Start of a period (periods align to multiples of a day), so the steps below share one.
+      const now = BigInt(await networkHelpers.time.latest());
+      await networkHelpers.time.increaseTo(now - (now % DAY) + DAY);
+      const batch = chargeAll(s, s.payers.slice(0, 2));
+      const [leaf] = batch.leaves;
+      const capHash = await s.billing.write.setSpendingCap([leaf.amount - 1n, DAY], { account: alice.account });
+      await viem.assertions.emitWithArgs(capHash, s.billing, "SpendingCapSet", [addr(alice), leaf.amount - 1n, DAY]);
+      const hash = await settle(s, 1n, batch, batch.chunk([0, 1]));
+      await viem.assertions.emitWithArgs(hash, s.billing, "LeafShortfall", [1n, 0n, leaf.user, leaf.amount]);
+      assert.equal(await s.billing.read.remainingCap([addr(alice)]), leaf.amount - 1n, "nothing spent");
+
+      await s.billing.write.setSpendingCap([leaf.amount, DAY], { account: alice.account });
+      await collect(s, 1n, batch.chunk([0]));
+      assert.equal(await s.billing.read.leafStatus([1n, 0n]), LeafStatus.Collected);
+      assert.equal(await s.billing.read.remainingCap([addr(alice)]), 0n);
+      const cap = await s.billing.read.spendingCapOf([addr(alice)]);
+      assert.deepEqual({ amount: cap.amount, spent: cap.spent, period: cap.period }, { amount: leaf.amount, spent: leaf.amount, period: Number(DAY) });
+
+      // The cap is used up for the day: the next charge waits for the next period.
+      const next = buildBatch(domainOf(s, 2n), [{ user: addr(alice), amount: 5n }]);
+      await settle(s, 2n, next, next.chunk([0]));
+      assert.equal(await s.billing.read.leafStatus([2n, 0n]), LeafStatus.Shortfall);
+      await networkHelpers.time.increase(Number(DAY));
+      await collect(s, 2n, next.chunk([0]));
+      assert.equal(await s.billing.read.leafStatus([2n, 0n]), LeafStatus.Collected);
+    });
+
+    it("without a cap takes nothing (no cap, no PAYG), and bounds the cap's period", async () => {
+      const s = await setup();
+      const { alice } = s.wallets;
+      await s.billing.write.setSpendingCap([0n, DAY], { account: alice.account });
+      const batch = chargeAll(s, [alice]);
+      const before = await s.cxpt.read.balanceOf([addr(alice)]);
+      await settle(s, 1n, batch, batch.chunk([0]));
+      assert.equal(await s.cxpt.read.balanceOf([addr(alice)]), before);
+      assert.equal((await s.billing.read.batchOf([1n])).shortfall, batch.total);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.billing.write.setSpendingCap([1n, 60n], { account: alice.account }), s.billing, "InvalidCapPeriod", [60n]);
+    });
+
+    it("waits out the challenge window before collecting; the guardian or the admin cancels a batch, others cannot", async () => {
+      const s = await setup();
+      const { admin, alice, settler } = s.wallets;
+      await viem.assertions.emitWithArgs(s.billing.write.setChallengeWindow([DAY], { account: admin.account }), s.billing, "ChallengeWindowSet", [DAY]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.billing.write.setChallengeWindow([DAY], { account: settler.account }),
+        s.billing,
+        "AccessControlUnauthorizedAccount",
+        [addr(settler), ROLES.DEFAULT_ADMIN],
+      );
+      const batch = chargeAll(s, s.payers);
+      await viem.assertions.revertWithCustomError(settle(s, 1n, batch, batch.chunk([0])), s.billing, "ChallengeWindowOpen");
+      await commit(s, 1n, batch);
+      const openAt = await s.billing.read.collectableAt([1n]);
+      assert.equal(openAt, (await s.billing.read.batchOf([1n])).committedAt + DAY);
+      await viem.assertions.revertWithCustomErrorWithArgs(collect(s, 1n, batch.chunk([0])), s.billing, "ChallengeWindowOpen", [1n, openAt]);
+      // During the window the leaves already verify: the user can check the charge before it is taken.
+      assert.equal(await s.billing.read.verifyLeaf([1n, batch.leaves[0], batch.proof(0)]), true);
+
+      for (const caller of [settler, alice]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(s.billing.write.cancelBatch([1n], { account: caller.account }), s.billing, "NotGuardian", [addr(caller)]);
+      }
+      await viem.assertions.emitWithArgs(s.billing.write.cancelBatch([1n], { account: admin.account }), s.billing, "BatchCancelled", [1n, addr(admin)]);
+      await networkHelpers.time.increase(Number(DAY));
+      await viem.assertions.revertWithCustomErrorWithArgs(collect(s, 1n, batch.chunk([0])), s.billing, "BatchIsCancelled", [1n]);
+
+      // A guardian the admin names cancels too; a batch past its window is collected.
+      await s.billing.write.grantRole([ROLES.GUARDIAN, addr(alice)], { account: admin.account });
+      const second = chargeAll(s, s.payers, 2n);
+      await commit(s, 2n, second);
+      await s.billing.write.cancelBatch([2n], { account: alice.account });
+      assert.equal(await s.billing.read.isCancelled([2n]), true);
+      const third = chargeAll(s, s.payers, 3n);
+      await commit(s, 3n, third);
+      await networkHelpers.time.increase(Number(DAY));
+      await collect(s, 3n, third.chunk([0, 1]));
+      assert.equal((await s.billing.read.batchOf([3n])).collected, third.leaves[0].amount + third.leaves[1].amount);
     });
   });
 
   describe("leafHash", () => {
     it("matches StandardMerkleTree's leaf hash", async () => {
       const s = await setup();
-      const batch = chargeAll(s.payers);
+      const batch = chargeAll(s, s.payers);
       for (const leaf of batch.leaves.slice(0, 3)) {
-        assert.equal(await s.billing.read.leafHash([leaf]), batch.leafHash(leaf));
+        assert.equal(await s.billing.read.leafHash([1n, leaf]), batch.leafHash(leaf));
       }
     });
   });

@@ -138,7 +138,7 @@ describe("upgrades by anyone else", () => {
 });
 
 describe("OpenZeppelin upgrades validation", () => {
-  it("accepts each V2 and rejects a V2 that reorders the Vault's namespaced storage", async () => {
+  it("accepts each V2 and the current contracts over their earlier layouts, and rejects a V2 that reorders the Vault's namespaced storage", async () => {
     const api = await upgrades(hre, connection);
     for (const [v1, v2] of [
       ["CXPT", "CXPTV2"],
@@ -146,6 +146,9 @@ describe("OpenZeppelin upgrades validation", () => {
       ["RewardDistributor", "RewardDistributorV2"],
       ["SubscriptionManager", "SubscriptionManagerV2"],
       ["UsageBilling", "UsageBillingV2"],
+      // The trust bounds (issue 12) appended to the namespaces deployed before them.
+      ["UsageBillingV1Layout", "UsageBilling"],
+      ["RewardDistributorV1Layout", "RewardDistributor"],
     ] as const) {
       await api.validateUpgrade(v1, v2, { kind: "uups" });
     }

@@ -1,9 +1,9 @@
 // Usage-billing batches for the contract tests, built with the settlement backend's own tree
-// (src/settlement/tree.ts): leaf `i` is `(i, charges[i].user, charges[i].amount)`.
+// (src/settlement/tree.ts): leaf `i` is `(chainId, billing, batchId, i, charges[i].user, charges[i].amount)`.
 import type { Address } from "viem";
-import { buildTree, type Chunk, type SettlementLeaf, type SettlementTree } from "../../../src/settlement/tree.ts";
+import { buildTree, type BatchDomain, type Chunk, type SettlementLeaf, type SettlementTree } from "../../../src/settlement/tree.ts";
 
-export { LEAF_ENCODING, type Chunk } from "../../../src/settlement/tree.ts";
+export { LEAF_ENCODING, leafValue, type BatchDomain, type Chunk } from "../../../src/settlement/tree.ts";
 
 /** One user's charge in a batch, before it has a position. */
 export interface Charge {
@@ -20,9 +20,10 @@ export interface BillingBatch extends SettlementTree {
   chunks(size: number): Chunk[];
 }
 
-export function buildBatch(charges: readonly Charge[]): BillingBatch {
+/** Batch `domain.batchId` on `domain.billing` charging `charges`. */
+export function buildBatch(domain: BatchDomain, charges: readonly Charge[]): BillingBatch {
   const leaves = charges.map(({ user, amount }, i): SettlementLeaf => ({ index: BigInt(i), user, amount }));
-  const tree = buildTree(leaves);
+  const tree = buildTree(domain, leaves);
   return {
     ...tree,
     total: charges.reduce((sum, { amount }) => sum + amount, 0n),

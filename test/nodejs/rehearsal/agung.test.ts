@@ -138,6 +138,8 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
       DISTRIBUTION_ADDRESS: addressOf(KEYS.treasury),
       CXPT_USD: "0.10",
       CXPT_ADDRESSES_DIR: workDir,
+      // The rehearsal settles within the test: no 24 h challenge window between commit and collection.
+      CHALLENGE_WINDOW: "0",
     });
     deployment = (await readDeployment("agung", workDir))!;
     assert.ok(deployment, deployOutput);

@@ -237,9 +237,11 @@ for (const backend of BACKENDS) {
         for (const death of [diedFirst, diedSecond]) if (death) deaths[death]++;
         if (!diedFirst && !diedSecond) break; // `at` is past the last side effect of both runs: every point was a kill
       }
-      // Each run sends a commit or a chunk more than once, and issues dozens of statements.
+      // Each run sends a commit or a chunk more than once, and issues dozens of statements. Carol's
+      // short leaf is not sent again blind while she cannot pay (shortfall backoff), so the first
+      // run broadcasts commit and chunk only: one kill point fewer than when it re-sent her leaf.
       t.diagnostic(`killed before ${deaths.statement} statements and after ${deaths.broadcast} broadcasts`);
-      assert.ok(deaths.broadcast >= 5, `killed after ${deaths.broadcast} broadcasts`);
+      assert.ok(deaths.broadcast >= 4, `killed after ${deaths.broadcast} broadcasts`);
       assert.ok(deaths.statement >= 40, `killed before ${deaths.statement} statements`);
     });
   });

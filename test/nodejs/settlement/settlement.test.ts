@@ -4,12 +4,27 @@
 // the proof served by the API verifies against the committed root.
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { maxUint256, type Address, type Hex } from "viem";
+import { createWalletClient, custom, maxUint256, parseEther, type Address, type Hex } from "viem";
 import { billingAbi, cxptAbi } from "../../../src/chain/abis.ts";
 import { closeBatch, getBatch, leavesOf } from "../../../src/settlement/store.ts";
-import { runSettlement, settleStep } from "../../../src/settlement/settle.ts";
+import { domainOf, runSettlement, settleStep } from "../../../src/settlement/settle.ts";
 import { buildTree } from "../../../src/settlement/tree.ts";
-import { approveVault, auth, BACKENDS, expectReply, fundCxpt, paygUsage, signIn, startStack, USERS, viem, type Stack } from "../api/harness.ts";
+import {
+  approveVault,
+  auth,
+  BACKENDS,
+  connection,
+  expectReply,
+  fundCxpt,
+  networkHelpers,
+  paygUsage,
+  setSpendingCap,
+  signIn,
+  startStack,
+  USERS,
+  viem,
+  type Stack,
+} from "../api/harness.ts";
 
 const CXPT = 10n ** 18n;
 
@@ -79,7 +94,7 @@ for (const backend of BACKENDS) {
       assert.equal(bobBefore - (await balanceOf(bob.wallet)), 3n * CXPT + 7n);
     });
 
-    it("books a payer without allowance as a shortfall, keeps its usage unsettled and collects it on a later run", async () => {
+    it("books a payer without allowance as a shortfall, keeps its usage unsettled, backs off and collects it on a later run", async () => {
       stack = await startStack(backend);
       const alice = await user(USERS.alice);
       const carol = await user(USERS.carol, false);
@@ -98,18 +113,27 @@ for (const backend of BACKENDS) {
       assert.equal(await unsettled(alice.accountId), 0);
       assert.equal(await balanceOf(carol.wallet), carolBefore);
 
-      // Still short: retried, still booked short, nothing charged.
+      // Still short, and nothing changed on chain: the retry backs off (no transaction), still booked short, nothing charged.
       const second = await runSettlement(stack.app);
       assert.equal(second.closed, null);
       assert.equal(second.batches[0]!.result.counts.shortfall, 1);
       assert.equal(await balanceOf(carol.wallet), carolBefore);
-      // Each run that ends with the leaf short counts one failure; the commit and both runs' chunks were sent.
+      const [carolAgain] = (await leavesOf(stack.app.db, 1n)).filter((l) => l.accountId === carol.accountId);
+      assert.equal(carolAgain!.attempts, 1, "not sent again while the wallet cannot pay and its backoff runs");
+      // Each run that ends with the leaf short counts one failure; the commit and the first run's chunk were sent.
       const { metrics } = stack.app.monitor;
       assert.equal((await metrics.settlementFailures.get()).values.find((v) => v.labels.kind === "shortfall")?.value, 2);
       const sent = (await metrics.chainTransactions.get()).values.filter((v) => v.labels.outcome === "success");
       assert.equal(sent.find((v) => v.labels.purpose === "settlement_commit")?.value, 1);
-      assert.ok((sent.find((v) => v.labels.purpose === "settlement_collect")?.value ?? 0) >= 2);
+      assert.equal(sent.find((v) => v.labels.purpose === "settlement_collect")?.value, 1);
 
+      // Once the backoff has passed the leaf is sent again blind (the chain may know better than the reads).
+      await stack.app.db.query("update settlement_leaves set updated_at = now() - interval '2 hours' where batch_id = 1 and account_id = $1", [carol.accountId]);
+      await runSettlement(stack.app);
+      const [carolRetried] = (await leavesOf(stack.app.db, 1n)).filter((l) => l.accountId === carol.accountId);
+      assert.deepEqual([carolRetried!.attempts, carolRetried!.status], [2, "shortfall"]);
+
+      // She approves: the next run sees she can pay and collects at once, backoff or not.
       await setAllowance(USERS.carol, 5n * CXPT);
       const third = await runSettlement(stack.app);
       assert.equal(third.batches[0]!.result.state, "settled");
@@ -140,7 +164,7 @@ for (const backend of BACKENDS) {
       assert.equal((await settleStep(stack.app, id)).state, "built");
       const batch = await getBatch(stack.app.db, id);
       const leaves = await leavesOf(stack.app.db, id);
-      const tree = buildTree(leaves);
+      const tree = buildTree(domainOf(stack.app.chain!, batch.chainBatchId!), leaves);
       assert.equal(tree.root, batch.root);
 
       // Crash 1: the commit went out but the process died before recording it.
@@ -204,6 +228,77 @@ for (const backend of BACKENDS) {
       assert.equal(before - (await balanceOf(alice.wallet)), 8n);
     });
 
+    /** Sends UsageBilling `functionName(args)` as `account` (the timelock or the Safe), impersonated. */
+    async function billingAs(account: Address, functionName: "setChallengeWindow" | "cancelBatch", args: readonly [bigint]) {
+      await networkHelpers.impersonateAccount(account);
+      await networkHelpers.setBalance(account, parseEther("1"));
+      const wallet = createWalletClient({ account, chain: (await client()).chain, transport: custom(connection.provider) });
+      await (await client()).waitForTransactionReceipt({ hash: await wallet.writeContract({ address: contracts().billing!, abi: billingAbi, functionName, args }) });
+      await networkHelpers.stopImpersonatingAccount(account);
+    }
+
+    it("takes nothing from a wallet without a spending cap, and no more than its cap per period", async () => {
+      stack = await startStack(backend);
+      const alice = await user(USERS.alice);
+      const bob = await user(USERS.bob);
+      await setSpendingCap(stack.deployment, USERS.alice, { amount: 0n, period: 86_400n }); // PAYG off
+      await setSpendingCap(stack.deployment, USERS.bob, { amount: 5n, period: 86_400n });
+      await usage(alice.accountId, 3n);
+      await usage(bob.accountId, 6n);
+      const [aliceBefore, bobBefore] = [await balanceOf(alice.wallet), await balanceOf(bob.wallet)];
+      const run = await runSettlement(stack.app);
+      assert.deepEqual(run.batches[0]!.result.counts, { pending: 0, collected: 0, shortfall: 2 });
+      assert.equal(await balanceOf(alice.wallet), aliceBefore);
+      assert.equal(await balanceOf(bob.wallet), bobBefore);
+      // Bob raises his cap: the retry collects his leaf, once.
+      await setSpendingCap(stack.deployment, USERS.bob, { amount: 6n, period: 86_400n });
+      await runSettlement(stack.app);
+      await runSettlement(stack.app);
+      assert.equal(bobBefore - (await balanceOf(bob.wallet)), 6n);
+      assert.equal(await balanceOf(alice.wallet), aliceBefore);
+    });
+
+    it("waits out the challenge window, serving the proof meanwhile; a batch the Safe cancels fails, keeps its usage and charges nobody", async () => {
+      stack = await startStack(backend);
+      const alice = await user(USERS.alice);
+      await billingAs(contracts().timelock!, "setChallengeWindow", [3_600n]);
+      await usage(alice.accountId, 4n);
+      const before = await balanceOf(alice.wallet);
+
+      const run = await runSettlement(stack.app);
+      const [{ result }] = run.batches;
+      assert.equal(result!.state, "committed");
+      assert.equal(result!.idle, true);
+      const { committedAt } = await onChainBatch(1n);
+      assert.equal(result!.collectableAt, committedAt + 3_600n);
+      assert.equal(await balanceOf(alice.wallet), before, "nothing collected in the window");
+      const proof = expectReply(await stack.api.inject({ method: "GET", url: "/api/v1/billing/batches/1/proof", headers: auth(alice.token) }), 200);
+      assert.deepEqual(
+        { chainId: proof.chainId, billing: proof.billing, collectableAt: proof.collectableAt, cancelled: proof.cancelled, state: proof.state },
+        { chainId: String((await client()).chain.id), billing: contracts().billing, collectableAt: String(committedAt + 3_600n), cancelled: false, state: "committed" },
+      );
+
+      // Once the window has passed, the next run collects.
+      await networkHelpers.time.increase(3_600);
+      assert.equal((await runSettlement(stack.app)).batches[0]!.result.state, "settled");
+      assert.equal(before - (await balanceOf(alice.wallet)), 4n);
+
+      // The next batch is cancelled by the Safe during its window: it fails, nobody pays, and its
+      // usage is not put into a later batch (the Safe disputed it).
+      await usage(alice.accountId, 5n);
+      assert.equal((await runSettlement(stack.app)).batches[0]!.result.state, "committed");
+      await billingAs(contracts().safe!, "cancelBatch", [2n]);
+      await networkHelpers.time.increase(3_600);
+      const cancelled = await runSettlement(stack.app);
+      assert.equal(cancelled.closed, null);
+      assert.equal(cancelled.batches[0]!.result.state, "failed");
+      assert.match((await getBatch(stack.app.db, 2n)).error!, /cancelled on chain/);
+      assert.equal((await runSettlement(stack.app)).closed, null, "the cancelled usage is not batched again");
+      assert.equal(before - (await balanceOf(alice.wallet)), 4n);
+      const disputed = expectReply(await stack.api.inject({ method: "GET", url: "/api/v1/billing/batches/2/proof", headers: auth(alice.token) }), 200);
+      assert.equal(disputed.cancelled, true);
+    });
+
     it("keeps a built batch's root, total and leaves final", async () => {
       stack = await startStack(backend);
       const alice = await user(USERS.alice);
@@ -244,6 +339,9 @@ for (const backend of BACKENDS) {
         client().then((c) => c.readContract({ address: contracts().billing!, abi: billingAbi, functionName: "verifyLeaf", args: [BigInt(body.chainBatchId), l, body.proof] }));
       assert.equal(await verify(leaf), true);
       assert.equal(await verify({ ...leaf, amount: 12n }), false);
+      assert.equal(body.chainId, String((await client()).chain.id));
+      assert.equal(body.billing, contracts().billing);
+      assert.equal(body.cancelled, false);
 
       // A batch not built yet has no root to prove against.
       await usage(alice.accountId, 1n);

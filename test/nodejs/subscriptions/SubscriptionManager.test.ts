@@ -67,6 +67,11 @@ async function depositFor(s: Suite, user: Address, amount: bigint): Promise<bigi
   return s.vault.read.lastDepositId();
 }
 
+/** `owner` turns renewal of their pass on: what lets a keeper renew it. */
+async function optIn(s: Suite, owner: Wallet, passId: bigint) {
+  await s.subscriptions.write.resumeRenewal([passId], { account: owner.account });
+}
+
 /** A keeper (carol) renews `passId` in a block stamped `at`. */
 async function keeperRenewAt(s: Suite, passId: bigint, at: bigint) {
   await time.setNextBlockTimestamp(at);
@@ -284,7 +289,8 @@ describe("SubscriptionManager", () => {
       assert.equal(await s.subscriptions.read.balanceOf([addr(alice)]), 1n);
       assert.equal(await s.subscriptions.read.isActive([1n]), true);
       assert.equal(await s.subscriptions.read.expiryOf([1n]), periodEnd);
-      assert.deepEqual(await s.subscriptions.read.passInfo([1n]), [PLAN.starter, periodEnd, true, 0n]);
+      // Buying a plan is no consent to renewals: renewal stays off until the owner turns it on.
+      assert.deepEqual(await s.subscriptions.read.passInfo([1n]), [PLAN.starter, periodEnd, false, 0n]);
       assert.equal(await s.subscriptions.read.bucketRemaining([1n]), STARTER.bucket);
       assert.equal(await s.subscriptions.read.overageRemaining([1n]), BUFFER);
       const [first, ...rest] = await s.subscriptions.read.tranchesOf([1n]);
@@ -528,6 +534,7 @@ describe("SubscriptionManager", () => {
       const { alice, carol } = s.wallets;
       const window = await s.subscriptions.read.RENEWAL_WINDOW();
       const { passId, periodEnd } = await activate(s, alice);
+      await optIn(s, alice, passId); // renewal by a keeper is the owner's opt-in
       await time.setNextBlockTimestamp(periodEnd - window - 1n);
       await viem.assertions.revertWithCustomErrorWithArgs(
         s.subscriptions.write.renew([passId], { account: carol.account }),
@@ -546,9 +553,29 @@ describe("SubscriptionManager", () => {
       assertPayments(before, await paymentState(s, [addr(alice), addr(carol)]), [STARTER.price, 0n], burnOf(STARTER.price));
     });
 
+    it("reverts RenewalOff for a keeper on a pass whose owner never opted in, after the owner's or the operator's activation", async () => {
+      const s = await setup();
+      const { alice, bob, operator, carol } = s.wallets;
+      const { passId, periodEnd } = await activate(s, alice);
+      const price = (await s.subscriptions.read.planOf([PLAN.starter])).price;
+      const depositId = await depositFor(s, addr(bob), price);
+      await s.subscriptions.write.activatePlanFor([addr(bob), PLAN.starter, depositId], { account: operator.account });
+      const fiatPass = await s.subscriptions.read.passOf([addr(bob)]);
+      await time.setNextBlockTimestamp(periodEnd);
+      for (const id of [passId, fiatPass]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          s.subscriptions.write.renew([id], { account: carol.account }),
+          s.subscriptions,
+          "RenewalOff",
+          [id],
+        );
+      }
+    });
+
     it("reverts RenewalOff for a keeper once renewal is cancelled", async () => {
       const s = await setup();
       const { passId, periodEnd } = await activate(s, s.wallets.alice);
+      await optIn(s, s.wallets.alice, passId); // renewal by a keeper is the owner's opt-in
       await s.subscriptions.write.cancel([passId], { account: s.wallets.alice.account });
       await time.increaseTo(periodEnd);
       await viem.assertions.revertWithCustomErrorWithArgs(
@@ -563,6 +590,7 @@ describe("SubscriptionManager", () => {
       const s = await setup();
       const window = await s.subscriptions.read.RENEWAL_WINDOW();
       const { passId, periodEnd } = await activate(s, s.wallets.alice);
+      await optIn(s, s.wallets.alice, passId); // renewal by a keeper is the owner's opt-in
       const snapshot = await networkHelpers.takeSnapshot();
       assert.equal(await keeperRenewAt(s, passId, periodEnd + window), periodEnd + window + MONTH);
       await snapshot.restore();
@@ -886,6 +914,7 @@ describe("SubscriptionManager", () => {
     it("rolls unused tokens over for 90 days after their period, with monthly keeper renewals", async () => {
       const s = await setup();
       const { passId, periodEnd: end1 } = await activate(s, s.wallets.alice);
+      await optIn(s, s.wallets.alice, passId); // renewal by a keeper is the owner's opt-in
       await consume(s, passId, 5_000_000n);
       // A keeper renews in each period's last hour, the steady state of a monthly subscriber.
       let end = await keeperRenewAt(s, passId, end1 - 3_600n);
@@ -914,6 +943,7 @@ describe("SubscriptionManager", () => {
       const s = await setup();
       const max = Number(await s.subscriptions.read.MAX_TRANCHES());
       const { passId, periodEnd: end1 } = await activate(s, s.wallets.alice, PLAN.daily);
+      await optIn(s, s.wallets.alice, passId); // renewal by a keeper is the owner's opt-in
       let end = end1;
       for (let k = 0; k < max; k++) end = await keeperRenewAt(s, passId, end - 3_600n);
       // max + 1 daily grants, all within their 90-day rollover.

@@ -231,6 +231,8 @@ describe("CXPT", () => {
     it("reverts when the upgrade's initializer call would mint (SupplyIncreased)", async () => {
       const { cxpt, wallets } = await loadSuite();
       const minting = await viem.deployContract("CXPTMintingV2");
+      // Burned first, so the mint stays under the genesis cap and the upgrade guard is what refuses it.
+      await cxpt.write.burn([AMOUNT], { account: wallets.distribution.account });
       const before = await cxpt.read.totalSupply();
       const implementation = await implementationOf(cxpt.address);
       const data = encodeFunctionData({
@@ -247,6 +249,22 @@ describe("CXPT", () => {
       );
       assert.equal(await cxpt.read.totalSupply(), before);
       assert.equal(await implementationOf(cxpt.address), implementation);
+    });
+
+    it("refuses a mint past the genesis supply after an upgrade, in a later initializer call too (SupplyCapExceeded)", async () => {
+      const { cxpt, wallets } = await loadSuite();
+      const minting = await viem.deployContract("CXPTMintingV2");
+      const supply = await cxpt.read.totalSupply();
+      assert.equal(supply, 10n ** 27n);
+      await cxpt.write.upgradeToAndCall([minting.address, "0x"], { account: wallets.admin.account });
+      const upgraded = await viem.getContractAt("CXPTMintingV2", cxpt.address);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        upgraded.write.initializeV2([wallets.admin.account.address, 10n ** 18n], { account: wallets.admin.account }),
+        cxpt,
+        "SupplyCapExceeded",
+        [supply + 10n ** 18n, 10n ** 27n],
+      );
+      assert.equal(await cxpt.read.totalSupply(), supply);
     });
 
     it("upgrades to a harmless V2 for the admin and keeps supply and balances", async () => {

@@ -67,14 +67,17 @@ describe("user dashboard: plans and rewards in the browser", () => {
     const plansCard = page.getByRole("region", { name: "Plans", exact: true });
     await subscription.getByText("No plan yet").waitFor();
     await plansCard.getByRole("radio", { name: /^Pro/ }).check();
+    // Renewal from the wallet is the person's own opt-in.
+    await plansCard.getByRole("checkbox", { name: /Renew automatically from my wallet/ }).check();
     const asked = prompts.length;
     await plansCard.getByRole("button", { name: `Pay ${formatCxpt(pro.priceWei)} from wallet` }).click();
     const paid = subscription.getByRole("status");
     await paid.waitFor({ timeout: 60_000 });
     assert.match(await paid.innerText(), /Paid: Pro is active until/);
-    // The wallet asked twice: raise the Vault's allowance, then send activatePlan.
-    assert.equal(prompts.length, asked + 2, prompts.slice(asked).join("\n---\n"));
-    assert.match(prompts.at(-2)!, new RegExp(`Send a transaction to ${web.deployment.contracts.cxpt}`, "i"));
+    // The wallet asked three times: raise the Vault's allowance, send activatePlan, turn renewal on.
+    assert.equal(prompts.length, asked + 3, prompts.slice(asked).join("\n---\n"));
+    assert.match(prompts.at(-3)!, new RegExp(`Send a transaction to ${web.deployment.contracts.cxpt}`, "i"));
+    assert.match(prompts.at(-2)!, new RegExp(`Send a transaction to ${web.deployment.contracts.subscriptions}`, "i"));
     assert.match(prompts.at(-1)!, new RegExp(`Send a transaction to ${web.deployment.contracts.subscriptions}`, "i"));
 
     // On chain: the wallet holds an active pass for Pro, paid with exactly the plan's price.
@@ -83,7 +86,7 @@ describe("user dashboard: plans and rewards in the browser", () => {
     assert.equal(await read<boolean>("subscriptions", subscriptionsAbi, "isActive", [passId]), true);
     const [planId, periodEnd, autoRenew] = await read<readonly [bigint, bigint, boolean, bigint]>("subscriptions", subscriptionsAbi, "passInfo", [passId]);
     assert.equal(planId, BigInt(pro.id));
-    assert.equal(autoRenew, true);
+    assert.equal(autoRenew, true, "the person opted in to renewals");
     assert.equal(await balanceOf(user), before - BigInt(pro.priceWei));
     assert.equal(await allowance(), payg);
     const tx = (await paid.getByRole("link").getAttribute("title")) as Hex;

@@ -79,6 +79,12 @@ describe("user dashboard (browser)", () => {
     await card.getByRole("status").getByText(/PAYG allowance set to 50 CXPT/).waitFor();
     assert.equal(await read("allowance", [USER, web.deployment.contracts.vault!]), 50n * CXPT);
     await card.getByLabel("PAYG allowance").getByText("50 CXPT").first().waitFor();
+    // Without a spending cap settlement takes nothing: PAYG needs one.
+    await card.getByLabel("PAYG allowance").getByText("none: PAYG is off").waitFor();
+    await card.getByLabel("PAYG spending cap (CXPT)").fill("20");
+    await card.getByRole("button", { name: "Set spending cap" }).click();
+    await card.getByRole("status").getByText(/Spending cap set to 20 CXPT per day/).waitFor();
+    await card.getByLabel("PAYG allowance").getByText(/20 CXPT per day/).waitFor();
   });
 
   it("creates an API key, uses the metered endpoint from the page, is settled, and verifies the charge: ✓", async () => {
@@ -116,10 +122,11 @@ describe("user dashboard (browser)", () => {
     assert.match((await verdict.textContent()) ?? "", new RegExp(`^✓ Batch ${batchId}: your leaf #\\d+ of`));
   });
 
-  it("deposits by approve-and-deposit (the allowance short: approve first): burn shown before signing, exact on chain, credited", async () => {
+  it("deposits by approve-and-deposit (approving the amount on top of the PAYG allowance): burn shown before signing, exact on chain, credited", async () => {
     const bps = await vaultRead("burnBps");
     const [balance, burnedBefore, accruedBefore] = [await read("balanceOf", [USER]), await vaultRead("totalBurned"), await vaultRead("accrued")];
-    assert.ok((await read("allowance", [USER, web.deployment.contracts.vault!])) < 60n * CXPT);
+    const allowanceBefore = await read("allowance", [USER, web.deployment.contracts.vault!]);
+    assert.ok(allowanceBefore > 0n && allowanceBefore < 60n * CXPT, "the PAYG allowance left after settlement");
     const promptsBefore = await deposit("60", "Approve, then deposit");
     const burn = (60n * CXPT * bps) / 10_000n;
     // The preview was on screen before the wallet was asked.
@@ -132,6 +139,7 @@ describe("user dashboard (browser)", () => {
     assert.equal((await vaultRead("totalBurned")) - burnedBefore, burn);
     assert.equal((await vaultRead("accrued")) - accruedBefore, 60n * CXPT - burn);
     assert.equal(await credits(), 60n * CXPT);
+    assert.equal(await read("allowance", [USER, web.deployment.contracts.vault!]), allowanceBefore, "the PAYG allowance survives the deposit");
     await page.keyboard.press("Escape");
     await dialog().waitFor({ state: "hidden" });
   });
@@ -139,6 +147,8 @@ describe("user dashboard (browser)", () => {
   it("deposits with a permit: one signature and one transaction, burn exact", async () => {
     const bps = await vaultRead("burnBps");
     const [balance, burnedBefore] = [await read("balanceOf", [USER]), await vaultRead("totalBurned")];
+    const allowanceBefore = await read("allowance", [USER, web.deployment.contracts.vault!]);
+    assert.ok(allowanceBefore > 0n);
     const promptsBefore = await deposit("4.5", "Permit and deposit");
     await dialog().getByText(/Your credits are now 64.5 CXPT/).waitFor();
     const prompts = user.prompts.slice(promptsBefore);
@@ -146,7 +156,7 @@ describe("user dashboard (browser)", () => {
     assert.match(prompts[0]!, /Sign typed data "Permit"/);
     assert.equal(await read("balanceOf", [USER]), balance - 45n * CXPT / 10n);
     assert.equal((await vaultRead("totalBurned")) - burnedBefore, (45n * CXPT * bps) / 100_000n);
-    assert.equal(await read("allowance", [USER, web.deployment.contracts.vault!]), 0n);
+    assert.equal(await read("allowance", [USER, web.deployment.contracts.vault!]), allowanceBefore, "the PAYG allowance survives the permit deposit");
     await dialog().getByRole("button", { name: "Close" }).click();
   });
 
@@ -191,7 +201,7 @@ describe("user dashboard (browser)", () => {
     await dialog().getByText(/nothing is lost: this browser tells Cxmpute about it again/).waitFor();
     assert.equal(await read("balanceOf", [USER]), balance - 3n * CXPT);
     assert.equal(await credits(), creditsBefore, "not credited yet");
-    assert.equal(allowance < 3n * CXPT, true);
+    assert.equal(await read("allowance", [USER, web.deployment.contracts.vault!]), allowance, "the PAYG allowance survives the deposit");
 
     await page.unroute("**/api/v1/tokens/deposit");
     await page.reload();

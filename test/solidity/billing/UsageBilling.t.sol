@@ -39,8 +39,10 @@ contract UsageBillingTest is BillingSetup {
         billing.grantRole(billing.SETTLER_ROLE(), address(this));
         for (uint256 i; i < USERS; ++i) {
             token.transfer(_user(i), 1_000_000 ether);
-            vm.prank(_user(i));
+            vm.startPrank(_user(i));
             token.approve(address(vault), type(uint256).max);
+            billing.setSpendingCap(type(uint96).max, 1 days);
+            vm.stopPrank();
         }
     }
 
@@ -50,7 +52,11 @@ contract UsageBillingTest is BillingSetup {
         UsageBatches.Batch memory batch = _make(leafCount, seed);
         billing.commitBatch(BATCH, batch.root(), batch.total, batch.leaves.length);
         UsageBilling.Leaf memory leaf = batch.leaves[which % batch.leaves.length];
-        assertEq(billing.leafHash(leaf), Merkle.leafHash(leaf.index, leaf.user, leaf.amount), "leaf hash");
+        assertEq(
+            billing.leafHash(BATCH, leaf),
+            Merkle.leafHash(address(billing), BATCH, leaf.index, leaf.user, leaf.amount),
+            "leaf hash"
+        );
         bytes32[] memory proof = Merkle.proof(batch.tree, batch.position[leaf.index]);
         assertTrue(billing.verifyLeaf(BATCH, leaf, proof), "leaf proves");
         leaf.amount += 1;
@@ -157,9 +163,11 @@ contract UsageBillingTest is BillingSetup {
     }
 
     /// @notice A root and multiproof made by the backend's library (`@openzeppelin/merkle-tree`
-    /// StandardMerkleTree of 8 leaves `(i, users[i % 3], (i + 1) ether + 7)`, multiproof of the
-    /// even leaves) are accepted as they are, and the Solidity tree builder agrees with them.
+    /// StandardMerkleTree of 8 leaves `(31337, billing, 7, i, users[i % 3], (i + 1) ether + 7)`,
+    /// multiproof of the even leaves) are accepted as they are, and the Solidity tree builder
+    /// agrees with them. The billing address is the one this test's deployment always gets.
     function test_AcceptsTheOpenZeppelinLibrarysMultiproof() public {
+        assertEq(address(billing), 0xa0Cb889707d426A7A386870A03bc70d1b0697598, "deterministic billing address");
         address[3] memory payers = [address(0xA11CE), address(0xB0B00), address(0xC4201C)];
         address[] memory users = new address[](8);
         uint256[] memory amounts = new uint256[](8);
@@ -168,23 +176,25 @@ contract UsageBillingTest is BillingSetup {
         }
         for (uint256 i; i < 3; ++i) {
             token.transfer(payers[i], 1_000 ether);
-            vm.prank(payers[i]);
+            vm.startPrank(payers[i]);
             token.approve(address(vault), type(uint256).max);
+            billing.setSpendingCap(type(uint96).max, 1 days);
+            vm.stopPrank();
         }
-        UsageBatches.Batch memory batch = UsageBatches.make(users, amounts);
-        bytes32 root = 0xb8a93a057f6939e9bc71c80a673bc01ca8f1ec1ab0a428d5ca6f56db456eb18d;
+        UsageBatches.Batch memory batch = UsageBatches.make(address(billing), BATCH, users, amounts);
+        bytes32 root = 0x8e88062af11f4ca8b97439478d0af4a6be164905bad6584619952ec2312a884e;
         assertEq(batch.root(), root, "same root as the library");
 
-        uint256[4] memory order = [uint256(0), 4, 6, 2];
         UsageBilling.Leaf[] memory leaves = new UsageBilling.Leaf[](4);
         for (uint256 i; i < 4; ++i) {
-            leaves[i] = batch.leaves[order[i]];
+            leaves[i] = batch.leaves[2 * i];
         }
-        bytes32[] memory proof = new bytes32[](2);
-        proof[0] = 0x642296f4032ef7d8a3e232be108d10b0a1df8f4cd8e323fda64ff71396c8e645;
-        proof[1] = 0xd1b9aeb00a004c18e1d359bfe7b3c441bd3832ccf25b06c5ad6b6f24abea0c05;
-        bool[] memory flags = new bool[](5);
-        (flags[0], flags[1], flags[4]) = (true, true, true);
+        bytes32[] memory proof = new bytes32[](3);
+        proof[0] = 0x038937126de992a82c83a04f53a39b056b49c13ed7315f746c528f03378bdbf0;
+        proof[1] = 0x93d24983f614904221fc0d68972d6db74aa714272dcfa9e608cee2b2195692cd;
+        proof[2] = 0x323836fc7c163519c0f31ac63ce3146c28da79259d589073d2b5be3c188e9b67;
+        bool[] memory flags = new bool[](6);
+        (flags[2], flags[3], flags[5]) = (true, true, true);
 
         billing.settleBatch(BATCH, root, batch.total, 8, leaves, proof, flags);
         assertEq(
@@ -192,7 +202,139 @@ contract UsageBillingTest is BillingSetup {
         );
     }
 
-    function _make(uint256 leafCount, uint256 seed) private pure returns (UsageBatches.Batch memory) {
+    // ───────────────────────────── trust bounds ─────────────────────────────
+
+    /// @notice The same root committed as another batch proves none of its leaves there: a usage
+    /// record is never charged twice.
+    function testFuzz_RootReplayedUnderAnotherBatchIsRefused(uint256 leafCount, uint256 seed, uint256 mask) public {
+        UsageBatches.Batch memory batch = _make(leafCount, seed);
+        (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(batch.all());
+        billing.settleBatch(BATCH, batch.root(), batch.total, batch.leaves.length, leaves, proof, flags);
+        billing.commitBatch(BATCH + 1, batch.root(), batch.total, batch.leaves.length);
+        (leaves, proof, flags) = batch.chunk(batch.select(mask));
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.InvalidProof.selector, BATCH + 1));
+        billing.collectChunk(BATCH + 1, leaves, proof, flags);
+    }
+
+    /// @notice Σ collected from a user in a period ≤ their cap: a leaf past it is a shortfall, not
+    /// a charge, and is collected in a later period.
+    function testFuzz_CapBoundsEachPeriod(uint256 cap, uint256 first, uint256 second) public {
+        cap = bound(cap, 1, 10_000 ether);
+        first = bound(first, 1, cap);
+        // Past the cap on its own: the chunk's order (by hash) must not matter.
+        second = bound(second, cap + 1, 20_000 ether);
+        address user = _user(0);
+        vm.warp(10 days);
+        vm.prank(user);
+        billing.setSpendingCap(cap, 1 days);
+        _settleTwo(user, first, second);
+        assertEq(billing.batchOf(BATCH).collected, first, "first fits the cap");
+        assertEq(billing.batchOf(BATCH).shortfall, second, "second is short");
+        assertEq(billing.remainingCap(user), cap - first, "remaining");
+
+        vm.warp(11 days);
+        vm.prank(user);
+        billing.setSpendingCap(second, 1 days);
+        uint256[] memory one = new uint256[](1);
+        one[0] = 1;
+        _collect(_twoLeaves(user, first, second), one);
+        assertEq(billing.batchOf(BATCH).collected, first + second, "collected in the next period");
+        assertEq(billing.remainingCap(user), 0, "cap used up");
+    }
+
+    /// @notice No cap means no PAYG: every leaf of a user without one is short.
+    function testFuzz_NoCapNoCharge(uint256 amount) public {
+        amount = bound(amount, 1, 10_000 ether);
+        address user = address(0xCAFE);
+        token.transfer(user, 20_000 ether);
+        vm.prank(user);
+        token.approve(address(vault), type(uint256).max);
+        _settleTwo(user, amount, amount);
+        assertEq(billing.batchOf(BATCH).collected, 0, "nothing collected");
+        assertEq(token.balanceOf(user), 20_000 ether, "balance untouched");
+    }
+
+    /// @notice A leaf the Vault cannot collect gives the cap back.
+    function test_ShortAllowanceGivesTheCapBack() public {
+        address user = _user(0);
+        vm.startPrank(user);
+        billing.setSpendingCap(10 ether, 1 days);
+        token.approve(address(vault), 1 ether);
+        vm.stopPrank();
+        _settleTwo(user, 5 ether, 1 ether);
+        assertEq(billing.batchOf(BATCH).shortfall, 5 ether, "over the allowance");
+        assertEq(billing.remainingCap(user), 9 ether, "only the collected leaf counts");
+    }
+
+    /// @notice With a challenge window, collection waits for it, and a guardian can cancel the batch.
+    function testFuzz_ChallengeWindowAndCancel(uint256 window, uint256 early) public {
+        window = bound(window, 1, billing.MAX_CHALLENGE_WINDOW());
+        early = bound(early, 0, window - 1);
+        billing.setChallengeWindow(window);
+        UsageBatches.Batch memory batch = _make(3, 1);
+        (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(batch.all());
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.ChallengeWindowOpen.selector, BATCH, block.timestamp + window));
+        billing.settleBatch(BATCH, batch.root(), batch.total, batch.leaves.length, leaves, proof, flags);
+        billing.commitBatch(BATCH, batch.root(), batch.total, batch.leaves.length);
+        assertEq(billing.collectableAt(BATCH), block.timestamp + window, "collectable at");
+        vm.warp(block.timestamp + early);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.ChallengeWindowOpen.selector, BATCH, billing.collectableAt(BATCH)));
+        billing.collectChunk(BATCH, leaves, proof, flags);
+
+        address guardian = address(0x5AFE);
+        vm.prank(guardian);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.NotGuardian.selector, guardian));
+        billing.cancelBatch(BATCH);
+        billing.grantRole(billing.GUARDIAN_ROLE(), guardian);
+        vm.prank(guardian);
+        billing.cancelBatch(BATCH);
+        assertTrue(billing.isCancelled(BATCH), "cancelled");
+        vm.warp(block.timestamp + window);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.BatchIsCancelled.selector, BATCH));
+        billing.collectChunk(BATCH, leaves, proof, flags);
+    }
+
+    function test_WindowPassedCollects() public {
+        billing.setChallengeWindow(1 days);
+        UsageBatches.Batch memory batch = _make(3, 1);
+        billing.commitBatch(BATCH, batch.root(), batch.total, batch.leaves.length);
+        vm.warp(block.timestamp + 1 days);
+        _collect(batch, batch.all());
+        assertEq(billing.batchOf(BATCH).collected, batch.total, "collected after the window");
+    }
+
+    function test_SettingsAreBounded() public {
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.ChallengeWindowTooLong.selector, 7 days + 1, 7 days));
+        billing.setChallengeWindow(7 days + 1);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.InvalidCapPeriod.selector, 59 minutes));
+        billing.setSpendingCap(1, 59 minutes);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.InvalidCapPeriod.selector, 366 days));
+        billing.setSpendingCap(1, 366 days);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.CapTooLarge.selector, uint256(type(uint96).max) + 1));
+        billing.setSpendingCap(uint256(type(uint96).max) + 1, 1 days);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.UnknownBatch.selector, 99));
+        billing.cancelBatch(99);
+    }
+
+    function _twoLeaves(address user, uint256 first, uint256 second) private view returns (UsageBatches.Batch memory) {
+        address[] memory users = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (users[0], users[1], amounts[0], amounts[1]) = (user, user, first, second);
+        return UsageBatches.make(address(billing), BATCH, users, amounts);
+    }
+
+    /// @dev Settles a batch of two leaves of `user`, in one chunk.
+    function _settleTwo(address user, uint256 first, uint256 second) private {
+        UsageBatches.Batch memory batch = _twoLeaves(user, first, second);
+        (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(batch.all());
+        billing.settleBatch(BATCH, batch.root(), batch.total, 2, leaves, proof, flags);
+    }
+
+    function _make(uint256 leafCount, uint256 seed) private view returns (UsageBatches.Batch memory) {
+        return _make(BATCH, leafCount, seed);
+    }
+
+    function _make(uint256 batchId, uint256 leafCount, uint256 seed) private view returns (UsageBatches.Batch memory) {
         leafCount = bound(leafCount, 1, 8);
         address[] memory users = new address[](leafCount);
         uint256[] memory amounts = new uint256[](leafCount);
@@ -200,7 +342,7 @@ contract UsageBillingTest is BillingSetup {
             users[i] = _user(uint256(keccak256(abi.encode(seed, i))) % USERS);
             amounts[i] = bound(uint256(keccak256(abi.encode(seed, i, "amount"))), 1, 10_000 ether);
         }
-        return UsageBatches.make(users, amounts);
+        return UsageBatches.make(address(billing), batchId, users, amounts);
     }
 
     function _collect(UsageBatches.Batch memory batch, uint256[] memory indices) private {
@@ -233,17 +375,21 @@ contract UsageBillingInvariantTest is BillingSetup, InvariantTest {
         for (uint256 i; i < users.length; ++i) {
             token.transfer(users[i], INITIAL_BALANCE);
         }
-        bytes4[] memory selectors = new bytes4[](5);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = UsageBillingHandler.commit.selector;
         selectors[1] = UsageBillingHandler.collect.selector;
         selectors[2] = UsageBillingHandler.recommit.selector;
         selectors[3] = UsageBillingHandler.collectForged.selector;
         selectors[4] = UsageBillingHandler.setAllowance.selector;
+        selectors[5] = UsageBillingHandler.replay.selector;
+        selectors[6] = UsageBillingHandler.setCap.selector;
+        selectors[7] = UsageBillingHandler.warp.selector;
         _target(address(handler), selectors);
     }
 
-    /// @notice Property 5: a batch is committed once and each leaf is collected at most once; a
-    /// leaf is Collected exactly when it was collected.
+    /// @notice Property 5: a batch is committed once and each leaf is collected at most once across
+    /// all batches (a root replayed under another id proves nothing); a leaf is Collected exactly
+    /// when it was collected; Σ collected from a user in a cap period ≤ their cap.
     function invariant_LeavesSettleOnce() public view {
         _assertNoViolation(handler);
         uint256 batches = handler.batchCount();

@@ -9,7 +9,9 @@ import {UsageBatches} from "../utils/UsageBatches.sol";
 
 /// @notice Drives UsageBilling as the settlement job would, with batches of 1..8 leaves built in
 /// Solidity: commits, settlements, chunks in any order (re-collections included), shortfalls and
-/// retries, recommits and forged leaves, tracking how often each leaf was collected.
+/// retries, recommits, forged leaves, leaves replayed under another batch id, spending caps
+/// changed and time passing, tracking how often each leaf was collected and what each user paid
+/// in each cap period.
 contract UsageBillingHandler is Actors {
     using UsageBatches for UsageBatches.Batch;
 
@@ -27,13 +29,20 @@ contract UsageBillingHandler is Actors {
     mapping(uint256 batchId => mapping(uint256 index => uint256)) public ghostCollections;
     uint256 public ghostCollected;
     mapping(address user => uint256) public ghostPaidBy;
+    mapping(address user => mapping(uint256 window => uint256)) public ghostPaidInWindow;
+    /// @dev Batches committed with another batch's root: none of their leaves can prove.
+    mapping(uint256 batchId => bool) public replayed;
+
+    uint256 public constant CAP_PERIOD = 1 days;
 
     constructor(CXPT token_, Vault vault_, UsageBilling billing_) {
         (token, vault, billing) = (token_, vault_, billing_);
         address[] memory list = actors();
         for (uint256 i; i < list.length; ++i) {
-            vm.prank(list[i]);
+            vm.startPrank(list[i]);
             token_.approve(address(vault_), type(uint256).max);
+            billing_.setSpendingCap(4 * MAX_AMOUNT, CAP_PERIOD);
+            vm.stopPrank();
         }
     }
 
@@ -54,6 +63,7 @@ contract UsageBillingHandler is Actors {
     function collect(uint256 batchSeed, uint256 mask) external {
         if (batchCount == 0) return;
         uint256 batchId = bound(batchSeed, 1, batchCount);
+        if (replayed[batchId]) return;
         UsageBatches.Batch memory batch = _batch(batchId);
         uint256[] memory indices = batch.select(mask);
         (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(indices);
@@ -88,6 +98,7 @@ contract UsageBillingHandler is Actors {
     function collectForged(uint256 batchSeed, uint256 leafSeed, uint256 raise) external {
         if (batchCount == 0) return;
         uint256 batchId = bound(batchSeed, 1, batchCount);
+        if (replayed[batchId]) return;
         UsageBatches.Batch memory batch = _batch(batchId);
         uint256[] memory indices = new uint256[](1);
         indices[0] = leafSeed % batch.leaves.length;
@@ -97,6 +108,36 @@ contract UsageBillingHandler is Actors {
         try billing.collectChunk(batchId, leaves, proof, flags) {
             _flag(true, "a forged leaf was collected");
         } catch {}
+    }
+
+    /// @dev Proves a batch's leaves under another batch id (the same root committed again): refused.
+    function replay(uint256 batchSeed, uint256 mask) external {
+        if (batchCount == 0) return;
+        uint256 source = bound(batchSeed, 1, batchCount);
+        if (replayed[source]) return;
+        UsageBatches.Batch memory batch = _batch(source);
+        uint256 batchId = ++batchCount;
+        replayed[batchId] = true;
+        batchUsers[batchId] = batchUsers[source];
+        batchAmounts[batchId] = batchAmounts[source];
+        vm.prank(SETTLER);
+        billing.commitBatch(batchId, batch.root(), batch.total, batch.leaves.length);
+        (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(batch.select(mask));
+        vm.prank(SETTLER);
+        try billing.collectChunk(batchId, leaves, proof, flags) {
+            _flag(true, "a batch's leaves were collected under another batch id");
+        } catch {}
+    }
+
+    /// @dev A user changes their spending cap (0: PAYG off).
+    function setCap(uint256 seed, uint256 amount) external {
+        vm.prank(actor(seed));
+        billing.setSpendingCap(bound(amount, 0, 6 * MAX_AMOUNT), CAP_PERIOD);
+    }
+
+    /// @dev Time passes (up to two cap periods), so caps renew.
+    function warp(uint256 by) external {
+        vm.warp(block.timestamp + bound(by, 1, 2 * CAP_PERIOD));
     }
 
     /// @dev Turns a user's Vault allowance on or off, so their leaves fall short or recover.
@@ -126,7 +167,7 @@ contract UsageBillingHandler is Actors {
         batchId = ++batchCount;
         batchUsers[batchId] = users;
         batchAmounts[batchId] = amounts;
-        batch = UsageBatches.make(users, amounts);
+        batch = UsageBatches.make(address(billing), batchId, users, amounts);
     }
 
     function _settle(uint256 batchId, UsageBatches.Batch memory batch, uint256 mask) private {
@@ -140,7 +181,7 @@ contract UsageBillingHandler is Actors {
     }
 
     function _batch(uint256 batchId) private view returns (UsageBatches.Batch memory) {
-        return UsageBatches.make(batchUsers[batchId], batchAmounts[batchId]);
+        return UsageBatches.make(address(billing), batchId, batchUsers[batchId], batchAmounts[batchId]);
     }
 
     function _statuses(uint256 batchId, uint256[] memory indices) private view returns (uint256[] memory statuses) {
@@ -160,7 +201,11 @@ contract UsageBillingHandler is Actors {
                 uint256 amount = batchAmounts[batchId][index];
                 ++ghostCollections[batchId][index];
                 ghostCollected += amount;
-                ghostPaidBy[batchUsers[batchId][index]] += amount;
+                address user = batchUsers[batchId][index];
+                ghostPaidBy[user] += amount;
+                uint256 window = block.timestamp - block.timestamp % CAP_PERIOD;
+                uint256 paid = ghostPaidInWindow[user][window] += amount;
+                _flag(paid > billing.spendingCapOf(user).amount, "a user paid more than their cap in a period");
             } else {
                 _flag(status != UsageBilling.LeafStatus.Shortfall, "an uncollected leaf of a chunk is not a shortfall");
             }

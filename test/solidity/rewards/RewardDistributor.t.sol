@@ -28,6 +28,28 @@ contract RewardDistributorTest is Assertions {
         distributor.grantRole(distributor.TREASURER_ROLE(), address(this));
     }
 
+    /// @notice A trusted forwarder that appends a role holder's address to its call acts as itself,
+    /// not as the role holder: roles are checked against msg.sender.
+    function testFuzz_ForwarderCannotImpersonateARoleHolder(uint256 amount, address forwarder) public {
+        vm.assume(forwarder != address(this) && forwarder != address(0) && forwarder.code.length == 0);
+        vm.assume(uint160(forwarder) > 0xffff); // not a precompile or the cheatcode address
+        amount = bound(amount, 1, 1_000 ether);
+        distributor.setTrustedForwarder(forwarder);
+        _fund(1_000 ether);
+        bytes[3] memory calls = [
+            abi.encodeCall(RewardDistributor.withdrawProtocol, (forwarder, amount)),
+            abi.encodeCall(RewardDistributor.setSplit, (0, 0, BPS)),
+            abi.encodeCall(RewardDistributor.startEpoch, (1, 1 days))
+        ];
+        for (uint256 i; i < calls.length; ++i) {
+            vm.prank(forwarder);
+            // ERC-2771: the claimed sender (this contract, which holds every role) is appended.
+            (bool ok,) = address(distributor).call(abi.encodePacked(calls[i], address(this)));
+            assertFalse(ok, "forwarded call as a role holder refused");
+        }
+        assertEq(token.balanceOf(forwarder), 0, "nothing withdrawn");
+    }
+
     /// @notice The three shares of a funding always add up to it, each at its rate.
     function testFuzz_SplitSharesSumToFunding(uint256 amount, uint256 protocolBps, uint256 providersBps) public {
         amount = bound(amount, 1, token.balanceOf(address(this)));
@@ -157,6 +179,79 @@ contract RewardDistributorTest is Assertions {
         (accounts[0], points[0]) = (alice, shares);
         vm.expectRevert(abi.encodeWithSelector(RewardDistributor.SharesTooLarge.selector, shares));
         distributor.updateShares(1, PROVIDERS, accounts, points);
+    }
+
+    // ───────────────────────────── trust bounds ─────────────────────────────
+
+    /// @notice Epoch durations outside the admin's bounds are refused.
+    function testFuzz_EpochDurationWithinBounds(uint256 minDuration, uint256 maxDuration, uint256 duration) public {
+        minDuration = bound(minDuration, 1, 30 days);
+        maxDuration = bound(maxDuration, minDuration, 60 days);
+        distributor.setEpochBounds(minDuration, maxDuration, 0);
+        _fund(1_000 ether);
+        _upload(1, PROVIDERS, 1, 1);
+        duration = bound(duration, 1, 400 days);
+        if (duration < minDuration || duration > maxDuration) {
+            vm.expectRevert(abi.encodeWithSelector(RewardDistributor.InvalidDuration.selector, duration));
+        }
+        distributor.startEpoch(1, duration);
+    }
+
+    /// @notice Shares start only after the review delay since the last upload; a guardian's void
+    /// makes the epoch run with no budget, the funding kept for the next one.
+    function testFuzz_ReviewDelayAndVoid(uint256 delay, uint256 early) public {
+        delay = bound(delay, 1, 7 days);
+        early = bound(early, 0, delay - 1);
+        distributor.setEpochBounds(0, 0, delay);
+        _fund(1_000 ether);
+        uint256 pending = distributor.pendingFunding(PROVIDERS);
+        _upload(1, PROVIDERS, 1, 0); // the rewards key gives itself (alice) everything
+        vm.warp(block.timestamp + early);
+        (,,, uint256 startableAt,) = distributor.epochBounds();
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.ReviewPending.selector, 1, startableAt));
+        distributor.startEpoch(1, 1 days);
+
+        address guardian = address(0x5AFE);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotGuardian.selector, guardian));
+        vm.prank(guardian);
+        distributor.voidUpload(1);
+        distributor.grantRole(distributor.GUARDIAN_ROLE(), guardian);
+        vm.prank(guardian);
+        distributor.voidUpload(1);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.UploadIsVoided.selector, 1));
+        _upload(1, PROVIDERS, 1, 1);
+        distributor.startEpoch(1, 1 days); // no review needed for a void epoch
+        vm.warp(block.timestamp + 1 days);
+        assertEq(distributor.pendingOf(alice), 0, "the voided upload earns nothing");
+        assertEq(distributor.pendingFunding(PROVIDERS), pending, "funding kept for the next epoch");
+    }
+
+    /// @notice The admin ends a runaway epoch: what was released stays claimable (never less), the
+    /// rest returns to pending funding, and the next epoch can start.
+    function testFuzz_EndRunawayEpoch(uint256 elapsed, uint256 aliceShares, uint256 bobShares, bool aliceClaims) public {
+        aliceShares = bound(aliceShares, 1, 1e24);
+        bobShares = bound(bobShares, 1, 1e24);
+        _fund(1_000 ether);
+        uint256 budget = distributor.pendingFunding(PROVIDERS);
+        _upload(1, PROVIDERS, aliceShares, bobShares);
+        distributor.startEpoch(1, 366 days);
+        elapsed = bound(elapsed, 0, 366 days - 1);
+        vm.warp(block.timestamp + elapsed);
+        if (aliceClaims && distributor.pendingOf(alice) != 0) {
+            vm.prank(alice);
+            distributor.claim();
+        }
+        (uint256 aliceBefore, uint256 bobBefore) = (distributor.pendingOf(alice), distributor.pendingOf(bob));
+        uint256 claimed = token.balanceOf(alice);
+        distributor.endEpoch();
+        assertGe(distributor.pendingOf(alice), aliceBefore, "alice's claimable never falls");
+        assertGe(distributor.pendingOf(bob), bobBefore, "bob's claimable never falls");
+        uint256 returned = distributor.pendingFunding(PROVIDERS);
+        assertLe(claimed + distributor.pendingOf(alice) + distributor.pendingOf(bob) + returned, budget, "nothing paid twice");
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.EpochNotRunning.selector, 1));
+        distributor.endEpoch();
+        _upload(2, PROVIDERS, 1, 1);
+        distributor.startEpoch(2, 1 days);
     }
 
     function _fund(uint256 amount) private {

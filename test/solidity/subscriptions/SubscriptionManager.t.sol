@@ -137,6 +137,8 @@ contract SubscriptionManagerTest is SubscriptionsSetup {
     function testFuzz_KeeperRenewsOnlyInTheWindow(address keeper, uint256 before) public {
         vm.assume(keeper != user);
         uint256 passId = _activate(STARTER);
+        vm.prank(user);
+        subscriptions.resumeRenewal(passId);
         uint256 periodEnd = subscriptions.expiryOf(passId);
         uint256 window = subscriptions.RENEWAL_WINDOW();
         before = bound(before, 0, subscriptions.planOf(STARTER).period - 1);
@@ -155,6 +157,40 @@ contract SubscriptionManagerTest is SubscriptionsSetup {
         vm.prank(keeper);
         vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.RenewalOff.selector, passId));
         subscriptions.renew(passId);
+    }
+
+    /// @notice No activation turns renewal on: without the owner's own opt-in, no keeper can charge
+    /// the owner's wallet, whether the owner or the operator (a fiat purchase) activated.
+    function testFuzz_RenewalNeedsTheOwnersOptIn(address keeper, bool byOperator, uint256 at) public {
+        vm.assume(keeper != user);
+        uint256 passId;
+        if (byOperator) {
+            uint256 price = subscriptions.planOf(STARTER).price;
+            vm.startPrank(OPERATOR);
+            passId = subscriptions.activatePlanFor(user, STARTER, vault.depositFor(user, price, "fiat"));
+            vm.stopPrank();
+        } else {
+            passId = _activate(STARTER);
+        }
+        (,, bool autoRenew,) = subscriptions.passInfo(passId);
+        assertFalse(autoRenew, "activation is no opt-in");
+        uint256 periodEnd = subscriptions.expiryOf(passId);
+        uint256 window = subscriptions.RENEWAL_WINDOW();
+        vm.warp(bound(at, periodEnd - window, periodEnd + window));
+        uint256 balance = token.balanceOf(user);
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.RenewalOff.selector, passId));
+        subscriptions.renew(passId);
+        assertEq(token.balanceOf(user), balance, "nothing charged");
+
+        vm.prank(keeper);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.NotPassOwner.selector, passId, keeper));
+        subscriptions.resumeRenewal(passId);
+        vm.prank(user);
+        subscriptions.resumeRenewal(passId);
+        vm.prank(keeper);
+        subscriptions.renew(passId);
+        assertEq(balance - token.balanceOf(user), subscriptions.planOf(STARTER).price, "renewed after the opt-in");
     }
 
     function testFuzz_DepositBelowPriceIsRefused(uint256 amount) public {

@@ -37,6 +37,8 @@ contract SubscriptionManagerHandler is Actors {
     mapping(address user => uint256) public ghostGranted;
     mapping(address user => uint256) public ghostBuffers;
     uint256 public ghostPaid;
+    /// @dev Whether the owner's own last word on renewal was to turn it on.
+    mapping(address user => bool) public optedIn;
 
     constructor(CXPT token_, Vault vault_, SubscriptionManager subscriptions_) {
         (token, vault, subscriptions) = (token_, vault_, subscriptions_);
@@ -82,6 +84,7 @@ contract SubscriptionManagerHandler is Actors {
         (uint256 planId,,,) = subscriptions.passInfo(passId);
         vm.prank(byKeeper ? KEEPER : user);
         subscriptions.renew(passId);
+        _flag(byKeeper && !optedIn[user], "a keeper renewed a pass whose owner never opted in");
         ghostPaid += subscriptions.planOf(planId).price;
         _onPeriodStart(user, planId, start);
     }
@@ -106,6 +109,7 @@ contract SubscriptionManagerHandler is Actors {
         if (passId == 0) return;
         vm.prank(byOperator ? OPERATOR : user);
         subscriptions.cancel(passId);
+        optedIn[user] = false;
     }
 
     function resumeRenewal(uint256 seed) external {
@@ -114,6 +118,7 @@ contract SubscriptionManagerHandler is Actors {
         if (passId == 0) return;
         vm.prank(user);
         subscriptions.resumeRenewal(passId);
+        optedIn[user] = true;
     }
 
     // ───────────────────────────── consumption ─────────────────────────────

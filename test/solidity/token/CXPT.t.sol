@@ -91,17 +91,34 @@ contract CXPTTest is Assertions {
         assertEq(token.nonces(owner), 1, "permit nonce");
     }
 
+    /// @notice An upgrade that re-mints burned supply (staying under the cap) is refused by the upgrade guard.
     function testFuzz_UpgradeRaisingSupplyReverts(address to, uint256 amount) public {
         vm.assume(to != address(0));
-        amount = bound(amount, 1, type(uint128).max);
+        amount = bound(amount, 1, token.balanceOf(address(this)));
+        token.burn(amount);
+        uint256 supply = Defaults.GENESIS_SUPPLY - amount;
         address v2 = address(new CXPTInflatingUpgrade());
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                CXPT.SupplyIncreased.selector, Defaults.GENESIS_SUPPLY, Defaults.GENESIS_SUPPLY + amount
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(CXPT.SupplyIncreased.selector, supply, supply + amount));
         token.upgradeToAndCall(v2, abi.encodeCall(CXPTInflatingUpgrade.inflate, (to, amount)));
-        assertEq(token.totalSupply(), Defaults.GENESIS_SUPPLY, "supply after refused upgrade");
+        assertEq(token.totalSupply(), supply, "supply after refused upgrade");
+    }
+
+    /// @notice The supply cap holds in the token's update path: neither the upgrade call nor a later
+    /// call of the new version's minting function can take the supply past genesis.
+    function testFuzz_NoMintPastGenesis(address to, uint256 burned, uint256 amount) public {
+        vm.assume(to != address(0));
+        burned = bound(burned, 0, token.balanceOf(address(this)));
+        if (burned != 0) token.burn(burned);
+        amount = bound(amount, burned + 1, type(uint128).max);
+        address v2 = address(new CXPTInflatingUpgrade());
+        uint256 capped = Defaults.GENESIS_SUPPLY - burned + amount;
+        vm.expectRevert(abi.encodeWithSelector(CXPT.SupplyCapExceeded.selector, capped, Defaults.GENESIS_SUPPLY));
+        token.upgradeToAndCall(v2, abi.encodeCall(CXPTInflatingUpgrade.inflate, (to, amount)));
+        // Upgraded without the call, the minting function run later is refused all the same.
+        token.upgradeToAndCall(v2, "");
+        vm.expectRevert(abi.encodeWithSelector(CXPT.SupplyCapExceeded.selector, capped, Defaults.GENESIS_SUPPLY));
+        CXPTInflatingUpgrade(address(token)).inflate(to, amount);
+        assertEq(token.totalSupply(), Defaults.GENESIS_SUPPLY - burned, "supply unchanged");
     }
 
     function testFuzz_UpgradeLoweringSupplyIsAllowed(uint256 amount) public {

@@ -12,9 +12,14 @@ library Merkle {
     error EmptyInput();
     error DuplicatePosition(uint256 position);
 
-    /// @dev StandardMerkleTree leaf of `(uint256 index, address user, uint256 amount)`.
-    function leafHash(uint256 index, address user, uint256 amount) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(index, user, amount))));
+    /// @dev StandardMerkleTree leaf of UsageBilling's
+    /// `(uint256 chainId, address billing, uint256 batchId, uint256 index, address user, uint256 amount)`.
+    function leafHash(address billing, uint256 batchId, uint256 index, address user, uint256 amount)
+        internal
+        view
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(block.chainid, billing, batchId, index, user, amount))));
     }
 
     /// @notice Builds the tree of `leaves` (at least one).

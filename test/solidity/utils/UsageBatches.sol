@@ -4,8 +4,9 @@ pragma solidity ^0.8.30;
 import {UsageBilling} from "../../../contracts/billing/UsageBilling.sol";
 import {Merkle} from "./Merkle.sol";
 
-/// @notice A usage batch as the settlement job builds it: leaves `(index, user, amount)` in a
-/// StandardMerkleTree, and chunks of them with their multiproof.
+/// @notice A usage batch as the settlement job builds it: leaves `(index, user, amount)` of batch
+/// `batchId` of a UsageBilling (both hashed in) in a StandardMerkleTree, and chunks of them with
+/// their multiproof.
 library UsageBatches {
     struct Batch {
         UsageBilling.Leaf[] leaves;
@@ -14,14 +15,18 @@ library UsageBatches {
         uint256 total;
     }
 
-    /// @notice The batch charging `amounts[i]` to `users[i]` as leaf `i`.
-    function make(address[] memory users, uint256[] memory amounts) internal pure returns (Batch memory batch) {
+    /// @notice Batch `batchId` of `billing` charging `amounts[i]` to `users[i]` as leaf `i`.
+    function make(address billing, uint256 batchId, address[] memory users, uint256[] memory amounts)
+        internal
+        view
+        returns (Batch memory batch)
+    {
         uint256 n = users.length;
         batch.leaves = new UsageBilling.Leaf[](n);
         bytes32[] memory hashes = new bytes32[](n);
         for (uint256 i; i < n; ++i) {
             batch.leaves[i] = UsageBilling.Leaf(i, users[i], amounts[i]);
-            hashes[i] = Merkle.leafHash(i, users[i], amounts[i]);
+            hashes[i] = Merkle.leafHash(billing, batchId, i, users[i], amounts[i]);
             batch.total += amounts[i];
         }
         (batch.tree, batch.position) = Merkle.build(hashes);

@@ -6,6 +6,7 @@ import {ERC20PermitUpgradeable} from
     "@openzeppelin/contracts-upgradeable/token/ERC20/extensions/ERC20PermitUpgradeable.sol";
 import {CXPT} from "../../../contracts/token/CXPT.sol";
 import {Vault} from "../../../contracts/vault/Vault.sol";
+import {Governed} from "../../../contracts/access/Governed.sol";
 import {IVault} from "../../../contracts/interfaces/IVault.sol";
 import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
 import {SanctionsListMock} from "../../../contracts/mocks/SanctionsListMock.sol";
@@ -26,6 +27,13 @@ abstract contract VaultSetup is Assertions {
         distributor = Deploy.distributor(address(this), address(token));
         vault = Deploy.vault(address(this), address(token), address(distributor));
         distributor.grantRole(distributor.FUNDER_ROLE(), address(vault));
+    }
+}
+
+/// @notice A sanctions oracle that is down: every query reverts.
+contract RevertingOracle {
+    function isSanctioned(address) external pure returns (bool) {
+        revert("oracle down");
     }
 }
 
@@ -77,6 +85,80 @@ contract VaultTest is VaultSetup {
         vault.depositWithPermit(amount, "ref", deadline, v, r, s);
         assertEq(vault.totalBurned() + vault.accrued(), amount, "payment booked");
         assertEq(token.balanceOf(signer), 1_000 ether - amount, "signer paid");
+    }
+
+    /// @notice A permit deposit leaves the standing (PAYG) allowance as it was: the permit is
+    /// signed for allowance + amount and the payment spends the amount.
+    function testFuzz_DepositWithPermitKeepsTheAllowance(uint256 amount, uint256 standing, bool unlimited) public {
+        uint256 key = 0xA11CE;
+        address signer = vm.addr(key);
+        token.transfer(signer, 1_000 ether);
+        amount = bound(amount, 1, 1_000 ether);
+        standing = unlimited ? type(uint256).max : bound(standing, 0, 1_000_000 ether);
+        vm.prank(signer);
+        token.approve(address(vault), standing);
+        uint256 deadline = block.timestamp + 1 hours;
+        uint256 value = unlimited ? type(uint256).max : standing + amount;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, value, deadline);
+        vm.prank(signer);
+        vault.depositWithPermit(amount, "ref", deadline, v, r, s);
+        assertEq(token.allowance(signer, address(vault)), standing, "allowance after == allowance before");
+        assertEq(token.balanceOf(signer), 1_000 ether - amount, "signer paid");
+    }
+
+    /// @notice A permit for the amount alone (which would reset a standing allowance) is refused.
+    function test_DepositWithPermitForTheAmountAloneReverts() public {
+        uint256 key = 0xA11CE;
+        address signer = vm.addr(key);
+        token.transfer(signer, 1_000 ether);
+        vm.prank(signer);
+        token.approve(address(vault), 5 ether);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _signPermit(key, 10 ether, deadline);
+        vm.prank(signer);
+        vm.expectRevert();
+        vault.depositWithPermit(10 ether, "ref", deadline, v, r, s);
+        assertEq(token.allowance(signer, address(vault)), 5 ether, "allowance untouched");
+    }
+
+    /// @notice An oracle that reverts does not halt a settlement chunk: the payers it cannot clear
+    /// are left short (collected later), nobody is charged unscreened.
+    function testFuzz_RevertingOracleLeavesPayersShort(uint256 amount) public {
+        amount = bound(amount, 1, 1_000 ether);
+        vault.setSanctionsOracle(address(new RevertingOracle()));
+        address[] memory from = new address[](2);
+        uint256[] memory amounts = new uint256[](2);
+        (from[0], from[1], amounts[0], amounts[1]) = (user, operator, amount, amount);
+        uint256 balance = token.balanceOf(user);
+        vm.prank(collector);
+        (uint256 total, bool[] memory collected) = vault.collectBatch(from, amounts, "batch");
+        assertEq(total, 0, "nothing collected");
+        assertFalse(collected[0] || collected[1], "both short");
+        assertEq(token.balanceOf(user), balance, "nobody charged");
+        vault.setSanctionsOracle(address(0));
+        vm.prank(collector);
+        (total,) = vault.collectBatch(from, amounts, "batch");
+        assertEq(total, 2 * amount, "collected once the oracle is off");
+    }
+
+    /// @notice Only tokens sent outside payments leave by rescue, and only by the admin (the timelock).
+    function testFuzz_RescueTakesOnlyStrayTokens(uint256 paid, uint256 stray, address caller) public {
+        vm.assume(caller != address(this));
+        paid = bound(paid, 1, 1_000 ether);
+        stray = bound(stray, 1, 1_000 ether);
+        vm.prank(user);
+        vault.deposit(paid, "ref");
+        token.transfer(address(vault), stray);
+        address treasury = address(0x7EA5);
+        bytes32 admin = vault.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, admin));
+        vm.prank(caller);
+        vault.rescue(address(token), treasury);
+        assertEq(vault.rescue(address(token), treasury), stray, "rescued the stray tokens");
+        assertEq(token.balanceOf(treasury), stray, "treasury got them");
+        assertEq(token.balanceOf(address(vault)), vault.accrued(), "payments stay for the sweep");
+        vm.expectRevert(Governed.ZeroAmount.selector);
+        vault.rescue(address(token), treasury);
     }
 
     function testFuzz_DepositWithExpiredPermitReverts(uint256 amount, uint256 deadline) public {

@@ -27,9 +27,12 @@ type Wallet = Suite["wallets"]["alice"];
 const wait = (s: Suite, hash: Hex) => s.publicClient.waitForTransactionReceipt({ hash });
 
 /** `user` buys `planId` from their wallet; returns the transaction. */
+/** `user` buys `planId` from its wallet and turns renewal on (its own opt-in); returns the activation. */
 async function activate(s: Suite, user: Wallet, planId: bigint = PLAN.starter): Promise<Hex> {
   const hash = await s.subscriptions.write.activatePlan([planId], { account: user.account });
   await wait(s, hash);
+  const passId = await s.subscriptions.read.passOf([user.account.address]);
+  await wait(s, await s.subscriptions.write.resumeRenewal([passId], { account: user.account }));
   return hash;
 }
 

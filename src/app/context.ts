@@ -5,6 +5,7 @@ import type { Billing } from "./billing.ts";
 import type { ChainContext, ConnectOptions } from "./chain.ts";
 import type { Db } from "../db/db.ts";
 import type { Monitor } from "../monitoring/index.ts";
+import type { Providers } from "../providers/index.ts";
 
 /** The stage the backend runs at now: starts from the configuration, switched by the admin. */
 export interface RuntimeStage {
@@ -23,6 +24,8 @@ export interface AppContext {
   readonly billing: Billing;
   /** Logs, metrics and alerts. */
   readonly monitor: Monitor;
+  /** Provider nodes: the router and served-work recorder the gateway uses, health, the allow-list. */
+  readonly providers: Providers;
   /** The stage switch connected or dropped the chain: billing and the indexer follow the new one. */
   chainChanged(): Promise<void>;
 }

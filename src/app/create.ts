@@ -10,6 +10,8 @@ import { closeAll } from "./close.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
 import { loadStage } from "./settings.ts";
 import { followChain, type Follower } from "../indexer/follow.ts";
+import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
+import { openProviders } from "../providers/index.ts";
 
 export interface App extends AppContext {
   /** Stops background work, drains what is metered and closes every connection. */
@@ -36,6 +38,14 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
     // Billing reads the chain through the app, since the admin's stage switch may connect or drop it.
     const built: { app?: App } = {};
     const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined, log: monitor.log });
+    // Development (stage off, or the local chain) keeps node calls on loopback unless the operator allows more.
+    const providers = await openProviders(db, config.providers, {
+      development: () => {
+        const current = built.app ?? { stage, chain };
+        return current.stage.stage === "off" || current.chain?.chainId === LOCAL_CHAIN_ID;
+      },
+      log: monitor.log,
+    });
     const app: App = (built.app = {
       config,
       db,
@@ -44,11 +54,12 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       connectOptions,
       billing,
       monitor,
+      providers,
       async chainChanged() {
         billing.chainChanged();
         await follower?.restart();
       },
-      close: () => closeAll([() => follower?.stop(), () => billing.close(), () => db.close()]),
+      close: () => closeAll([() => follower?.stop(), () => providers.close(), () => billing.close(), () => db.close()]),
     });
     const follower: Follower | undefined = follow === false ? undefined : followChain(app);
     return app;

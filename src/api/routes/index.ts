@@ -17,11 +17,12 @@ import { alertRoutes } from "./alerts.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { jobRoutes } from "./jobs.ts";
 import { providerStatsRoutes } from "./provider-stats.ts";
+import { providerNodeRoutes } from "./provider-nodes.ts";
 import { webRoutes } from "./web.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, providerNodeRoutes, billingRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes,
   // Last: the dashboards' files and page fallback.
   webRoutes,
 ];

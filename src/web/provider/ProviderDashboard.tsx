@@ -1,4 +1,5 @@
-// The provider dashboard (/provider): earnings, points and performance, then tokens and history.
+// The provider dashboard (/provider): earnings, points and performance, the nodes, then tokens and history.
+import { NodesCard } from "./NodesCard.tsx";
 import { ProviderEarnings } from "./ProviderEarnings.tsx";
 import { TokenManagement } from "./TokenManagement.tsx";
 
@@ -8,6 +9,7 @@ export default function ProviderDashboard() {
       <h1>Provider dashboard</h1>
       <div className="grid">
         <ProviderEarnings />
+        <NodesCard />
         <TokenManagement />
       </div>
     </>

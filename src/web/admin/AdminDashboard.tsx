@@ -1,11 +1,12 @@
 // The admin dashboard (/admin): the airdrop console (points CSV, split, dispatch), the protocol
-// balance and its Safe withdrawals, the stage switch with its checks, plans, burn rate and alerts.
+// balance and its Safe withdrawals, the stage switch with its checks, plans, rewards "run now", burn rate and alerts.
 import "./admin.css";
 import { AirdropConsole } from "./AirdropConsole.tsx";
 import { AlertsList } from "./AlertsList.tsx";
 import { BurnRate } from "./BurnRate.tsx";
 import { PlansEditor } from "./PlansEditor.tsx";
 import { ProtocolBalanceCard } from "./ProtocolBalanceCard.tsx";
+import { RewardsRunNow } from "./RewardsRunNow.tsx";
 import { ToggleMainnet } from "./ToggleMainnet.tsx";
 
 export default function AdminDashboard() {
@@ -21,6 +22,7 @@ export default function AdminDashboard() {
         <div className="wide">
           <PlansEditor />
         </div>
+        <RewardsRunNow />
         <BurnRate />
         <AlertsList />
       </div>

@@ -44,6 +44,8 @@ function unhealthy(status: number, body: string): string | undefined {
 
 /** One node's check. Never throws: a failure is a down check. */
 export async function checkNode(node: ProviderNode, policy: AddressPolicy, timeoutMs: number): Promise<NodeCheck> {
+  // Stamped with its start: a check begun before a reportFailure must not overrule it.
+  const at = new Date();
   const started = performance.now();
   let error: string | undefined;
   try {
@@ -52,7 +54,7 @@ export async function checkNode(node: ProviderNode, policy: AddressPolicy, timeo
   } catch (e) {
     error = messageOf(e);
   }
-  return { nodeId: node.id, providerAccountId: node.providerAccountId, at: new Date(), up: error === undefined, latencyMs: performance.now() - started, error: error ?? null };
+  return { nodeId: node.id, providerAccountId: node.providerAccountId, at, up: error === undefined, latencyMs: performance.now() - started, error: error ?? null };
 }
 
 export function startHealthChecker(db: Db, registry: Registry, policy: AddressPolicy, options: HealthOptions, log: Logger): HealthChecker {

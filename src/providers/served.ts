@@ -10,7 +10,7 @@
 // in the same statement, and a run now takes an exclusive lock on provider_served while it writes
 // its cutoff, so every write lands wholly before the cutoff (and in that run's window) or wholly
 // after it (in the next window): served work is never counted in two windows, nor lost.
-import type { Queryable } from "../db/db.ts";
+import type { Db, Queryable } from "../db/db.ts";
 import type { Logger } from "../monitoring/index.ts";
 import type { ServedRequest, ServedWorkRecorder, Tier } from "./router.ts";
 
@@ -118,11 +118,9 @@ export function createServedRecorder(db: Queryable, options: { readonly flushEve
  * Closes served work at `at` for a rewards window ending there: waits for writes under way, then
  * records the cutoff, so later writes go to periods starting at `at` or later.
  */
-export async function cutServedWork(db: Queryable & { transaction?: <T>(work: (tx: Queryable) => Promise<T>) => Promise<T> }, at: Date): Promise<void> {
-  const sql = async (tx: Queryable) => {
+export async function cutServedWork(db: Db, at: Date): Promise<void> {
+  await db.transaction(async (tx) => {
     await tx.query("lock table provider_served in exclusive mode");
     await tx.query("insert into reward_cutoffs (at) values ($1) on conflict do nothing", [at.toISOString()]);
-  };
-  if (db.transaction) await db.transaction(sql);
-  else await sql(db);
+  });
 }

@@ -195,8 +195,9 @@ export async function pruneChecks(db: Queryable, before: Date): Promise<number> 
 /** Each node's latest check. */
 export async function latestChecks(db: Queryable): Promise<Map<string, { at: Date; up: boolean; latencyMs: number | null }>> {
   const { rows } = await db.query<{ node_id: string; at: Date | string; up: boolean; latency_ms: number | null }>(
-    `select distinct on (node_id) node_id, at, up, latency_ms from provider_node_checks
-      where node_id in (select id from provider_nodes) order by node_id, at desc`,
+    // One index probe per node (provider_node_checks_node), not a scan of days of checks.
+    `select n.id as node_id, c.at, c.up, c.latency_ms from provider_nodes n
+       cross join lateral (select at, up, latency_ms from provider_node_checks where node_id = n.id order by at desc limit 1) c`,
   );
   return new Map(rows.map((r) => [r.node_id, { at: new Date(r.at), up: r.up, latencyMs: r.latency_ms === null ? null : Number(r.latency_ms) }]));
 }

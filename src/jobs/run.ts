@@ -66,7 +66,8 @@ async function alreadyRunning(ctx: AppContext, job: JobDefinition, options: RunJ
   return record(ctx, job, options, async () => ({ outcome: "skipped", summary: { reason: "the previous run was still going" } }));
 }
 
-const execute = (ctx: AppContext, job: JobDefinition, options: RunJobOptions) => record(ctx, job, options, () => job.run(ctx, options.progress ?? (() => {}), options.params ?? {}));
+const execute = (ctx: AppContext, job: JobDefinition, options: RunJobOptions) =>
+  record(ctx, job, options, () => job.run(ctx, options.progress ?? (() => {}), options.params ?? {}));
 
 async function record(ctx: AppContext, job: JobDefinition, options: RunJobOptions, work: () => Promise<JobResult>): Promise<JobRun | null> {
   const { log, metrics } = ctx.monitor;

@@ -105,7 +105,9 @@ async function resolveAll(host: string): Promise<string[]> {
   if (isIP(host) !== 0) return [host];
   return new Promise((resolve, reject) =>
     dnsLookup(host, { all: true }, (error, found: LookupAddress[]) =>
-      error || found.length === 0 ? reject(badRequest("NODE_HOST_UNRESOLVED", `${host} does not resolve: ${error?.message ?? "no address"}`)) : resolve(found.map((a) => a.address)),
+      error || found.length === 0
+        ? reject(badRequest("NODE_HOST_UNRESOLVED", `${host} does not resolve: ${error?.message ?? "no address"}`))
+        : resolve(found.map((a) => a.address)),
     ),
   );
 }

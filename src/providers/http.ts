@@ -18,7 +18,8 @@ export async function nodeGet(url: string, policy: AddressPolicy, timeoutMs: num
   if (isIP(target.hostname.replace(/^\[(.*)\]$/, "$1")) !== 0) await assertNodeAddressAllowed(target, policy);
   const request = target.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: "GET", lookup: guardedLookup(policy), headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) }, (res: IncomingMessage) => {
+    const options = { method: "GET", lookup: guardedLookup(policy), headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) };
+    const req = request(target, options, (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {

@@ -40,9 +40,11 @@ export interface Providers {
 export async function openProviders(db: Db, config: ProvidersConfig, options: { readonly development: () => boolean; readonly log: Logger }): Promise<Providers> {
   const { log } = options;
   const policy = addressPolicy(config.allow, options.development);
-  const registry = createRegistry(db, { refreshEveryMs: config.refreshEveryMs, onError: (e) => log.warn({ component: "providers", err: String(e) }, "node refresh failed") });
+  const onError = (e: unknown) => log.warn({ component: "providers", err: String(e) }, "node refresh failed");
+  const registry = createRegistry(db, { refreshEveryMs: config.refreshEveryMs, onError });
   await registry.refresh();
-  const health = startHealthChecker(db, registry, policy, { everyMs: config.healthEveryMs, timeoutMs: config.healthTimeoutMs, retentionDays: config.healthRetentionDays }, log);
+  const checks = { everyMs: config.healthEveryMs, timeoutMs: config.healthTimeoutMs, retentionDays: config.healthRetentionDays };
+  const health = startHealthChecker(db, registry, policy, checks, log);
   const served = createServedRecorder(db, { flushEveryMs: config.servedFlushMs, log });
   return {
     router: registry,

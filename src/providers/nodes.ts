@@ -31,6 +31,8 @@ function providerOf(account: Account): string {
 /** The provider's nodes with their health. */
 export async function nodeViews(ctx: AppContext, account: Account): Promise<NodeView[]> {
   const [nodes, health] = await Promise.all([listNodes(ctx.db, account.id), nodeHealth(ctx.db, account.id, new Date(Date.now() - DAY_MS))]);
+  // A node registered through another API instance since this one last refreshed: take its stored check.
+  if (nodes.some((n) => ctx.providers.registry.status(n.id) === undefined)) await ctx.providers.registry.refresh();
   return nodes.map((node) => viewOf(ctx, node, health.get(node.id)));
 }
 

@@ -71,7 +71,9 @@ export function normaliseBaseUrl(raw: string): string {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw badRequest("INVALID_NODE_URL", "a node URL must be http:// or https://");
   if (url.username !== "" || url.password !== "") throw badRequest("INVALID_NODE_URL", "a node URL must not carry credentials");
-  if (url.search !== "" || url.hash !== "" || raw.includes("?") || raw.includes("#")) throw badRequest("INVALID_NODE_URL", "a node URL must not have a query or fragment");
+  if (url.search !== "" || url.hash !== "" || raw.includes("?") || raw.includes("#")) {
+    throw badRequest("INVALID_NODE_URL", "a node URL must not have a query or fragment");
+  }
   if (url.hostname === "") throw badRequest("INVALID_NODE_URL", "a node URL needs a host");
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
 }
@@ -182,13 +184,23 @@ export async function insertChecks(db: Queryable, checks: readonly NodeCheck[]):
   await db.query(
     `insert into provider_node_checks (node_id, provider_account_id, at, up, latency_ms, error)
      select * from unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::boolean[], $5::integer[], $6::text[])`,
-    [checks.map((c) => c.nodeId), checks.map((c) => c.providerAccountId), checks.map((c) => c.at.toISOString()), checks.map((c) => c.up), checks.map((c) => Math.round(c.latencyMs)), checks.map((c) => c.error)],
+    [
+      checks.map((c) => c.nodeId),
+      checks.map((c) => c.providerAccountId),
+      checks.map((c) => c.at.toISOString()),
+      checks.map((c) => c.up),
+      checks.map((c) => Math.round(c.latencyMs)),
+      checks.map((c) => c.error),
+    ],
   );
 }
 
 /** Deletes checks older than `before`; returns how many. */
 export async function pruneChecks(db: Queryable, before: Date): Promise<number> {
-  const { rows } = await db.query("with gone as (delete from provider_node_checks where at < $1 returning 1) select count(*)::int as n from gone", [before.toISOString()]);
+  const { rows } = await db.query(
+    "with gone as (delete from provider_node_checks where at < $1 returning 1) select count(*)::int as n from gone",
+    [before.toISOString()],
+  );
   return Number(rows[0]!.n);
 }
 
@@ -220,6 +232,9 @@ export async function nodeHealth(db: Queryable, providerAccountId: string, since
     [providerAccountId, since.toISOString()],
   );
   return new Map(
-    rows.map((r) => [r.node_id, { checks: Number(r.checks), uptimeBps: Math.floor((Number(r.ups) * 10_000) / Number(r.checks)), p50Ms: r.p50 === null ? null : Number(r.p50) }]),
+    rows.map((r) => {
+      const uptimeBps = Math.floor((Number(r.ups) * 10_000) / Number(r.checks));
+      return [r.node_id, { checks: Number(r.checks), uptimeBps, p50Ms: r.p50 === null ? null : Number(r.p50) }];
+    }),
   );
 }

@@ -147,7 +147,8 @@ export function jobRoutes(app: Api, ctx: AppContext): void {
         summary: "Run the rewards job now, closing its window at this moment",
         description:
           "Like running the rewards job, but the epoch's window ends now instead of at today 00:00 UTC, so work served today earns points in the epoch it starts " +
-          "(if the current epoch is still running, the points are uploaded and the epoch starts at the next run after it ends). Work served afterwards counts in the next window. " +
+          "(if the current epoch is still running, the points are uploaded and the epoch starts at the next run after it ends). " +
+          "Work served afterwards counts in the next window. " +
           "Audited as run_rewards_now. 409 `JOB_RUNNING` while the rewards job runs.",
         response: { 200: RunView, ...errors(401, 403, 409) },
       },

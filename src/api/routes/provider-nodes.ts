@@ -11,7 +11,11 @@ import { errors, Nullable, Timestamp, Uuid } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
 const TierSchema = Type.Enum(TIERS, { description: "service tier (PRICING.md): tide-pool, blue-surge, open-ocean, mariana-depth" });
-const BaseUrl = Type.String({ minLength: 1, maxLength: 2048, description: "OpenAI-compatible base URL, e.g. https://gpu1.example.com/v1 (requests go to {baseUrl}/chat/completions)" });
+const BaseUrl = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: "OpenAI-compatible base URL, e.g. https://gpu1.example.com/v1 (requests go to {baseUrl}/chat/completions)",
+});
 const Models = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: MAX_MODELS, description: "model names the node serves" });
 const Concurrency = Type.Integer({ minimum: 1, maximum: MAX_CONCURRENCY, description: "requests the node takes at once" });
 
@@ -70,7 +74,9 @@ export function providerNodeRoutes(app: Api, ctx: AppContext): void {
         tags,
         security,
         summary: "Register a provider node",
-        description: `The node is checked at once (GET {baseUrl}/models); the gateway routes to it while it is up and not paused. 403 WALLET_REQUIRED without a linked wallet. ${CHECKS}`,
+        description:
+          "The node is checked at once (GET {baseUrl}/models); the gateway routes to it while it is up and not paused. " +
+          `403 WALLET_REQUIRED without a linked wallet. ${CHECKS}`,
         body: Type.Object({ baseUrl: BaseUrl, models: Models, tier: TierSchema, maxConcurrency: Type.Optional(Concurrency) }, { additionalProperties: false }),
         response: { 201: NodeSchema, ...errors(400, 401, 403) },
       },
@@ -91,7 +97,13 @@ export function providerNodeRoutes(app: Api, ctx: AppContext): void {
         description: `Only the fields sent change. 404 NODE_NOT_FOUND (also for another provider's node). ${CHECKS}`,
         params: Id,
         body: Type.Object(
-          { baseUrl: Type.Optional(BaseUrl), models: Type.Optional(Models), tier: Type.Optional(TierSchema), maxConcurrency: Type.Optional(Concurrency), paused: Type.Optional(Type.Boolean()) },
+          {
+            baseUrl: Type.Optional(BaseUrl),
+            models: Type.Optional(Models),
+            tier: Type.Optional(TierSchema),
+            maxConcurrency: Type.Optional(Concurrency),
+            paused: Type.Optional(Type.Boolean()),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: NodeSchema, ...errors(400, 401, 404) },

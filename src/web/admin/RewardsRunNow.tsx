@@ -38,7 +38,8 @@ export function RewardsRunNow() {
   return (
     <Card title="Rewards epoch">
       <p className="muted">
-        The rewards job runs daily and scores whole past days. Run it now to close the window at this moment: today's served work earns points in an epoch that starts now.
+        The rewards job runs daily and scores whole past days. Run it now to close the window at this moment: today's served work
+        earns points in an epoch that starts now.
       </p>
       <ActionButton
         pendingLabel="Running…"

@@ -152,7 +152,9 @@ export function NodesCard() {
       <Card title="Nodes">
         {nodes.isError ? <ErrorNote error={nodes.error} /> : null}
         {nodes.isPending ? <Loading what="your nodes" /> : null}
-        {nodes.data?.nodes.length === 0 ? <p className="muted">No nodes yet: add the OpenAI-compatible server you run, and the gateway routes requests to it while it is up.</p> : null}
+        {nodes.data?.nodes.length === 0 ? (
+          <p className="muted">No nodes yet: add the OpenAI-compatible server you run, and the gateway routes requests to it while it is up.</p>
+        ) : null}
         {nodes.data && nodes.data.nodes.length > 0 ? (
           <div className="table-wrap">
           <table>

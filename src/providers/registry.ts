@@ -39,6 +39,10 @@ const tierRank = (tier: Tier) => TIERS.indexOf(tier);
 
 export function createRegistry(db: Queryable, options: RegistryOptions): Registry {
   let nodes: ProviderNode[] = [];
+  /** The unpaused nodes serving each model, cheapest tier first: acquire() looks at these only. */
+  let byModel = new Map<string, ProviderNode[]>();
+  /** What a lease hands the gateway, built once per reload. */
+  let routable = new Map<string, RoutableNode>();
   const statuses = new Map<string, NodeStatus>();
   const inFlight = new Map<string, number>();
   /** Ties between equally loaded nodes go to the one picked least recently (round robin). */
@@ -57,6 +61,16 @@ export function createRegistry(db: Queryable, options: RegistryOptions): Registr
     const ids = new Set(loaded.map((n) => n.id));
     for (const id of statuses.keys()) if (!ids.has(id)) statuses.delete(id);
     nodes = loaded;
+    const index = new Map<string, ProviderNode[]>();
+    for (const node of loaded) {
+      if (node.paused) continue;
+      for (const model of node.models) index.set(model, [...(index.get(model) ?? []), node]);
+    }
+    for (const list of index.values()) list.sort((a, b) => tierRank(a.tier) - tierRank(b.tier));
+    byModel = index;
+    routable = new Map(
+      loaded.map(({ id, providerAccountId, baseUrl, models, tier, maxConcurrency }) => [id, { id, providerAccountId, baseUrl, models, tier, maxConcurrency }]),
+    );
   }
 
   const refresh = (): Promise<void> => {
@@ -72,7 +86,6 @@ export function createRegistry(db: Queryable, options: RegistryOptions): Registr
   timer?.unref();
 
   const outstanding = (nodeId: string) => inFlight.get(nodeId) ?? 0;
-  const routable = (n: ProviderNode, model: string) => !n.paused && n.models.includes(model);
 
   function lease(node: RoutableNode): NodeLease {
     inFlight.set(node.id, outstanding(node.id) + 1);
@@ -111,26 +124,28 @@ export function createRegistry(db: Queryable, options: RegistryOptions): Registr
         .map(([id, e]) => ({ id, tiers: [...e.tiers].sort((a, b) => tierRank(a) - tierRank(b)), nodes: e.nodes }))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
-    serves: (model) => nodes.some((n) => routable(n, model)),
+    serves: (model) => byModel.has(model),
     acquire(model, choice = {}) {
       let best: ProviderNode | undefined;
-      for (const node of nodes) {
-        if (!routable(node, model) || statuses.get(node.id)?.up !== true || choice.exclude?.has(node.id)) continue;
+      let bestLoad = 0;
+      let bestTurn = 0;
+      for (const node of byModel.get(model) ?? []) {
+        // Cheapest tier first: once a tier has a free node, dearer tiers are not looked at.
+        if (best !== undefined && node.tier !== best.tier) break;
         if (choice.tier !== undefined && node.tier !== choice.tier) continue;
-        if (outstanding(node.id) >= node.maxConcurrency) continue;
-        if (best === undefined) {
+        if (statuses.get(node.id)?.up !== true || choice.exclude?.has(node.id)) continue;
+        const load = outstanding(node.id);
+        if (load >= node.maxConcurrency) continue;
+        // Least outstanding, then least recently picked.
+        const turn = lastPicked.get(node.id) ?? 0;
+        if (best === undefined || load < bestLoad || (load === bestLoad && turn < bestTurn)) {
           best = node;
-          continue;
+          bestLoad = load;
+          bestTurn = turn;
         }
-        // Cheapest tier first (when no tier was asked for), then least outstanding, then least recently picked.
-        const byTier = tierRank(node.tier) - tierRank(best.tier);
-        const byLoad = outstanding(node.id) - outstanding(best.id);
-        const byTurn = (lastPicked.get(node.id) ?? 0) - (lastPicked.get(best.id) ?? 0);
-        if (byTier < 0 || (byTier === 0 && (byLoad < 0 || (byLoad === 0 && byTurn < 0)))) best = node;
       }
       if (best === undefined) return undefined;
-      const { id, providerAccountId, baseUrl, models, tier, maxConcurrency } = best;
-      return lease({ id, providerAccountId, baseUrl, models, tier, maxConcurrency });
+      return lease(routable.get(best.id)!);
     },
     reportFailure(nodeId) {
       const known = statuses.get(nodeId);

@@ -22,7 +22,7 @@ export interface App extends AppContext {
 export interface CreateOptions extends ConnectOptions {
   /** The logger to use instead of one at LOG_LEVEL on standard output. */
   readonly log?: Logger;
-  /** Follow the chain with the indexer (default true; one-off commands that index by hand turn it off). */
+  /** Follow the chain with the indexer and check provider nodes (default true; one-off commands turn it off). */
   readonly follow?: boolean;
 }
 
@@ -39,7 +39,10 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
     const built: { app?: App } = {};
     const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined, log: monitor.log });
     // Development (stage off, or the local chain) keeps node calls on loopback unless the operator allows more.
-    const providers = await openProviders(db, config.providers, {
+    // One-off commands (follow: false) run no background node checks or reloads either.
+    const background = follow !== false;
+    const providersConfig = background ? config.providers : { ...config.providers, healthEveryMs: 0, refreshEveryMs: 0 };
+    const providers = await openProviders(db, providersConfig, {
       development: () => {
         const current = built.app ?? { stage, chain };
         return current.stage.stage === "off" || current.chain?.chainId === LOCAL_CHAIN_ID;

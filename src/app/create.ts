@@ -48,6 +48,7 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
         return current.stage.stage === "off" || current.chain?.chainId === LOCAL_CHAIN_ID;
       },
       log: monitor.log,
+      metrics: monitor.metrics.registry,
     });
     const app: App = (built.app = {
       config,

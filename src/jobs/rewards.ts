@@ -8,10 +8,10 @@
 // starts the epoch if the current one has ended meanwhile.
 //
 // Run now (an admin's POST /api/v1/admin/rewards/run-now): the window closes at the moment of the
-// run instead of at 00:00 UTC, so today's served work reaches an epoch today. It first writes the
-// served work of this instance and records the cutoff (src/providers/served.ts), so work served
-// after it counts in the next window and none counts twice. The next scheduled run's window then
-// starts at that moment.
+// run instead of at 00:00 UTC, so today's served work reaches an epoch today. The next scheduled
+// run's window then starts at that moment. Every run first writes this instance's served work and
+// records its window's end as a cutoff (src/providers/served.ts), so work written after it (even
+// a late write of an earlier hour) counts in the next window, and none counts twice.
 import type { AppContext } from "../app/context.ts";
 import { exclusive, requireChain } from "../app/guards.ts";
 import type { ChainContext } from "../app/chain.ts";
@@ -79,7 +79,8 @@ export const rewardsJob: JobDefinition = {
     const chain = requireChain(ctx);
     const closeNow = params.closeNow === true;
     const { from, to } = await windowOf(ctx, new Date(), closeNow);
-    if (closeNow && from.getTime() < to.getTime()) {
+    if (from.getTime() < to.getTime()) {
+      // Served work written from here on lands after `to`, even a late write of an earlier hour.
       await ctx.providers.served.flush();
       await cutServedWork(ctx.db, to);
     }

@@ -54,10 +54,18 @@ export async function checkNode(node: ProviderNode, policy: AddressPolicy, timeo
   } catch (e) {
     error = messageOf(e);
   }
-  return { nodeId: node.id, providerAccountId: node.providerAccountId, at, up: error === undefined, latencyMs: performance.now() - started, error: error ?? null };
+  const latencyMs = performance.now() - started;
+  return { nodeId: node.id, providerAccountId: node.providerAccountId, at, up: error === undefined, latencyMs, error: error ?? null };
 }
 
-export function startHealthChecker(db: Db, registry: Registry, policy: AddressPolicy, options: HealthOptions, log: Logger): HealthChecker {
+export function startHealthChecker(
+  db: Db,
+  registry: Registry,
+  policy: AddressPolicy,
+  options: HealthOptions,
+  log: Logger,
+  onCheck: (up: boolean) => void = () => {},
+): HealthChecker {
   let lastPrune = 0;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -69,7 +77,10 @@ export function startHealthChecker(db: Db, registry: Registry, policy: AddressPo
     for (let i = 0; i < nodes.length; i += PARALLEL) {
       checks.push(...(await Promise.all(nodes.slice(i, i + PARALLEL).map((n) => checkNode(n, policy, options.timeoutMs)))));
     }
-    for (const c of checks) registry.setStatus(c.nodeId, { up: c.up, at: c.at, latencyMs: c.up ? Math.round(c.latencyMs) : null });
+    for (const c of checks) {
+      registry.setStatus(c.nodeId, { up: c.up, at: c.at, latencyMs: c.up ? Math.round(c.latencyMs) : null });
+      onCheck(c.up);
+    }
     await insertChecks(db, checks);
     if (Date.now() - lastPrune > HOUR_MS) {
       lastPrune = Date.now();

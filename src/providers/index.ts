@@ -1,6 +1,7 @@
 // The provider nodes' runtime, one per app (AppContext.providers): the router the gateway asks for
 // a node, the served-work recorder, the health checker and the allow-list every call to a node
 // goes through. Built by createApp, closed by its close().
+import { Counter, Gauge, type Registry as MetricsRegistry } from "prom-client";
 import type { Db } from "../db/db.ts";
 import type { Logger } from "../monitoring/index.ts";
 import { addressPolicy, guardedLookup, type AddressPolicy } from "./allow.ts";
@@ -37,14 +38,36 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-export async function openProviders(db: Db, config: ProvidersConfig, options: { readonly development: () => boolean; readonly log: Logger }): Promise<Providers> {
-  const { log } = options;
+export interface ProvidersOptions {
+  readonly development: () => boolean;
+  readonly log: Logger;
+  /** Where to register cxpt_provider_nodes{state} and cxpt_provider_node_checks_total{outcome}. */
+  readonly metrics?: MetricsRegistry;
+}
+
+export async function openProviders(db: Db, config: ProvidersConfig, options: ProvidersOptions): Promise<Providers> {
+  const { log, metrics } = options;
   const policy = addressPolicy(config.allow, options.development);
   const onError = (e: unknown) => log.warn({ component: "providers", err: String(e) }, "node refresh failed");
   const registry = createRegistry(db, { refreshEveryMs: config.refreshEveryMs, onError });
   await registry.refresh();
   const checks = { everyMs: config.healthEveryMs, timeoutMs: config.healthTimeoutMs, retentionDays: config.healthRetentionDays };
-  const health = startHealthChecker(db, registry, policy, checks, log);
+  const checked =
+    metrics && new Counter({ name: "cxpt_provider_node_checks_total", help: "Node health checks by outcome", labelNames: ["outcome"], registers: [metrics] });
+  const health = startHealthChecker(db, registry, policy, checks, log, (up) => checked?.inc({ outcome: up ? "up" : "down" }));
+  if (metrics) {
+    new Gauge({
+      name: "cxpt_provider_nodes",
+      help: "Registered provider nodes by state (up, down, paused) as this instance sees them",
+      labelNames: ["state"],
+      registers: [metrics],
+      collect() {
+        const counts = { up: 0, down: 0, paused: 0 };
+        for (const node of registry.nodes()) counts[node.paused ? "paused" : registry.status(node.id)?.up ? "up" : "down"] += 1;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+  }
   const served = createServedRecorder(db, { flushEveryMs: config.servedFlushMs, log });
   return {
     router: registry,

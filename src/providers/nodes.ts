@@ -5,7 +5,8 @@ import type { Account } from "../accounts/store.ts";
 import type { AppContext } from "../app/context.ts";
 import { forbidden } from "../errors.ts";
 import { assertNodeAddressAllowed } from "./allow.ts";
-import { deleteNode, getNode, insertNode, listNodes, nodeHealth, normaliseBaseUrl, updateNode, type NodeInput, type NodePatch, type ProviderNode } from "./store.ts";
+import { deleteNode, getNode, insertNode, listNodes, nodeHealth, normaliseBaseUrl, updateNode } from "./store.ts";
+import type { NodeInput, NodePatch, ProviderNode } from "./store.ts";
 
 const DAY_MS = 86_400_000;
 

@@ -5,11 +5,11 @@
 // next one. What a crash loses is at most one flush interval of statistics (never money: billing
 // is metered separately).
 //
-// Periods: a row's period starts at its hour, or at the latest rewards cutoff (reward_cutoffs,
-// written by a "run now" rewards run, src/jobs/rewards.ts) when that is later. The cutoff is read
-// in the same statement, and a run now takes an exclusive lock on provider_served while it writes
-// its cutoff, so every write lands wholly before the cutoff (and in that run's window) or wholly
-// after it (in the next window): served work is never counted in two windows, nor lost.
+// Periods: a row's period starts at its hour, or at the latest rewards cutoff (reward_cutoffs, the
+// end of the window each rewards run computes, src/jobs/rewards.ts) when that is later. The cutoff
+// is read in the same statement, and a rewards run takes an exclusive lock on provider_served while
+// it writes its cutoff, so every write lands wholly before the cutoff (and in that run's window) or
+// wholly after it (in the next window): served work is never counted in two windows, nor lost.
 import type { Db, Queryable } from "../db/db.ts";
 import type { Logger } from "../monitoring/index.ts";
 import type { ServedRequest, ServedWorkRecorder, Tier } from "./router.ts";

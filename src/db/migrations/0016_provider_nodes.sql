@@ -31,7 +31,7 @@ create index provider_node_checks_node on provider_node_checks(node_id, at desc)
 create index provider_node_checks_at on provider_node_checks(at);
 
 -- Work served through the gateway per provider, node, tier and period. A period starts at a whole
--- UTC hour, or later when a rewards run closed its window inside that hour (reward_cutoffs), so
+-- UTC hour, or later when a rewards run ended its window after it (reward_cutoffs), so
 -- every rewards window boundary is a period boundary and no request is counted in two windows.
 create table provider_served (
   provider_account_id uuid not null references accounts(id),
@@ -45,8 +45,8 @@ create table provider_served (
 );
 create index provider_served_period on provider_served(period_start);
 
--- Where "run now" rewards runs closed a window inside an hour: served work recorded afterwards
--- goes to a period starting here (src/providers/served.ts).
+-- The ends of the rewards windows computed so far (a "run now" ends one inside an hour): served
+-- work written afterwards goes to a period starting at the latest one (src/providers/served.ts).
 create table reward_cutoffs (
   at timestamptz primary key
 );

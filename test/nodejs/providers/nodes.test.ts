@@ -195,6 +195,10 @@ for (const backend of BACKENDS) {
       await health.checkNow();
       assert.equal(router.acquire(MODEL), undefined);
       assert.ok(router.serves(MODEL), "still registered: the gateway answers 503, not 404");
+      const metric = async (name: string) =>
+        Object.fromEntries(((await s.app.monitor.metrics.registry.getSingleMetric(name)?.get())?.values ?? []).map((v) => [Object.values(v.labels)[0], v.value]));
+      assert.deepEqual(await metric("cxpt_provider_nodes"), { up: 0, down: 2, paused: 0 });
+      assert.deepEqual(await metric("cxpt_provider_node_checks_total"), { up: 5, down: 3 });
     });
 
     it("a second API instance sees the nodes and their last check after a refresh", async () => {

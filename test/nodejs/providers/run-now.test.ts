@@ -61,6 +61,25 @@ for (const backend of BACKENDS) {
       assert.deepEqual(merged.health.map((h) => [h.day, h.uptimeBps, h.p50Ms]), [["2026-03-01", 9990, 250]], "the upload's health");
     });
 
+    it("the daily run: work of a computed hour written after the run counts in the next window, never lost or twice", async () => {
+      const s = await start();
+      const provider = await signIn(s.api, USERS.bob, { kind: "provider" });
+      const today = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const record = (at: number) => s.app.providers.served.record({ nodeId: NODE, providerAccountId: provider.accountId, tier: "tide-pool", at, tokens: 1, latencyMs: 1 });
+      record(today - 12 * 3_600_000);
+      const run = (await runJob(s.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(run.outcome, "ok", run.error ?? "");
+      assert.equal(run.summary!.providers, 1);
+      assert.equal(run.summary!.to, new Date(today).toISOString());
+      // Another instance writes yesterday's last request only now: it goes to the window after today 00:00.
+      record(today - 1000);
+      await s.app.providers.served.flush();
+      const total = async (from: number, to: number) =>
+        (await loadProviderStats(s.app.db, { from: new Date(from), to: new Date(to) })).served.reduce((sum, r) => sum + r.requests, 0n);
+      assert.equal(await total(today - 86_400_000, today), 1n, "the computed window is unchanged");
+      assert.equal(await total(today, Date.now() + 1000), 1n, "the late request counts in the next window");
+    });
+
     it("run now: today's served work is claimable on a fresh stack; work served afterwards goes to the next window", async () => {
       const s = await start();
       node = await startDemoNode({});

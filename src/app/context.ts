@@ -6,13 +6,7 @@ import type { ChainContext, ConnectOptions } from "./chain.ts";
 import type { CounterStore } from "../counters/counters.ts";
 import type { Db } from "../db/db.ts";
 import type { Monitor } from "../monitoring/index.ts";
-import type { NodeRouter, ServedWorkRecorder } from "../providers/router.ts";
-
-/** The provider nodes the gateway routes to, and where served work is recorded. */
-export interface Providers {
-  readonly router: NodeRouter;
-  readonly served: ServedWorkRecorder;
-}
+import type { Providers } from "../providers/index.ts";
 
 /** The stage the backend runs at now: starts from the configuration, switched by the admin. */
 export interface RuntimeStage {
@@ -29,11 +23,12 @@ export interface AppContext {
   /** How the chain is reached (transport, addresses), for reconnecting on a stage switch. */
   readonly connectOptions: ConnectOptions;
   readonly billing: Billing;
-  readonly providers: Providers;
   /** The bucket and served-work counters: PostgreSQL, or DynamoDB with COUNTER_STORE=dynamodb. */
   readonly counters: CounterStore;
   /** Logs, metrics and alerts. */
   readonly monitor: Monitor;
+  /** Provider nodes: the router and served-work recorder the gateway uses, health, the allow-list. */
+  readonly providers: Providers;
   /** The stage switch connected or dropped the chain: billing and the indexer follow the new one. */
   chainChanged(): Promise<void>;
 }

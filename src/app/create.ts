@@ -13,6 +13,8 @@ import { loadStage } from "./settings.ts";
 import { followChain, type Follower } from "../indexer/follow.ts";
 import type { RoutableNode } from "../providers/router.ts";
 import { createStaticRouter } from "../providers/static-router.ts";
+import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
+import { openProviders, type Providers } from "../providers/index.ts";
 
 export interface App extends AppContext {
   /** Stops background work, drains what is metered and closes every connection. */
@@ -23,7 +25,7 @@ export interface App extends AppContext {
 export interface CreateOptions extends ConnectOptions {
   /** The logger to use instead of one at LOG_LEVEL on standard output. */
   readonly log?: Logger;
-  /** Follow the chain with the indexer (default true; one-off commands that index by hand turn it off). */
+  /** Follow the chain with the indexer and check provider nodes (default true; one-off commands turn it off). */
   readonly follow?: boolean;
   /** Fixed provider nodes to route to (a static router). */
   readonly nodes?: readonly RoutableNode[];
@@ -44,6 +46,26 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
     // Billing reads the chain through the app, since the admin's stage switch may connect or drop it.
     const built: { app?: App } = {};
     const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined, log: monitor.log });
+    // Development (stage off, or the local chain) keeps node calls on loopback unless the operator allows more.
+    // One-off commands (follow: false) run no background node checks or reloads either.
+    const background = follow !== false;
+    const providersConfig = background ? config.providers : { ...config.providers, healthEveryMs: 0, refreshEveryMs: 0 };
+    const opened = await openProviders(db, providersConfig, {
+      paygShare: config.gateway.paygSharePercent / 100,
+      development: () => {
+        const current = built.app ?? { stage, chain };
+        return current.stage.stage === "off" || current.chain?.chainId === LOCAL_CHAIN_ID;
+      },
+      log: monitor.log,
+      metrics: monitor.metrics.registry,
+    });
+    // Fixed nodes (a benchmark in front of one node, tests) route through a static router instead of
+    // the registry; with COUNTER_STORE=dynamodb served work is counted in DynamoDB.
+    const providers: Providers = {
+      ...opened,
+      router: nodes.length > 0 ? createStaticRouter(nodes, { paygShare: config.gateway.paygSharePercent / 100 }) : opened.router,
+      served: counters.kind === "dynamodb" ? servedWorkRecorder(counters, monitor.log) : opened.served,
+    };
     const app: App = (built.app = {
       config,
       db,
@@ -52,13 +74,13 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       connectOptions,
       billing,
       counters,
-      providers: { router: createStaticRouter(nodes, { paygShare: config.gateway.paygSharePercent / 100 }), served: servedWorkRecorder(counters, monitor.log) },
       monitor,
+      providers,
       async chainChanged() {
         billing.chainChanged();
         await follower?.restart();
       },
-      close: () => closeAll([() => follower?.stop(), () => billing.close(), () => counters!.close(), () => db.close()]),
+      close: () => closeAll([() => follower?.stop(), () => providers.close(), () => billing.close(), () => counters!.close(), () => db.close()]),
     });
     const follower: Follower | undefined = follow === false ? undefined : followChain(app);
     return app;

@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 import type { DbConfig } from "../db/db.ts";
 import type { ContractKey } from "../chain/types.ts";
 import { parseStage, type Phase, type Stage } from "../stage/stage.ts";
+import { parseAllowList } from "../providers/allow.ts";
+import type { ProvidersConfig } from "../providers/index.ts";
 
 /** The repository root: the built dashboards are found from here, whatever the working directory. */
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -72,6 +74,8 @@ export interface AppConfig {
   readonly indexer: IndexerConfig;
   readonly jobs: JobsConfig;
   readonly monitoring: MonitoringConfig;
+  /** Provider nodes (src/providers): allow-list, health checks, served work. */
+  readonly providers: ProvidersConfig;
   readonly web: WebConfig;
   readonly faucet: FaucetConfig;
   /** Where the bucket and served-work counters live (src/counters). */
@@ -283,6 +287,14 @@ function counters(env: Env): CountersConfig {
   return { store, table, region, endpoint };
 }
 
+function allowList(env: Env): string[] | undefined {
+  try {
+    return parseAllowList(env.PROVIDER_NODE_ALLOW);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 /** The configuration from `env` (process.env by default). Throws ConfigError naming the bad setting. */
 export function loadConfig(env: Env = process.env): AppConfig {
   const dataDir = resolve(env.CXPT_DATA_DIR ?? ".data");
@@ -355,6 +367,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       rewardsCron: env.REWARDS_CRON ?? "0 0 * * *",
       reconcileEveryMs: int(env, "RECONCILE_EVERY_MS", 300_000, 1_000),
       monitorEveryMs: int(env, "MONITOR_EVERY_MS", 60_000, 1_000),
+    },
+    providers: {
+      allow: allowList(env),
+      healthEveryMs: int(env, "PROVIDER_HEALTH_EVERY_MS", 15_000),
+      healthTimeoutMs: int(env, "PROVIDER_HEALTH_TIMEOUT_MS", 5_000, 100),
+      healthRetentionDays: int(env, "PROVIDER_HEALTH_RETENTION_DAYS", 8, 2),
+      refreshEveryMs: int(env, "PROVIDER_REFRESH_MS", 5_000),
+      servedFlushMs: int(env, "PROVIDER_SERVED_FLUSH_MS", 1_000, 10),
     },
     monitoring: {
       logLevel: logLevel(env),

@@ -27,6 +27,7 @@ import { AppError } from "../errors.ts";
 import { DEV_BACKEND_ENV } from "./keys.ts";
 import { writeStackRecord } from "./record.ts";
 import { seedDemo } from "./seed.ts";
+import { startDemoNodes, type StackDemoNode } from "./demo-nodes.ts";
 import { ensureSuite } from "./suite.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -64,6 +65,8 @@ export interface StackDemoAccount {
 export interface StackDemo {
   readonly accounts: readonly StackDemoAccount[];
   readonly userApiKey: string;
+  /** The demo provider's nodes (none with DEMO_NODES=off). */
+  readonly nodes: readonly StackDemoNode[];
 }
 
 export interface LocalStack {
@@ -88,6 +91,13 @@ function devchainAddress(env: Env): { host: string; port: number } {
   return { host: env.CHAIN_HOST || "127.0.0.1", port };
 }
 
+/** DEMO_NODE_PORT: the first demo node's port (the second takes the next); 0 (default) picks free ports. */
+function demoNodePort(env: Env): number {
+  const raw = env.DEMO_NODE_PORT || "0";
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_534) throw new ConfigError(`DEMO_NODE_PORT must be a port number, got "${raw}"`);
+  return port;
+}
 
 /** What `npm start` assumes when the environment does not say: the chain on, at phase 3 (PAYG in CXPT). */
 export const START_DEFAULTS: Env = { CHAIN_STAGE: "testnet", CHAIN_PHASE: "3" };
@@ -232,8 +242,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (local && app.chain !== undefined) {
       const seeded = await seedDemo(app.db, app.chain, rpcUrl!, join(config.dataDir, "demo.json"));
       const { client, addresses } = app.chain;
+      const provider = seeded.accounts.find((a) => a.name === "provider")!;
+      let nodes: StackDemoNode[] = [];
+      if (env.DEMO_NODES !== "off") {
+        const started = await startDemoNodes(app, provider.account.id, join(config.dataDir, "demo-nodes.json"), demoNodePort(env));
+        // Stopped after the app (cleanup runs in reverse), so its health checker never records them going away.
+        cleanup.splice(cleanup.indexOf(app.close), 0, started.close);
+        nodes = started.nodes;
+      }
       demo = {
         userApiKey: seeded.userApiKey,
+        nodes,
         accounts: await Promise.all(
           seeded.accounts.map(async ({ name, account, privateKey }) => {
             const wallet = privateKeyToAccount(privateKey).address;
@@ -360,6 +379,7 @@ export function describeStack(stack: LocalStack): string[] {
       lines.push(row("", `private key ${account.privateKey}`));
     }
     lines.push(row("user API key", demo.userApiKey));
+    for (const node of demo.nodes) lines.push(row("demo node", `${node.baseUrl}  ${node.tier}: ${node.models.join(", ")}  (demo provider)`));
     lines.push(
       "",
       "Try the compute API:",

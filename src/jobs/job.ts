@@ -21,11 +21,17 @@ export type JobResult =
   | { readonly outcome: "ok"; readonly summary: JobSummary }
   | { readonly outcome: "skipped"; readonly summary: JobSummary & { readonly reason: string } };
 
+/** What a manual run may ask of a job beyond its schedule. */
+export interface JobParams {
+  /** rewards: close the window at the moment of the run ("run now") instead of at today 00:00 UTC. */
+  readonly closeNow?: boolean;
+}
+
 export interface JobDefinition {
   readonly name: JobName;
   readonly description: string;
   readonly schedule: (config: AppConfig) => Schedule;
-  readonly run: (ctx: AppContext, progress: Progress) => Promise<JobResult>;
+  readonly run: (ctx: AppContext, progress: Progress, params: JobParams) => Promise<JobResult>;
 }
 
 /** A run that did nothing because `reason` (a feature off at this stage, nothing due). */

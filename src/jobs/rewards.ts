@@ -6,6 +6,12 @@
 // are lost. Idempotent per epoch: a second run the same day finds the closed window empty and does
 // nothing; after a waiting run it sends nothing again (unchanged points are not re-sent) and only
 // starts the epoch if the current one has ended meanwhile.
+//
+// Run now (an admin's POST /api/v1/admin/rewards/run-now): the window closes at the moment of the
+// run instead of at 00:00 UTC, so today's served work reaches an epoch today. The next scheduled
+// run's window then starts at that moment. Every run first writes this instance's served work and
+// records its window's end as a cutoff (src/providers/served.ts), so work written after it (even
+// a late write of an earlier hour) counts in the next window, and none counts twice.
 import type { AppContext } from "../app/context.ts";
 import { exclusive, requireChain } from "../app/guards.ts";
 import type { ChainContext } from "../app/chain.ts";
@@ -15,6 +21,7 @@ import { AppError, unavailable } from "../errors.ts";
 import { runRewardsEpoch } from "../rewards/epoch.ts";
 import { features } from "../stage/stage.ts";
 import { ok, skipped, type JobDefinition } from "./job.ts";
+import { cutServedWork } from "../providers/served.ts";
 import { lastOkRun } from "./runs.ts";
 import { nextRun } from "./schedule.ts";
 
@@ -24,9 +31,9 @@ const END_MARGIN_S = 300n;
 
 const utcMidnight = (at: Date): Date => new Date(Math.floor(at.getTime() / DAY_MS) * DAY_MS);
 
-/** [from, to) of the next epoch's points: from the end of the last closed window (else yesterday) to today 00:00 UTC. */
-async function windowOf(ctx: AppContext, now: Date): Promise<{ from: Date; to: Date }> {
-  const to = utcMidnight(now);
+/** [from, to) of the next epoch's points: from the end of the last closed window (else yesterday) to today 00:00 UTC, or to `now` when closing now. */
+async function windowOf(ctx: AppContext, now: Date, closeNow: boolean): Promise<{ from: Date; to: Date }> {
+  const to = closeNow ? now : utcMidnight(now);
   const last = await lastOkRun(ctx.db, "rewards", { closed: true });
   const lastTo = last?.summary?.to;
   return { from: typeof lastTo === "string" ? new Date(lastTo) : new Date(to.getTime() - DAY_MS), to };
@@ -67,14 +74,20 @@ export const rewardsJob: JobDefinition = {
   name: "rewards",
   description: "Daily rewards epoch: points from the last day uploaded for the next epoch, which starts when the current one ends",
   schedule: (config) => ({ pattern: config.jobs.rewardsCron }),
-  async run(ctx: AppContext, progress) {
+  async run(ctx: AppContext, progress, params) {
     if (!features(ctx.stage.stage, ctx.stage.phase).claims) return skipped("rewards are off: they need the chain at phase 1 or later");
     const chain = requireChain(ctx);
-    const { from, to } = await windowOf(ctx, new Date());
+    const closeNow = params.closeNow === true;
+    const { from, to } = await windowOf(ctx, new Date(), closeNow);
+    if (from.getTime() < to.getTime()) {
+      // Served work written from here on lands after `to`, even a late write of an earlier hour.
+      await ctx.providers.served.flush();
+      await cutServedWork(ctx.db, to);
+    }
     if (from.getTime() >= to.getTime()) return ok({ status: "done", to: to.toISOString(), reason: `points up to ${to.toISOString()} are already done` });
     const current = await chain.client.readContract({ address: chain.addresses.distributor, abi: distributorAbi, functionName: "currentEpoch" });
     const epoch = current + 1n;
-    const window = { epoch: epoch.toString(), from: from.toISOString(), to: to.toISOString() };
+    const window = { epoch: epoch.toString(), from: from.toISOString(), to: to.toISOString(), ...(closeNow ? { closedNow: true } : {}) };
     progress(0, 2, `epoch ${epoch}: points`);
     const result = await runRewardsEpoch(ctx, { epoch, from, to });
     progress(1, 2, `epoch ${epoch}: start`);

@@ -5,7 +5,7 @@
 import type { AppContext } from "../app/context.ts";
 import { AppError, conflict, notFound } from "../errors.ts";
 import { jobNamed } from "./definitions.ts";
-import type { JobDefinition, JobName, JobResult, Progress } from "./job.ts";
+import type { JobDefinition, JobName, JobParams, JobResult, Progress } from "./job.ts";
 import { finishRun, startRun, type JobRun, type Trigger } from "./runs.ts";
 
 export interface RunJobOptions {
@@ -13,6 +13,8 @@ export interface RunJobOptions {
   /** The slot a scheduled run is for (unique per job). */
   readonly scheduledFor?: Date;
   readonly progress?: Progress;
+  /** Manual runs only (see JobParams). */
+  readonly params?: JobParams;
 }
 
 /** Arbitrary first key of the jobs' advisory locks (the second is the job name's hash). */
@@ -64,7 +66,8 @@ async function alreadyRunning(ctx: AppContext, job: JobDefinition, options: RunJ
   return record(ctx, job, options, async () => ({ outcome: "skipped", summary: { reason: "the previous run was still going" } }));
 }
 
-const execute = (ctx: AppContext, job: JobDefinition, options: RunJobOptions) => record(ctx, job, options, () => job.run(ctx, options.progress ?? (() => {})));
+const execute = (ctx: AppContext, job: JobDefinition, options: RunJobOptions) =>
+  record(ctx, job, options, () => job.run(ctx, options.progress ?? (() => {}), options.params ?? {}));
 
 async function record(ctx: AppContext, job: JobDefinition, options: RunJobOptions, work: () => Promise<JobResult>): Promise<JobRun | null> {
   const { log, metrics } = ctx.monitor;

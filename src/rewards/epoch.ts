@@ -3,8 +3,10 @@
 // over a time window, stored and uploaded by uploadEntries (./upload.ts, the admin's CSV path too), with the
 // Vault's accrued payments swept into the distributor first so the epoch has a budget.
 //
-// Inputs: provider_requests / provider_health (0008_provider_stats.sql), which Cxmpute's
-// orchestrator reports through PUT /api/v1/admin/providers/stats (./stats.ts). Users: usage_events billed in CXPT, by cost_ausd (USD-pegged, so the share
+// Inputs: the work served through the gateway and the node health checks (src/providers/,
+// 0016_provider_nodes.sql), and provider_requests / provider_health (0008_provider_stats.sql), which
+// an external orchestrator reports through PUT /api/v1/admin/providers/stats (./stats.ts); see
+// loadProviderStats for how the two are merged without counting twice. Users: usage_events billed in CXPT, by cost_ausd (USD-pegged, so the share
 // does not move with the CXPT rate); legacy (off-chain credit) usage earns no cashback.
 // Accounts without a linked wallet cannot hold points and are left out.
 import type { CounterStore } from "../counters/counters.ts";
@@ -146,6 +148,17 @@ export interface EpochWindow {
   readonly to: Date;
 }
 
+/** Rows of the same wallet, tier and hour merged into one with the greater request count. */
+function greatestPerHour<R extends { wallet: string; tier: string; hour_ms: string | number; requests: string | number }>(rows: readonly R[]): R[] {
+  const merged = new Map<string, R>();
+  for (const row of rows) {
+    const key = `${row.wallet.toLowerCase()}|${row.tier}|${row.hour_ms}`;
+    const known = merged.get(key);
+    if (known === undefined || BigInt(row.requests) > BigInt(known.requests)) merged.set(key, row);
+  }
+  return [...merged.values()];
+}
+
 /** Requests served in the window from a DynamoDB counter store, by provider wallet. */
 async function servedFromCounters(db: Queryable, counters: CounterStore, window: EpochWindow) {
   const counts = await counters.served(window);
@@ -159,27 +172,57 @@ async function servedFromCounters(db: Queryable, counters: CounterStore, window:
   });
 }
 
+/** p50 of a provider-day whose checks all failed: the worst latency band. */
+export const NO_GOOD_CHECK_P50_MS = 60_000;
+
 /**
- * The window's provider statistics from provider_requests / provider_health; the served requests
- * from `counters` instead when they live in DynamoDB (COUNTER_STORE=dynamodb).
+ * The window's provider statistics: the work served through the gateway (provider_served) and the
+ * orchestrator's uploads (provider_requests), and health from the node checks (provider_node_checks)
+ * and the uploads (provider_health). When both sources have the same provider, tier and hour, the
+ * greater request count is taken (never their sum: they may describe the same requests); when both
+ * have the same provider and day, the uploaded health figure is taken (the orchestrator's is the
+ * operator's own measurement). Served work counts by the start of its period (0016_provider_nodes.sql),
+ * uploads by their hour.
  */
 export async function loadProviderStats(db: Queryable, { from, to }: EpochWindow, counters?: CounterStore): Promise<ProviderStats> {
-  const served =
-    counters?.kind === "dynamodb"
-      ? await servedFromCounters(db, counters, { from, to })
-      : (
-          await db.query<{ wallet: string; tier: string; hour_ms: string | number; requests: string | number }>(
-            `select a.wallet, r.tier, (extract(epoch from r.hour) * 1000)::bigint as hour_ms, r.requests
-               from provider_requests r join accounts a on a.id = r.provider_account_id
-              where r.hour >= $1 and r.hour < $2 and a.wallet is not null and r.requests > 0`,
-            [from.toISOString(), to.toISOString()],
-          )
-        ).rows;
+  // With COUNTER_STORE=dynamodb the gateway's served work is counted in DynamoDB: the greater of it and
+  // the uploads per provider, tier and hour, as below.
+  const dynamo = counters?.kind === "dynamodb" ? await servedFromCounters(db, counters, { from, to }) : undefined;
+  const { rows: uploadedOrMerged } = await db.query<{ wallet: string; tier: string; hour_ms: string | number; requests: string | number }>(
+    `with recorded as (
+       select provider_account_id, tier, date_trunc('hour', period_start at time zone 'UTC') at time zone 'UTC' as hour, sum(requests) as requests
+         from provider_served where $3 and period_start >= $1 and period_start < $2 group by 1, 2, 3),
+     uploaded as (
+       select provider_account_id, tier, hour, requests from provider_requests where hour >= $1 and hour < $2),
+     merged as (
+       select coalesce(r.provider_account_id, u.provider_account_id) as provider_account_id, coalesce(r.tier, u.tier) as tier,
+              coalesce(r.hour, u.hour) as hour, greatest(coalesce(r.requests, 0), coalesce(u.requests, 0)) as requests
+         from recorded r full join uploaded u on u.provider_account_id = r.provider_account_id and u.tier = r.tier and u.hour = r.hour)
+     select a.wallet, m.tier, (extract(epoch from m.hour) * 1000)::bigint as hour_ms, m.requests
+       from merged m join accounts a on a.id = m.provider_account_id
+      where a.wallet is not null and m.requests > 0`,
+    [from.toISOString(), to.toISOString(), dynamo === undefined],
+  );
+  const served = dynamo === undefined ? uploadedOrMerged : greatestPerHour([...uploadedOrMerged, ...dynamo]);
   const { rows: health } = await db.query<{ wallet: string; day: string; uptime_bps: number; p50_ms: number }>(
-    `select a.wallet, h.day::text as day, h.uptime_bps, h.p50_ms
-       from provider_health h join accounts a on a.id = h.provider_account_id
-      where h.day >= ($1::timestamptz at time zone 'UTC')::date and h.day < ($2::timestamptz at time zone 'UTC')::date + 1
-        and a.wallet is not null`,
+    `with days as (
+       select ($1::timestamptz at time zone 'UTC')::date as first, ($2::timestamptz at time zone 'UTC')::date as last),
+     checked as (
+       select c.provider_account_id, (c.at at time zone 'UTC')::date as day,
+              (count(*) filter (where c.up) * 10000 / count(*))::int as uptime_bps,
+              coalesce(percentile_disc(0.5) within group (order by c.latency_ms) filter (where c.up), ${NO_GOOD_CHECK_P50_MS})::int as p50_ms
+         from provider_node_checks c, days
+        where c.at >= days.first::timestamp at time zone 'UTC' and c.at < (days.last + 1)::timestamp at time zone 'UTC'
+        group by 1, 2),
+     uploaded as (
+       select h.provider_account_id, h.day, h.uptime_bps, h.p50_ms from provider_health h, days where h.day >= days.first and h.day <= days.last),
+     merged as (
+       select * from uploaded
+        union all
+       select * from checked c where not exists (select 1 from uploaded u where u.provider_account_id = c.provider_account_id and u.day = c.day))
+     select a.wallet, m.day::text as day, m.uptime_bps, m.p50_ms
+       from merged m join accounts a on a.id = m.provider_account_id
+      where a.wallet is not null`,
     [from.toISOString(), to.toISOString()],
   );
   return {

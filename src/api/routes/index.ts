@@ -18,12 +18,13 @@ import { alertRoutes } from "./alerts.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { jobRoutes } from "./jobs.ts";
 import { providerStatsRoutes } from "./provider-stats.ts";
+import { providerNodeRoutes } from "./provider-nodes.ts";
 import { webRoutes } from "./web.ts";
 import { faucetRoutes } from "./faucet.ts";
 
 export type RouteModule = (app: Api, ctx: AppContext) => void | Promise<void>;
 
-export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, billingRoutes, usageRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes, faucetRoutes,
+export const ROUTES: readonly RouteModule[] = [authRoutes, accountRoutes, computeRoutes, tokenRoutes, rewardRoutes, earningsRoutes, subscriptionRoutes, providerNodeRoutes, billingRoutes, usageRoutes, adminRoutes, adminAccountRoutes, adminTreasuryRoutes, providerStatsRoutes, alertRoutes, jobRoutes, healthRoutes, metricsRoutes, faucetRoutes,
   // Last: the dashboards' files and page fallback.
   webRoutes,
 ];

@@ -8,7 +8,8 @@ import { isRunning, runJob } from "../../jobs/run.ts";
 import { listRuns, type JobRun } from "../../jobs/runs.ts";
 import { describeSchedule, nextRun } from "../../jobs/schedule.ts";
 import { badRequest, notFound } from "../../errors.ts";
-import { adminHook } from "../auth.ts";
+import { accountOf, adminHook } from "../auth.ts";
+import { audited } from "../../audit/log.ts";
 import { errors, Nullable, pageQuery, Timestamp } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
@@ -134,6 +135,30 @@ export function jobRoutes(app: Api, ctx: AppContext): void {
       const run = await runJob(ctx, jobOf(request.params.name).name, { trigger: "manual" });
       // A manual run is never a duplicate delivery, so it always has a record.
       return runView(run!);
+    },
+  );
+
+  app.post(
+    "/api/v1/admin/rewards/run-now",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Run the rewards job now, closing its window at this moment",
+        description:
+          "Like running the rewards job, but the epoch's window ends now instead of at today 00:00 UTC, so work served today earns points in the epoch it starts " +
+          "(if the current epoch is still running, the points are uploaded and the epoch starts at the next run after it ends). " +
+          "Work served afterwards counts in the next window. " +
+          "Audited as run_rewards_now. 409 `JOB_RUNNING` while the rewards job runs.",
+        response: { 200: RunView, ...errors(401, 403, 409) },
+      },
+    },
+    async (request) => {
+      const run = await audited(ctx.db, { actorId: accountOf(request).id, action: "run_rewards_now", params: {} }, async () => {
+        const done = (await runJob(ctx, "rewards", { trigger: "manual", params: { closeNow: true } }))!;
+        return { result: done, outcome: { status: "executed", run: done.id, jobOutcome: done.outcome, summary: done.summary, error: done.error } };
+      });
+      return runView(run);
     },
   );
 }

@@ -1,6 +1,6 @@
 // The admin dashboard (/admin): the airdrop console (points CSV, split, dispatch), the protocol
-// balance and its Safe withdrawals, the stage switch with its checks, plans, burn rate, alerts, and the
-// operations views: jobs (run now), accounts (search, legacy-credit grants) and the audit log.
+// balance and its Safe withdrawals, the stage switch with its checks, plans, rewards "run now", burn rate, alerts, and
+// the operations views: jobs (run now), accounts (search, legacy-credit grants) and the audit log.
 import "./admin.css";
 import { AccountsPanel } from "./AccountsPanel.tsx";
 import { AirdropConsole } from "./AirdropConsole.tsx";
@@ -10,6 +10,7 @@ import { BurnRate } from "./BurnRate.tsx";
 import { JobsPanel } from "./JobsPanel.tsx";
 import { PlansEditor } from "./PlansEditor.tsx";
 import { ProtocolBalanceCard } from "./ProtocolBalanceCard.tsx";
+import { RewardsRunNow } from "./RewardsRunNow.tsx";
 import { ToggleMainnet } from "./ToggleMainnet.tsx";
 
 export default function AdminDashboard() {
@@ -25,6 +26,7 @@ export default function AdminDashboard() {
         <div className="wide">
           <PlansEditor />
         </div>
+        <RewardsRunNow />
         <BurnRate />
         <AlertsList />
         <div className="wide">

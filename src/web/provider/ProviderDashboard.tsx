@@ -1,5 +1,6 @@
-// The provider dashboard (/provider): earnings, points and performance, tokens and history, then the
+// The provider dashboard (/provider): earnings, points and performance, the nodes, tokens and history, then the
 // work served and node health per day.
+import { NodesCard } from "./NodesCard.tsx";
 import { ProviderActivity } from "./ProviderActivity.tsx";
 import { ProviderEarnings } from "./ProviderEarnings.tsx";
 import { TokenManagement } from "./TokenManagement.tsx";
@@ -10,6 +11,7 @@ export default function ProviderDashboard() {
       <h1>Provider dashboard</h1>
       <div className="grid">
         <ProviderEarnings />
+        <NodesCard />
         <TokenManagement />
         <div className="wide">
           <ProviderActivity />

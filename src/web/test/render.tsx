@@ -44,7 +44,8 @@ export function stubApi(routes: Routes): string[] {
     calls.push(`${method} ${url.pathname}${url.search}`);
     const route = routes[`${method} ${url.pathname}`];
     const [status, body] = route === undefined ? [404, { error: { code: "NOT_FOUND", message: `no ${url.pathname}` } }] : typeof route === "function" ? route() : route;
-    return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    // A 204 has no body (the Response constructor refuses one).
+    return new Response(status === 204 ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
   });
   return calls;
 }

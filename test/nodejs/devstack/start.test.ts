@@ -179,6 +179,17 @@ async function observe(run: Run, dataDir: string, api: string, rpc: string): Pro
   const admin = await signIn(api, devKey(DEV_KEYS.demoAdmin));
   assert.equal(admin.account.role, "admin");
 
+  // Two demo nodes serve the demo models in two tiers, registered to the demo provider and up.
+  const nodeRows = run.lines.filter((line) => /^ {2}demo node {2,}/.test(line));
+  assert.equal(nodeRows.length, 2, run.lines.join("\n"));
+  const provider = await signIn(api, devKey(DEV_KEYS.demoProvider));
+  const nodes = await json<{ nodes: { baseUrl: string; tier: string; status: string; models: string[] }[] }>(`${api}/api/v1/provider/nodes`, { headers: bearer(provider.token) });
+  assert.equal(nodes.status, 200);
+  assert.deepEqual(nodes.body.nodes.map((n) => [n.tier, n.status]).sort(), [["blue-surge", "up"], ["tide-pool", "up"]]);
+  for (const node of nodes.body.nodes) assert.ok(nodeRows.some((line) => line.includes(node.baseUrl)), `${node.baseUrl} is printed`);
+  const models = await json<{ data: unknown[] }>(`${nodes.body.nodes[0]!.baseUrl}/models`);
+  assert.equal(models.status, 200);
+
   const deployment = JSON.parse(await readFile(join(dataDir, "deployment.json"), "utf8")) as SuiteDeployment;
   const cxpt = deployment.contracts.cxpt!;
   assert.ok(run.lines.some((line) => line.includes("CXPT") && line.includes(cxpt)), "the table lists the CXPT address");

@@ -2,7 +2,7 @@
 // the demo provider's statistics, a Vault deposit funds the distributor and the daily rewards job
 // computes and starts the epoch; the provider signs in with the development wallet, sees its
 // earnings per epoch and how its points came about, claims without gas and sees its balance move,
-// as the chain confirms.
+// as the chain confirms. Then it registers a node, sees its health, pauses, resumes and removes it.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseEther, toHex, type Address } from "viem";
@@ -11,6 +11,7 @@ import type { Browser } from "playwright-core";
 import { cxptAbi, distributorAbi, vaultAbi } from "../../../src/chain/abis.ts";
 import { DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
 import { runJob } from "../../../src/jobs/run.ts";
+import { startDemoNode } from "../../../src/providers/demo-node.ts";
 import { formatCxpt } from "../../../src/web/lib/format.ts";
 import { auth, fundCxpt, networkHelpers, signIn, USERS, viem, walletOf } from "../api/harness.ts";
 import { launchBrowser, openDashboard, PHONE, screenshot, scrollsSideways, startWebStack, type WebStack } from "./browser.ts";
@@ -152,5 +153,49 @@ describe("provider dashboard in the browser", () => {
     assert.equal(await page.getByRole("alert").count(), 0);
     assert.deepEqual(pageErrors, []);
     await page.context().close();
+  });
+
+  it("registers a node and sees its health, pauses and resumes it, and removes it after confirming", async () => {
+    const node = await startDemoNode({});
+    try {
+      const { page, pageErrors } = await openDashboard(browser, web, "/provider", { wallet: "Demo provider" });
+      const card = page.getByRole("region", { name: "Nodes" });
+      await card.getByText(/No nodes yet/).waitFor();
+      const form = card.getByRole("form", { name: "Add a node" });
+      // Refused first: an address outside the development allow-list (loopback only).
+      await form.getByLabel(/Base URL/).fill("http://10.0.0.1:8000/v1");
+      await form.getByLabel(/Models/).fill("llama-3.1-8b-instruct, nomic-embed-text");
+      await form.getByLabel(/Tier/).selectOption("blue-surge");
+      await form.getByRole("button", { name: "Add node" }).click();
+      await form.getByRole("alert").getByText(/allow-list/).waitFor();
+
+      await form.getByLabel(/Base URL/).fill(node.baseUrl);
+      await form.getByRole("button", { name: "Add node" }).click();
+      const row = card.getByRole("row").filter({ hasText: node.baseUrl });
+      await row.waitFor();
+      assert.match(await row.innerText(), /blue-surge\s+up/);
+      assert.match(await row.innerText(), /100\.00 %/);
+      assert.equal(await form.getByRole("alert").count(), 0);
+      const [stored] = (await web.app.db.query<{ tier: string }>("select tier from provider_nodes")).rows;
+      assert.equal(stored?.tier, "blue-surge");
+
+      await row.getByRole("button", { name: "Pause" }).click();
+      await row.getByText("paused").waitFor();
+      assert.equal(web.app.providers.router.acquire("llama-3.1-8b-instruct"), undefined, "a paused node gets no requests");
+      await row.getByRole("button", { name: "Resume" }).click();
+      await row.getByRole("button", { name: "Pause" }).waitFor();
+      const lease = web.app.providers.router.acquire("llama-3.1-8b-instruct");
+      assert.ok(lease);
+      lease.release();
+
+      await row.getByRole("button", { name: "Remove" }).click();
+      await row.getByRole("button", { name: "Yes, remove" }).click();
+      await card.getByText(/No nodes yet/).waitFor();
+      assert.equal((await web.app.db.query("select 1 from provider_nodes")).rows.length, 0);
+      assert.deepEqual(pageErrors, []);
+      await page.context().close();
+    } finally {
+      await node.close();
+    }
   });
 });

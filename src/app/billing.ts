@@ -30,6 +30,7 @@ import type { AppConfig } from "../config/config.ts";
 import type { Db } from "../db/db.ts";
 import type { Logger } from "../monitoring/index.ts";
 import { features } from "../stage/stage.ts";
+import { billingAbi } from "../chain/abis.ts";
 import { readPlans } from "../subscriptions/chain.ts";
 import { readWalletFunds } from "../tokens/balances.ts";
 import { CASH_UNIT, type Limits } from "../billing/funds.ts";
@@ -90,11 +91,16 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
   const meter = createMeter({ store, prices: () => table, priceSource });
   const defaultLimits: Limits = { requestsPerMinute: config.gateway.paygRequestsPerMinute, concurrency: config.gateway.paygConcurrency };
 
+  // What settlement can collect: min(balance, Vault allowance), and no more than the spending cap the
+  // wallet set on UsageBilling leaves in its period (no cap: no PAYG).
   const paygCapacity = async (wallet: string): Promise<bigint> => {
     const chain = deps.chain();
     if (!chain) return 0n;
-    const funds = await readWalletFunds(chain.client, { cxpt: chain.addresses.cxpt, vault: chain.addresses.vault, wallet: wallet as Address });
-    return funds.paygCapacity;
+    const [funds, cap] = await Promise.all([
+      readWalletFunds(chain.client, { cxpt: chain.addresses.cxpt, vault: chain.addresses.vault, wallet: wallet as Address }),
+      chain.client.readContract({ address: chain.addresses.billing, abi: billingAbi, functionName: "remainingCap", args: [wallet as Address] }),
+    ]);
+    return funds.paygCapacity < cap ? funds.paygCapacity : cap;
   };
   // Plans change rarely (a timelocked admin action): their limits are read once a minute at most.
   let plans: { readonly at: number; readonly limits: Promise<Map<number, Limits>> } | undefined;

@@ -15,7 +15,7 @@ export const TRACKED: Readonly<Record<IndexedContract, { readonly abi: Abi; read
     abi: subscriptionsAbi,
     events: ["PlanSet", "PlanActivated", "PassRenewed", "TokensConsumed", "BucketGranted", "RenewalCancelled", "RenewalResumed", "Transfer"],
   },
-  billing: { abi: billingAbi, events: ["BatchCommitted", "LeafCollected", "LeafShortfall"] },
+  billing: { abi: billingAbi, events: ["BatchCommitted", "LeafCollected", "LeafShortfall", "SpendingCapSet"] },
 };
 
 export const INDEXED_CONTRACTS = Object.keys(TRACKED) as IndexedContract[];
@@ -101,7 +101,7 @@ export function decodeLog(chainId: number, contract: IndexedContract, log: Log<b
 }
 
 /**
- * The wallets (lower-case) whose CXPT balance, Vault allowance or subscription an event changes:
+ * The wallets (lower-case) whose CXPT balance, Vault allowance, spending cap or subscription an event changes:
  * the ones the billing gate must reload. Pass holders change hands with the pass NFT.
  */
 export function walletsTouched(events: readonly IndexedEvent[]): Set<string> {
@@ -116,7 +116,7 @@ export function walletsTouched(events: readonly IndexedEvent[]): Set<string> {
     } else if (contract === "cxpt" && event === "Approval") add(args.owner);
     else if (contract === "vault" && (event === "Paid" || event === "DepositConsumed")) add(args.user);
     else if (contract === "subscriptions" && event === "PlanActivated") add(args.user);
-    else if (contract === "billing" && (event === "LeafCollected" || event === "LeafShortfall")) add(args.user);
+    else if (contract === "billing" && (event === "LeafCollected" || event === "LeafShortfall" || event === "SpendingCapSet")) add(args.user);
     else if (contract === "distributor" && event === "Claimed") add(args.account);
   }
   wallets.delete("0x0000000000000000000000000000000000000000");

@@ -26,7 +26,7 @@ for (const backend of BACKENDS) {
       second = await startDemoNode({ models: TEST_MODELS });
       slow = await startDemoNode({ models: ["slow-model"], tokenDelayMs: 40 });
       doomed = await startDemoNode({ models: ["doomed-model"], tokenDelayMs: 40 });
-      stack = await startStack(backend, { PAYG_REQUESTS_PER_MINUTE: "1000", PAYG_CONCURRENCY: "500" }, {
+      stack = await startStack(backend, { PAYG_REQUESTS_PER_MINUTE: "1000", PAYG_CONCURRENCY: "500", API_MAX_CONNECTIONS_PER_IP: "1000" }, {
         nodes: (node): RoutableNode[] => [
           { id: "a", providerAccountId: PROVIDER, baseUrl: node.baseUrl, models: TEST_MODELS, tier: "blue-surge", maxConcurrency: 256 },
           { id: "b", providerAccountId: PROVIDER, baseUrl: second.baseUrl, models: TEST_MODELS, tier: "blue-surge", maxConcurrency: 256 },

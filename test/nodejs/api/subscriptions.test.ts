@@ -416,7 +416,7 @@ for (const backend of BACKENDS) {
       const event = (
         await stack.app.db.query<{ bucket_tokens: string; credits_wei: string; payg_wei: string }>(
           "select bucket_tokens, credits_wei, payg_wei from usage_events where request_id = $1",
-          [`sub-${backend}`],
+          [`${carol.accountId}:sub-${backend}`], // request ids are stored scoped to their account
         )
       ).rows[0]!;
       assert.deepEqual(event, { bucket_tokens: used.toString(), credits_wei: "0", payg_wei: "0" });

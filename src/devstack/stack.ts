@@ -28,6 +28,7 @@ import { DEV_BACKEND_ENV } from "./keys.ts";
 import { writeStackRecord } from "./record.ts";
 import { seedDemo } from "./seed.ts";
 import { startDemoNodes, type StackDemoNode } from "./demo-nodes.ts";
+import { DEMO_MODELS } from "../providers/demo-node.ts";
 import { ensureSuite } from "./suite.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -331,7 +332,7 @@ function redact(url: string): string {
 }
 
 /** The body of the sample compute request the table prints. */
-const SAMPLE_CHAT = JSON.stringify({ model: "demo", tier: "tide-pool", messages: [{ role: "user", content: "Hello" }] });
+const SAMPLE_CHAT = JSON.stringify({ model: DEMO_MODELS[0], messages: [{ role: "user", content: "Hello" }], max_tokens: 32 });
 
 /** What runs where, for people: chain and contracts, stores, URLs, demo accounts and a sample request. */
 export function describeStack(stack: LocalStack): string[] {

@@ -34,9 +34,16 @@ export interface Completion {
   readonly cxpt?: { readonly requestId: string; readonly billedIn: "cxpt" | "legacy"; readonly costWei: string; readonly charged: boolean };
 }
 
-/** Sends `prompt` to the metered endpoint with API key `key` (not the session: the compute API takes keys). */
-export const tryCompletion = (key: string, prompt: string): Promise<Completion> =>
-  apiFetch<Completion>("/api/v1/chat/completions", { token: key, body: { model: "demo", messages: [{ role: "user", content: prompt }], max_tokens: 64 } });
+/**
+ * Sends `prompt` to the metered endpoint with API key `key` (not the session: the compute API takes
+ * keys), to the first model a provider node serves (GET /api/v1/models).
+ */
+export async function tryCompletion(key: string, prompt: string): Promise<Completion> {
+  const models = await apiFetch<{ readonly data: readonly { readonly id: string }[] }>("/api/v1/models", { token: key });
+  const model = models.data[0]?.id;
+  if (model === undefined) throw new Error("No provider node serves a model right now: there is nothing to try the API on.");
+  return apiFetch<Completion>("/api/v1/chat/completions", { token: key, body: { model, messages: [{ role: "user", content: prompt }], max_tokens: 64 } });
+}
 
 /** What the meter said about a completion, for people. */
 export function costLine(completion: Completion): string {

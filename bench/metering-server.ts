@@ -10,8 +10,9 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildServer } from "../src/api/server.ts";
 import { createApp } from "../src/app/create.ts";
+import { createAccount } from "../src/accounts/store.ts";
 import { startDemoNode } from "../src/providers/demo-node.ts";
-import { TIERS } from "../src/providers/router.ts";
+import { insertNode, MAX_CONCURRENCY } from "../src/providers/store.ts";
 import { loadConfig } from "../src/config/config.ts";
 
 /** Messages from the parent. */
@@ -28,9 +29,12 @@ const send = (report: ServerReport) => new Promise<void>((resolve) => process.se
 if (!process.send) throw new Error("bench/metering-server.ts runs as a child of bench/metering.ts (IPC)");
 
 const node = await startDemoNode();
-// The node in every tier, with room for any load the bench makes (a static router: no registry).
-const nodes = TIERS.map((tier) => ({ id: `bench-${tier}`, providerAccountId: "00000000-0000-4000-8000-000000000000", baseUrl: node.baseUrl, models: ["llama-3.1-8b-instruct"], tier, maxConcurrency: 100_000 }));
-const app = await createApp(loadConfig(), { nodes });
+const app = await createApp(loadConfig());
+// The node registered as a provider would register it, checked once so that it is routable at once.
+const provider = await createAccount(app.db, { kind: "provider", displayName: "bench provider" });
+await insertNode(app.db, provider.id, { baseUrl: node.baseUrl, models: ["llama-3.1-8b-instruct"], tier: "tide-pool", maxConcurrency: MAX_CONCURRENCY });
+await app.providers.registry.refresh();
+await app.providers.health.checkNow();
 const api = await buildServer(app);
 await api.listen({ host: "127.0.0.1", port: 0 });
 const address = api.server.address();

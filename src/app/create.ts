@@ -11,8 +11,6 @@ import { closeAll } from "./close.ts";
 import type { AppContext, RuntimeStage } from "./context.ts";
 import { loadStage } from "./settings.ts";
 import { followChain, type Follower } from "../indexer/follow.ts";
-import type { RoutableNode } from "../providers/router.ts";
-import { createStaticRouter } from "../providers/static-router.ts";
 import { LOCAL_CHAIN_ID } from "../chain/chains.ts";
 import { openProviders, type Providers } from "../providers/index.ts";
 
@@ -27,12 +25,10 @@ export interface CreateOptions extends ConnectOptions {
   readonly log?: Logger;
   /** Follow the chain with the indexer and check provider nodes (default true; one-off commands turn it off). */
   readonly follow?: boolean;
-  /** Fixed provider nodes to route to (a static router). */
-  readonly nodes?: readonly RoutableNode[];
 }
 
 export async function createApp(config: AppConfig, options: CreateOptions = {}): Promise<App> {
-  const { log, follow, nodes = [], ...connectOptions } = options;
+  const { log, follow, ...connectOptions } = options;
   const db = await openDb(config.database);
   let counters: CounterStore | undefined;
   try {
@@ -59,13 +55,8 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
       log: monitor.log,
       metrics: monitor.metrics.registry,
     });
-    // Fixed nodes (a benchmark in front of one node, tests) route through a static router instead of
-    // the registry; with COUNTER_STORE=dynamodb served work is counted in DynamoDB.
-    const providers: Providers = {
-      ...opened,
-      router: nodes.length > 0 ? createStaticRouter(nodes, { paygShare: config.gateway.paygSharePercent / 100 }) : opened.router,
-      served: counters.kind === "dynamodb" ? servedWorkRecorder(counters, monitor.log) : opened.served,
-    };
+    // With COUNTER_STORE=dynamodb served work is counted in DynamoDB.
+    const providers: Providers = counters.kind === "dynamodb" ? { ...opened, served: servedWorkRecorder(counters, monitor.log) } : opened;
     const app: App = (built.app = {
       config,
       db,

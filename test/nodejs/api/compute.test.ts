@@ -4,7 +4,7 @@ import { parseEther, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { cxptAbi } from "../../../src/chain/abis.ts";
 import { drainOnce } from "../../../src/billing/index.ts";
-import { auth, BACKENDS, fundCxpt, signIn, startStack, USERS, viem, walletOf, type Stack } from "./harness.ts";
+import { auth, BACKENDS, fundCxpt, setSpendingCap, signIn, startStack, USERS, viem, walletOf, type Stack } from "./harness.ts";
 
 const chat = (max_tokens = 64) => ({ model: "llama-3-8b", messages: [{ role: "user", content: "What is CXPT?" }], max_tokens, tier: "open-ocean" });
 
@@ -102,6 +102,10 @@ for (const backend of BACKENDS) {
       const holder = await walletOf(USERS.admin);
       const approve = await holder.writeContract({ address: stack.deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [stack.deployment.contracts.vault!, parseEther("5")] });
       await publicClient.waitForTransactionReceipt({ hash: approve });
+      stack.app.billing.gate.invalidateWallet(wallet.toLowerCase());
+      // An allowance alone is no consent to PAYG: without a spending cap on UsageBilling, still 402.
+      assert.equal((await call(key, chat(), "payg-0")).statusCode, 402);
+      await setSpendingCap(stack.deployment, USERS.admin, { amount: parseEther("5"), period: 86_400n });
       stack.app.billing.gate.invalidateWallet(wallet.toLowerCase());
       const response = await call(key, chat(), "payg-1");
       assert.equal(response.statusCode, 200);

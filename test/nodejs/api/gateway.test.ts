@@ -8,11 +8,10 @@ import OpenAI from "openai";
 import { parseEther } from "viem";
 import { drainOnce } from "../../../src/billing/index.ts";
 import { demoAnswer, demoPromptTokens, startDemoNode, type DemoNode } from "../../../src/providers/demo-node.ts";
-import type { RoutableNode } from "../../../src/providers/router.ts";
+import type { NodeInput } from "../../../src/providers/store.ts";
 import { auth, BACKENDS, signIn, startStack, TEST_MODELS, USERS, type Stack } from "./harness.ts";
 
 const MODEL = "llama-3.1-8b-instruct";
-const PROVIDER = "00000000-0000-4000-8000-0000000000aa";
 
 for (const backend of BACKENDS) {
   describe(`compute gateway through the openai client (${backend})`, () => {
@@ -26,13 +25,13 @@ for (const backend of BACKENDS) {
       second = await startDemoNode({ models: TEST_MODELS });
       slow = await startDemoNode({ models: ["slow-model"], tokenDelayMs: 40 });
       doomed = await startDemoNode({ models: ["doomed-model"], tokenDelayMs: 40 });
-      stack = await startStack(backend, { PAYG_REQUESTS_PER_MINUTE: "1000", PAYG_CONCURRENCY: "500", API_MAX_CONNECTIONS_PER_IP: "1000" }, {
-        nodes: (node): RoutableNode[] => [
-          { id: "a", providerAccountId: PROVIDER, baseUrl: node.baseUrl, models: TEST_MODELS, tier: "blue-surge", maxConcurrency: 256 },
-          { id: "b", providerAccountId: PROVIDER, baseUrl: second.baseUrl, models: TEST_MODELS, tier: "blue-surge", maxConcurrency: 256 },
-          { id: "slow", providerAccountId: PROVIDER, baseUrl: slow.baseUrl, models: ["slow-model"], tier: "tide-pool", maxConcurrency: 8 },
-          { id: "doomed", providerAccountId: PROVIDER, baseUrl: doomed.baseUrl, models: ["doomed-model"], tier: "tide-pool", maxConcurrency: 8 },
-          { id: "dead", providerAccountId: PROVIDER, baseUrl: "http://127.0.0.1:9/v1", models: ["ghost-model"], tier: "tide-pool", maxConcurrency: 8 },
+      stack = await startStack(backend, { PAYG_REQUESTS_PER_MINUTE: "1000", PAYG_CONCURRENCY: "500", API_MAX_CONNECTIONS_PER_IP: "1000", DRAIN_INTERVAL_MS: "3600000" }, {
+        nodes: (node): NodeInput[] => [
+          { baseUrl: node.baseUrl, models: TEST_MODELS, tier: "blue-surge", maxConcurrency: 256 },
+          { baseUrl: second.baseUrl, models: TEST_MODELS, tier: "blue-surge", maxConcurrency: 256 },
+          { baseUrl: slow.baseUrl, models: ["slow-model"], tier: "tide-pool", maxConcurrency: 8 },
+          { baseUrl: doomed.baseUrl, models: ["doomed-model"], tier: "tide-pool", maxConcurrency: 8 },
+          { baseUrl: "http://127.0.0.1:9/v1", models: ["ghost-model"], tier: "tide-pool", maxConcurrency: 8 },
         ],
       });
       await stack.api.listen({ host: "127.0.0.1", port: 0 });

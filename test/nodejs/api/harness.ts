@@ -18,8 +18,10 @@ import { createApp, type App } from "../../../src/app/create.ts";
 import { buildServer, type Api } from "../../../src/api/server.ts";
 import { DEV_BACKEND_ENV, DEV_KEYS, devKey } from "../../../src/devstack/keys.ts";
 import { deleteRedisPrefix, scratchDatabase, scratchPrefix } from "../../../src/devstack/scratch.ts";
+import { createAccount } from "../../../src/accounts/store.ts";
 import { DEMO_MODELS, startDemoNode, type DemoNode } from "../../../src/providers/demo-node.ts";
-import { TIERS, type RoutableNode } from "../../../src/providers/router.ts";
+import { TIERS } from "../../../src/providers/router.ts";
+import { insertNode, type NodeInput } from "../../../src/providers/store.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
@@ -51,25 +53,29 @@ export interface Stack {
   readonly app: App;
   readonly api: Api;
   readonly deployment: SuiteDeployment;
-  /** The demo provider node the stack routes to (one node registered in every tier). */
+  /** The demo provider nodes the stack routes to, one per tier (cheapest first), registered to `providerAccountId`. */
   readonly node: DemoNode;
+  readonly providerAccountId: string;
   close(): Promise<void>;
 }
 
 /** Models the test stack's demo node serves: the demo models and the names older tests call. */
 export const TEST_MODELS = [...DEMO_MODELS, "llama-3-8b", "demo"];
 
-/** The demo node as one RoutableNode per tier (ids `node-<tier>`), owned by `providerAccountId`. */
-export const nodesFor = (node: DemoNode, providerAccountId = "00000000-0000-4000-8000-000000000000", maxConcurrency = 64): RoutableNode[] =>
-  TIERS.map((tier) => ({ id: `node-${tier}`, providerAccountId, baseUrl: node.baseUrl, models: TEST_MODELS, tier, maxConcurrency }));
+/** The stack's demo nodes registered one per tier. */
+const nodesFor = (demo: readonly DemoNode[]): NodeInput[] => TIERS.map((tier, i) => ({ baseUrl: demo[i]!.baseUrl, models: TEST_MODELS, tier, maxConcurrency: 64 }));
 
 /**
  * The API over `backend` with the suite deployed; `env` adds or overrides configuration
  * (CHAIN_STAGE=testnet, phase 3 by default). Close it at the end of the test.
  */
-export async function startStack(backend: BackendName, env: Record<string, string> = {}, options: { nodes?: (node: DemoNode) => RoutableNode[] } = {}): Promise<Stack> {
+export async function startStack(
+  backend: BackendName,
+  env: Record<string, string> = {},
+  options: { nodes?: (node: DemoNode) => NodeInput[] } = {},
+): Promise<Stack> {
   const deployment = await loadDeployment();
-  const node = await startDemoNode({ models: TEST_MODELS });
+  const demo = await Promise.all(TIERS.map(() => startDemoNode({ models: TEST_MODELS })));
   const database = backend === "servers" ? await scratchDatabase(TEST_DATABASE_URL, "cxpt_test") : undefined;
   const redisPrefix = scratchPrefix("cxpt:test");
   const config = loadConfig({
@@ -85,21 +91,26 @@ export async function startStack(backend: BackendName, env: Record<string, strin
     LOG_LEVEL: "silent", // tests assert on alerts and metrics, not on log lines
     ...env,
   });
-  const nodes = (options.nodes ?? ((n) => nodesFor(n)))(node);
-  const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts, deploymentBlock: BigInt(deployment.deploymentBlock), nodes });
+  const app = await createApp(config, { transport: custom(connection.provider), addresses: deployment.contracts, deploymentBlock: BigInt(deployment.deploymentBlock) });
+  // The provider nodes, registered as a provider would and checked once: routable at once.
+  const provider = await createAccount(app.db, { kind: "provider", displayName: "test provider" });
+  for (const input of options.nodes ? options.nodes(demo[0]!) : nodesFor(demo)) await insertNode(app.db, provider.id, input);
+  await app.providers.registry.refresh();
+  await app.providers.health.checkNow();
   const api = await buildServer(app, { silent: true });
   return {
     backend,
     app,
     api,
     deployment,
-    node,
+    node: demo[0]!,
+    providerAccountId: provider.id,
     // Every step runs even when one fails, so a failed close leaves no database, key or socket behind.
     close: () =>
       closeAll([
         () => api.close(),
         () => app.close(),
-        () => node.close(),
+        ...demo.map((node) => () => node.close()),
         () => database?.drop(),
         () => (backend === "servers" ? deleteRedisPrefix(TEST_REDIS_URL, redisPrefix) : undefined),
       ]),

@@ -9,6 +9,7 @@ import type { PriceTable } from "../billing/pricing.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { AppError, notFound, unavailable } from "../errors.ts";
 import type { Logger } from "../monitoring/index.ts";
+import type { AddressPolicy } from "../providers/allow.ts";
 import { TIERS, type NodeLease, type NodeRouter, type ServedWorkRecorder, type Tier } from "../providers/router.ts";
 import { rateHeaders } from "./openai-errors.ts";
 import { callNode, sseData, UpstreamError } from "./upstream.ts";
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   readonly router: NodeRouter;
   readonly served: ServedWorkRecorder;
   readonly config: GatewayConfig;
+  /** The operator's allow-list for node addresses. */
+  readonly policy: AddressPolicy;
   readonly prices: () => PriceTable;
   readonly log: Logger;
 }
@@ -79,7 +82,7 @@ async function route(
     if (lease === undefined) break;
     const startedAt = Date.now();
     try {
-      const response = await callNode({ node: lease.node, path: options.path, body: options.body, signal: options.signal, connectTimeoutMs: deps.config.connectTimeoutMs });
+      const response = await callNode({ node: lease.node, path: options.path, body: options.body, signal: options.signal, connectTimeoutMs: deps.config.connectTimeoutMs, policy: deps.policy });
       return { lease, response, startedAt, latencyMs: Date.now() - startedAt };
     } catch (error) {
       lease.release();

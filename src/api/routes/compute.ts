@@ -105,6 +105,7 @@ export function computeRoutes(app: Api, ctx: AppContext): void {
     router: ctx.providers.router,
     served: ctx.providers.served,
     config: ctx.config.gateway,
+    policy: ctx.providers.policy,
     prices: ctx.billing.prices,
     log: ctx.monitor.log,
   });

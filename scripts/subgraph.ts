@@ -33,7 +33,7 @@ export const DATA_SOURCES: Readonly<Record<IndexedContract, { readonly name: Art
     mapping: "src/subscriptions.ts",
     entities: ["Plan", "Pass", "PlanActivation", "PassRenewal", "TokenConsumption", "BucketGrant", "RenewalChange", "PassTransfer", "Account", "Protocol"],
   },
-  billing: { name: "UsageBilling", mapping: "src/billing.ts", entities: ["Batch", "Leaf", "LeafOutcome", "Account", "Protocol"] },
+  billing: { name: "UsageBilling", mapping: "src/billing.ts", entities: ["Batch", "Leaf", "LeafOutcome", "SpendingCap", "Account", "Protocol"] },
 };
 
 /** The manifest's versions: what graph-cli 0.98 scaffolds for graph-ts 0.38. */

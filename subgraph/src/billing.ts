@@ -2,8 +2,8 @@
 // is short until a later chunk collects it; the running sums follow the contract's bookkeeping
 // (shortfall is what is short now, not what ever was).
 import { Address, BigInt, ethereum } from "@graphprotocol/graph-ts";
-import { BatchCommitted, LeafCollected, LeafShortfall } from "../generated/UsageBilling/UsageBilling";
-import { Batch, Leaf, LeafOutcome } from "../generated/schema";
+import { BatchCommitted, LeafCollected, LeafShortfall, SpendingCapSet } from "../generated/UsageBilling/UsageBilling";
+import { Batch, Leaf, LeafOutcome, SpendingCap } from "../generated/schema";
 import { eventId, loadAccount, loadProtocol } from "./common";
 
 export function handleBatchCommitted(event: BatchCommitted): void {
@@ -89,4 +89,15 @@ export function handleLeafCollected(event: LeafCollected): void {
 export function handleLeafShortfall(event: LeafShortfall): void {
   let p = event.params;
   recordLeaf(event, p.batchId, p.index, p.user, p.amount, false);
+}
+
+export function handleSpendingCapSet(event: SpendingCapSet): void {
+  let account = loadAccount(event.params.user);
+  account.save();
+  let cap = new SpendingCap(event.params.user);
+  cap.account = account.id;
+  cap.amount = event.params.amount;
+  cap.period = event.params.period;
+  cap.updatedAt = event.block.timestamp;
+  cap.save();
 }

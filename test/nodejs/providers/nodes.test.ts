@@ -76,7 +76,7 @@ for (const backend of BACKENDS) {
       nodes.push(node);
       return node;
     };
-    const start = async (env: Record<string, string> = {}) => (stack = await startStack(backend, { PROVIDER_HEALTH_EVERY_MS: "0", PROVIDER_REFRESH_MS: "0", ...env }));
+    const start = async (env: Record<string, string> = {}) => (stack = await startStack(backend, { PROVIDER_HEALTH_EVERY_MS: "0", PROVIDER_REFRESH_MS: "0", ...env }, { nodes: () => [] })); // no test nodes: these tests register their own
     const register = (s: Stack, token: string, payload: Record<string, unknown>) =>
       s.api.inject({ method: "POST", url: "/api/v1/provider/nodes", headers: auth(token), payload });
 

@@ -26,7 +26,7 @@ for (const backend of BACKENDS) {
       await node?.close();
       node = undefined;
     });
-    const start = async () => (stack = await startStack(backend, { PROVIDER_HEALTH_EVERY_MS: "0", PROVIDER_REFRESH_MS: "0" }));
+    const start = async () => (stack = await startStack(backend, { PROVIDER_HEALTH_EVERY_MS: "0", PROVIDER_REFRESH_MS: "0" }, { nodes: () => [] })); // no test nodes: these tests register their own
 
     it("the epoch counts served work and checks; an upload of the same hour or day is not added to them", async () => {
       const s = await start();

@@ -32,12 +32,16 @@ async function freePort(): Promise<number> {
  * The API with the built dashboards listening on 127.0.0.1 (PUBLIC_URL set to it, so SIWE messages
  * name the page's origin). Needs `npm run build:web` first, as `npm test` does. Close it at the end.
  */
-export async function startWebStack(backend: BackendName = "embedded", env: Record<string, string> = {}): Promise<WebStack> {
+export async function startWebStack(
+  backend: BackendName = "embedded",
+  env: Record<string, string> = {},
+  options: Parameters<typeof startStack>[2] = {},
+): Promise<WebStack> {
   const dist = join(process.cwd(), "dist", "web", "index.html");
   if (!existsSync(dist)) throw new Error(`the dashboards are not built (${dist} is missing): run npm run build:web`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const stack = await startStack(backend, { PUBLIC_URL: url, ...env });
+  const stack = await startStack(backend, { PUBLIC_URL: url, ...env }, options);
   try {
     await stack.api.listen({ host: "127.0.0.1", port });
   } catch (error) {

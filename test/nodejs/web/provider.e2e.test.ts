@@ -42,7 +42,7 @@ describe("provider dashboard in the browser", () => {
   }
 
   before(async () => {
-    web = await startWebStack("embedded");
+    web = await startWebStack("embedded", {}, { nodes: () => [] }); // no test nodes: the provider registers its own
     browser = await launchBrowser();
     // The provider's account, then the orchestrator's report of what it served yesterday.
     await signIn(web.api, PROVIDER, { kind: "provider" });

@@ -25,7 +25,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { createSiweMessage } from "viem/siwe";
 import { readDeployment, LIVE_TIMELOCK_DELAY } from "../../../deploy/index.ts";
-import { cxptAbi, distributorAbi, vaultAbi } from "../../../src/chain/abis.ts";
+import { billingAbi, cxptAbi, distributorAbi, vaultAbi } from "../../../src/chain/abis.ts";
+import { DEMO_MODELS, startDemoNode, type DemoNode } from "../../../src/providers/demo-node.ts";
 import { addressEnvName } from "../../../src/config/config.ts";
 import { checkChain } from "../../../src/app/chain.ts";
 import { chainAt } from "../../../src/chain/chains.ts";
@@ -87,6 +88,7 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
   let database: ScratchDatabase;
   let redisPrefix: string;
   let stack: LocalStack;
+  let node: DemoNode | undefined;
   let workDir: string;
 
   const wallet = (key: Hex) => createWalletClient({ account: privateKeyToAccount(key), chain: chainAt(AGUNG_CHAIN_ID, chain.url), transport: http(chain.url) });
@@ -175,12 +177,16 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
       CXPT_DATA_DIR: join(workDir, "data"),
       JOBS: "off",
       LOG_LEVEL: "silent",
+      // The operator allows the rehearsal's provider node, on loopback (production allows public addresses only).
+      PROVIDER_NODE_ALLOW: "127.0.0.1",
     };
     stack = await startLocalStack({ env });
+    node = await startDemoNode();
   });
 
   after(async () => {
     await stack?.close();
+    await node?.close();
     await chain?.close();
     await database?.drop();
     if (redisPrefix) await deleteRedisPrefix(TEST_REDIS_URL, redisPrefix);
@@ -264,10 +270,16 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
     assert.equal(credited.credited, true);
     assert.equal(credited.creditsWei, (200n * CXPT).toString());
 
-    // A metered day, paid as you go: the payer allows the Vault to collect and uses the compute API.
+    // A provider registers its node (the depositor's wallet doubles as a provider here); it is checked at once.
+    const registered = expect(await call("POST", "provider/nodes", depositor.token, { baseUrl: node!.baseUrl, models: [DEMO_MODELS[0]], tier: "open-ocean", maxConcurrency: 8 }), 201);
+    assert.equal(registered.status, "up");
+
+    // A metered day, paid as you go: the payer allows the Vault to collect, sets a daily spending cap
+    // on UsageBilling (its consent to PAYG) and uses the compute API.
     await mined(await wallet(KEYS.payer).writeContract({ address: deployment.contracts.cxpt!, abi: cxptAbi, functionName: "approve", args: [vault, maxUint256] }));
+    await mined(await wallet(KEYS.payer).writeContract({ address: deployment.contracts.billing!, abi: billingAbi, functionName: "setSpendingCap", args: [100n * CXPT, 86_400n] }));
     const { key } = expect(await call("POST", "keys", payer.token, { name: "rehearsal" }), 201);
-    const chat = { model: "llama-3-8b", messages: [{ role: "user", content: "What is CXPT?" }], max_tokens: 64, tier: "open-ocean" };
+    const chat = { model: DEMO_MODELS[0], messages: [{ role: "user", content: "What is CXPT?" }], max_tokens: 64, tier: "open-ocean" };
     for (let i = 0; i < 5; i++) expect(await call("POST", "chat/completions", key, chat, { "x-request-id": `agung-${i}` }), 200);
     let metered: { n: string; payg: string } | undefined;
     for (let tries = 0; tries < 100; tries++) {

@@ -2,7 +2,7 @@
 // writing batches of usage takes a share of the CPU that, on the API's event loop, would stall every
 // request waiting behind it. The worker (./drain-worker.ts) opens its own Redis and PostgreSQL
 // connections and runs the same drain loop (acknowledging an event in Redis takes it off its
-// account's undrained tally and drops the account's budget, for every instance at once).
+// account's undrained tally into its budget, for every instance at once).
 import { Worker } from "node:worker_threads";
 import type { DrainLoop } from "./drain.ts";
 import type { Meter } from "./meter.ts";

@@ -4,7 +4,7 @@
 // the account in the one draw order of ./funds.ts: subscription bucket first, then credits, then PAYG
 // (left for on-chain settlement by UsageBilling) — or, for legacy billing, legacy credits and then
 // legacy debt. Only after the commit are the events acknowledged in the store, which takes them off
-// the accounts' undrained tallies and drops their budgets in the same step.
+// the accounts' undrained tallies into their budgets in the same step.
 import type { Db, Queryable } from "../db/db.ts";
 import { splitCharge, type Funds, type Split } from "./funds.ts";
 import type { Meter } from "./meter.ts";

@@ -4,8 +4,9 @@
 // ceiling. After serving, the meter captures the actual cost (≤ the ceiling) and ends the hold; a
 // request that fails before any output releases it; a hold left by an instance that died expires
 // after `holdMs`. The account's budget (funds in the draw order of ./funds.ts, and its limits) is
-// loaded from PostgreSQL and the chain when the store has none, and dropped whenever the funds change
-// (a deposit, a drain, a chain event), so it is never older than its TTL.
+// loaded from PostgreSQL and the chain when the store has none or it is older than its TTL, dropped
+// whenever the funds change outside billing (a deposit, a chain event), and moved by each drain
+// (usage leaves the undrained tally and the funds together).
 import { AppError, conflict, paymentRequired, unavailable } from "../errors.ts";
 import { hashSecret } from "../accounts/secrets.ts";
 import { budgetOf, CASH_UNIT, unitsDown, unitsUp, type BillingMode, type Spending } from "./funds.ts";

@@ -112,17 +112,17 @@ function endHold(state: State, account: AccountState, requestId: string): void {
 function countUndrained(state: State, event: UsageEvent, sign: 1 | -1): void {
   const account = accountState(state, event.accountId);
   const pool = event.pool ?? "cash";
-  account.undrained[pool] = Math.max(0, account.undrained[pool] + sign * usedAmount(event));
+  const amount = usedAmount(event);
+  account.undrained[pool] = Math.max(0, account.undrained[pool] + sign * amount);
   const key = event.apiKeyId === undefined ? undefined : keyState(state, event.apiKeyId);
   if (key) key.undrained = Math.max(0, key.undrained + sign * keyUnits(event));
-  if (sign < 0) {
-    account.generation++;
-    account.budget = undefined;
-    if (key) {
-      key.generation++;
-      key.budget = undefined;
-    }
+  // Drained: the charge moves from the tally into the funds the budget was loaded from (as in Redis).
+  if (sign < 0 && account.budget !== undefined) {
+    const field = pool === "bucket" ? "bucketTokens" : "cashUnits";
+    account.budget = { ...account.budget, [field]: Math.max(0, account.budget[field] - amount) };
   }
+  const remaining = key?.budget?.remainingUnits;
+  if (sign < 0 && key?.budget && remaining != null) key.budget = { ...key.budget, remainingUnits: Math.max(0, remaining - keyUnits(event)) };
 }
 
 /** Opens the store, replaying (and repairing a torn last line of) the journal if there is one. */

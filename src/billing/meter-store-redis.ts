@@ -152,8 +152,10 @@ for i = 3, #ARGV, 7 do
 end
 return out`;
 
-// KEYS[1] = stream; ARGV = group, key prefix, ids. Each entry acknowledged for the first time takes
-// its usage off its account's undrained tally and drops the account's budget (the drain charged it).
+// KEYS[1] = stream; ARGV = group, key prefix, ids. Each entry acknowledged for the first time moves
+// its usage from its account's undrained tally into the budget: the drain has just charged it in
+// PostgreSQL, so the funds the budget was loaded from are that much smaller now (no reload needed;
+// a budget loaded after the commit counts it twice until it expires, which only refuses early).
 const ACK_LUA = `${COMMON_LUA}
 local stream, group, prefix = KEYS[1], ARGV[1], ARGV[2]
 for i = 3, #ARGV do
@@ -164,14 +166,12 @@ for i = 3, #ARGV do
     if f.a then
       local a = prefix .. 'a:' .. f.a
       takeOff(a, f.p == 'b' and 'ut' or 'uc', f.u)
-      redis.call('HINCRBY', a, 'g', 1)
-      redis.call('HSET', a, 'bexp', '0')
+      takeOff(a, f.p == 'b' and 'bt' or 'bc', f.u)
     end
     if f.k then
       local k = prefix .. 'k:' .. f.k
       takeOff(k, 'ku', f.ku)
-      redis.call('HINCRBY', k, 'kg', 1)
-      redis.call('HSET', k, 'kexp', '0')
+      if (tonumber(redis.call('HGET', k, 'kb')) or -1) >= 0 then takeOff(k, 'kb', f.ku) end
     end
   end
   redis.call('XDEL', stream, ARGV[i])

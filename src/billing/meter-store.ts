@@ -126,9 +126,9 @@ export interface MeterStore {
    */
   pull(max: number): Promise<PulledBatch>;
   /**
-   * Removes delivered events for good, and with them their usage from the accounts' undrained
-   * tallies (their budgets are dropped: the drain has just charged them in PostgreSQL). Unknown ids
-   * are ignored.
+   * Removes delivered events for good, moving their usage from the accounts' undrained tallies into
+   * their budgets (the drain has just charged them in PostgreSQL, so the funds are that much
+   * smaller). Unknown ids are ignored.
    */
   ack(ids: readonly string[]): Promise<void>;
   close(): Promise<void>;

@@ -442,7 +442,8 @@ try {
   // Raw recordUsage: an in-process meter on the same Redis stream, many concurrent callers. The
   // API's drain takes these events too: how long until the stream is empty is the drain's rate.
   log(`\nraw recordUsage: ${RAW_EVENTS.toLocaleString("en-US")} events from ${RAW_CONCURRENCY.toLocaleString("en-US")} concurrent callers`);
-  const rawStore = await openRedisMeterStore({ url: REDIS_URL, prefix: redisPrefix });
+  // Throughput, not the hot path: commands wait for Redis rather than fail after 500 ms.
+  const rawStore = await openRedisMeterStore({ url: REDIS_URL, prefix: redisPrefix, failFast: false });
   const meter = createMeter({ store: rawStore, prices: () => DEFAULT_PRICE_TABLE, priceSource: fixedPriceSource("0.10") });
   let next = 0;
   let rawRecorded = 0;

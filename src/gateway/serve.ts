@@ -5,7 +5,6 @@
 import type { FastifyReply } from "fastify";
 import type { Authorization, Gate } from "../billing/gate.ts";
 import type { Meter, UsageResult } from "../billing/meter.ts";
-import type { PriceTable } from "../billing/pricing.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import { AppError, notFound, unavailable } from "../errors.ts";
 import type { Logger } from "../monitoring/index.ts";
@@ -22,7 +21,6 @@ export interface GatewayDeps {
   readonly config: GatewayConfig;
   /** The operator's allow-list for node addresses. */
   readonly policy: AddressPolicy;
-  readonly prices: () => PriceTable;
   readonly log: Logger;
 }
 
@@ -39,17 +37,14 @@ export interface Receipt {
 /** Nodes tried before giving up with 503 NO_PROVIDER_AVAILABLE. */
 const MAX_ATTEMPTS = 3;
 
-/** Prompt tokens a text can hold at most: one per UTF-8 byte (no tokenizer makes more), plus a message's framing. */
-export const promptTokenCeiling = (texts: readonly string[]): number => texts.reduce((sum, text) => sum + Buffer.byteLength(text, "utf8") + 8, 0);
+/**
+ * Prompt tokens a request can make at most: one per byte of the request the node receives (no
+ * tokenizer makes more tokens than bytes), so messages, content parts and tools all count.
+ */
+export const promptTokenCeiling = (payload: string): number => Buffer.byteLength(payload, "utf8");
 
 /** Prompt tokens the gateway counts when a node did not report usage: ⌈characters / 4⌉ per text, at least 1. */
 export const promptTokenEstimate = (texts: readonly string[]): number => texts.reduce((sum, text) => sum + Math.max(1, Math.ceil(text.length / 4)), 0);
-
-/** The tiers a model may be served in: the one asked for, else every tier some node serves it in. */
-function candidateTiers(router: NodeRouter, model: string, tier: Tier | undefined): readonly Tier[] {
-  if (tier !== undefined) return [tier];
-  return router.models().find((m) => m.id === model)?.tiers ?? [];
-}
 
 /** The dearest of the tiers (the ceiling is priced there; capture uses the node's own). */
 const dearest = (tiers: readonly Tier[]): Tier => tiers.reduce((a, b) => (TIERS.indexOf(b) > TIERS.indexOf(a) ? b : a));
@@ -57,7 +52,7 @@ const dearest = (tiers: readonly Tier[]): Tier => tiers.reduce((a, b) => (TIERS.
 /** Checks the model is served at all (404 MODEL_NOT_FOUND); returns the tier to price the ceiling at. */
 export function ceilingTier(router: NodeRouter, model: string, tier: Tier | undefined): Tier {
   if (!router.serves(model)) throw notFound("MODEL_NOT_FOUND", `The model ${model} is not served by any provider node; GET /api/v1/models lists the models`);
-  const tiers = candidateTiers(router, model, tier);
+  const tiers = tier !== undefined ? [tier] : router.tiersOf(model);
   if (tiers.length === 0) throw unavailable("NO_PROVIDER_AVAILABLE", `no provider node serves ${model} in tier ${tier}`);
   return dearest(tiers);
 }
@@ -65,7 +60,6 @@ export function ceilingTier(router: NodeRouter, model: string, tier: Tier | unde
 interface Attempt {
   readonly lease: NodeLease;
   readonly response: Response;
-  readonly startedAt: number;
   readonly latencyMs: number;
 }
 
@@ -73,7 +67,7 @@ interface Attempt {
 async function route(
   deps: GatewayDeps,
   model: string,
-  options: { tier: Tier | undefined; subscriber: boolean; path: "/chat/completions" | "/embeddings"; body: unknown; signal: AbortSignal },
+  options: { tier: Tier | undefined; subscriber: boolean; path: "/chat/completions" | "/embeddings"; payload: string; signal: AbortSignal },
 ): Promise<Attempt> {
   const exclude = new Set<string>();
   let last: UpstreamError | undefined;
@@ -82,8 +76,8 @@ async function route(
     if (lease === undefined) break;
     const startedAt = Date.now();
     try {
-      const response = await callNode({ node: lease.node, path: options.path, body: options.body, signal: options.signal, connectTimeoutMs: deps.config.connectTimeoutMs, policy: deps.policy });
-      return { lease, response, startedAt, latencyMs: Date.now() - startedAt };
+      const response = await callNode({ node: lease.node, path: options.path, payload: options.payload, signal: options.signal, connectTimeoutMs: deps.config.connectTimeoutMs, policy: deps.policy });
+      return { lease, response, latencyMs: Date.now() - startedAt };
     } catch (error) {
       lease.release();
       if (options.signal.aborted) throw error;
@@ -152,20 +146,20 @@ export async function serveChat(deps: GatewayDeps, call: ChatCall): Promise<void
   const texts = body.messages.map((m) => contentText(m.content));
   const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? deps.config.defaultMaxTokens;
   const pricedTier = ceilingTier(deps.router, body.model, body.tier);
-  const promptCeiling = promptTokenCeiling(texts);
-  const ceiling = deps.meter.quote({ service: "chat", tier: pricedTier, unitsIn: promptCeiling, unitsOut: maxTokens });
-  const auth = await deps.gate.authorize(apiKey, ceiling, clientRequestId);
   const { tier: _tier, ...forwarded } = body;
   // The node may not produce more than was reserved; a stream always reports its usage to the gateway.
-  const upstreamBody = {
+  const payload = JSON.stringify({
     ...forwarded,
     ...(body.max_completion_tokens !== undefined ? { max_completion_tokens: maxTokens } : { max_tokens: maxTokens }),
     ...(body.stream ? { stream_options: { ...body.stream_options, include_usage: true } } : {}),
-  };
+  });
+  const promptCeiling = promptTokenCeiling(payload);
+  const ceiling = deps.meter.quote({ service: "chat", tier: pricedTier, unitsIn: promptCeiling, unitsOut: maxTokens });
+  const auth = await deps.gate.authorize(apiKey, ceiling, clientRequestId);
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(deps.config.requestTimeoutMs)]);
   let attempt: Attempt;
   try {
-    attempt = await route(deps, body.model, { tier: body.tier, subscriber: auth.subscriber, path: "/chat/completions", body: upstreamBody, signal: deadline });
+    attempt = await route(deps, body.model, { tier: body.tier, subscriber: auth.subscriber, path: "/chat/completions", payload, signal: deadline });
   } catch (error) {
     await deps.gate.release(auth).catch(() => {}); // an expiring hold releases it anyway
     throw error;
@@ -291,31 +285,23 @@ export interface EmbeddingsBody {
   readonly [field: string]: unknown;
 }
 
-/** Tokens an embeddings input can hold at most: UTF-8 bytes of texts, or the given token ids. */
-export function embeddingsCeiling(input: EmbeddingsBody["input"]): number {
-  if (typeof input === "string") return Buffer.byteLength(input, "utf8") + 8;
-  return (input as readonly unknown[]).reduce<number>(
-    (sum, item) => sum + (typeof item === "string" ? Buffer.byteLength(item, "utf8") + 8 : Array.isArray(item) ? item.length : 1),
-    0,
-  );
-}
-
 /** Serves POST /embeddings; returns the answer with its receipt. */
 export async function serveEmbeddings(deps: GatewayDeps, call: Omit<ChatCall, "body" | "reply"> & { readonly body: EmbeddingsBody; readonly reply: FastifyReply }) {
   const { apiKey, clientRequestId, body, reply, signal } = call;
   ceilingTier(deps.router, body.model, body.tier); // 404 MODEL_NOT_FOUND before anything is reserved
-  const tokenCeiling = embeddingsCeiling(body.input);
+  const { tier: _tier, ...forwarded } = body;
+  const payload = JSON.stringify(forwarded);
+  const tokenCeiling = promptTokenCeiling(payload); // token ids and texts alike take at least a byte a token
   const ceiling = deps.meter.quote({ service: "embeddings", unitsIn: tokenCeiling, unitsOut: 0 });
   const auth = await deps.gate.authorize(apiKey, ceiling, clientRequestId);
-  const { tier: _tier, ...forwarded } = body;
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(deps.config.requestTimeoutMs)]);
   let attempt: Attempt | undefined;
   try {
-    attempt = await route(deps, body.model, { tier: body.tier, subscriber: auth.subscriber, path: "/embeddings", body: forwarded, signal: deadline });
+    attempt = await route(deps, body.model, { tier: body.tier, subscriber: auth.subscriber, path: "/embeddings", payload, signal: deadline });
     const answer = (await attempt.response.json().catch(() => {
       throw unavailable("UPSTREAM_INVALID", "the provider node's answer was not JSON; nothing was charged");
     })) as { usage?: { prompt_tokens?: unknown } };
-    const units = clampTokens(answer.usage?.prompt_tokens, tokenCeiling, tokenCeiling);
+    const units = clampTokens(answer.usage?.prompt_tokens, tokenCeiling, promptTokenEstimate([payload]));
     const usage = await capture(deps, auth, body.model, "/api/v1/embeddings", "embeddings", attempt.lease.node.tier, units, 0);
     recordServed(deps, auth, attempt, units);
     reply.headers({ ...rateHeaders(auth.rate, false), "x-request-id": clientRequestId });

@@ -30,7 +30,8 @@ export class UpstreamError extends Error {
 export interface UpstreamRequest {
   readonly node: RoutableNode;
   readonly path: "/chat/completions" | "/embeddings";
-  readonly body: unknown;
+  /** The request, serialized once (the ceiling is counted on it, and failover resends it). */
+  readonly payload: string;
   /** Aborts the whole call. */
   readonly signal: AbortSignal;
   /** How long to wait for the node's response headers. */
@@ -58,12 +59,12 @@ async function post(url: URL, body: string, policy: AddressPolicy, signal: Abort
 
 /** POSTs to the node; resolves with its response once the headers arrived with a 2xx status. */
 export async function callNode(request: UpstreamRequest): Promise<Response> {
-  const { node, path, body, signal, connectTimeoutMs, policy } = request;
+  const { node, path, payload, signal, connectTimeoutMs, policy } = request;
   const headersDue = new AbortController();
   const timer = setTimeout(() => headersDue.abort(new Error(`no answer within ${connectTimeoutMs} ms`)), connectTimeoutMs);
   let response: Response;
   try {
-    response = await post(new URL(`${node.baseUrl}${path}`), JSON.stringify(body), policy, AbortSignal.any([signal, headersDue.signal]));
+    response = await post(new URL(`${node.baseUrl}${path}`), payload, policy, AbortSignal.any([signal, headersDue.signal]));
   } catch (error) {
     throw new UpstreamError(`node ${node.id} unreachable: ${reason(error)}`);
   } finally {

@@ -127,6 +127,7 @@ export function createRegistry(db: Queryable, options: RegistryOptions): Registr
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     },
     serves: (model) => byModel.has(model),
+    tiersOf: (model) => [...new Set((byModel.get(model) ?? []).map((node) => node.tier))], // the list is cheapest first
     acquire(model, choice = {}) {
       let best: ProviderNode | undefined;
       let bestLoad = 0;

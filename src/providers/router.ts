@@ -37,6 +37,8 @@ export interface NodeRouter {
   models(): readonly ServedModel[];
   /** Whether any registered, unpaused node serves this model (else 404 MODEL_NOT_FOUND). */
   serves(model: string): boolean;
+  /** The tiers registered, unpaused nodes serve `model` in, cheapest first (no per-request scan of every model). */
+  tiersOf(model: string): readonly Tier[];
   /**
    * A slot on the best healthy, unpaused node serving `model` (in `tier` when given, else the
    * cheapest tier that has a free node), least outstanding requests first, skipping `exclude`;

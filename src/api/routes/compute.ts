@@ -76,7 +76,7 @@ const REQUEST_ID_DOC =
 const LIMITS_DOC =
   "Limits: the plan's requests per minute and requests in flight (PAYG: PAYG_REQUESTS_PER_MINUTE, PAYG_CONCURRENCY); over either, 429 RATE_LIMITED or CONCURRENCY_LIMITED with Retry-After and x-ratelimit-limit-requests / x-ratelimit-remaining-requests / x-ratelimit-reset-requests (every answer carries them).";
 const BILLING_DOC =
-  "The request's ceiling (prompt bytes + max_tokens at the dearest tier serving the model) is reserved first: 402 INSUFFICIENT_FUNDS (details: required, available, pending, held, unit) when the subscription bucket, or credits plus PAYG capacity, cannot cover it; it is captured at the tokens used at the serving node's tier, and released when nothing was served.";
+  "The request's ceiling (one token per byte of the request + max_tokens, at the dearest tier serving the model) is reserved first: 402 INSUFFICIENT_FUNDS (details: required, available, pending, held, unit) when the subscription bucket, or credits plus PAYG capacity, cannot cover it; it is captured at the tokens used at the serving node's tier, and released when nothing was served.";
 
 const bodyLimit = 8 << 20;
 
@@ -106,7 +106,6 @@ export function computeRoutes(app: Api, ctx: AppContext): void {
     served: ctx.providers.served,
     config: ctx.config.gateway,
     policy: ctx.providers.policy,
-    prices: ctx.billing.prices,
     log: ctx.monitor.log,
   });
 

@@ -149,6 +149,32 @@ for (const backend of BACKENDS) {
       assert.equal(BigInt(await charged(two.accountId)) - before2, each);
     });
 
+    it("refuses control bytes, deep and huge bodies and bad ids with a 4xx, serving and charging nothing", async () => {
+      const { key, accountId } = await client(USERS.carol, parseEther("10"));
+      const before = await charged(accountId);
+      const post = (body: string) => fetch(`${baseURL}/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...auth(key) }, body });
+      const chat = (content: string) => JSON.stringify({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 2 });
+      let deep = "1";
+      for (let i = 0; i < 200; i++) deep = `[${deep}]`;
+      const probes = [
+        chat("nul \u0000 byte"),
+        chat("lone \ud800 surrogate"),
+        JSON.stringify({ model: "bad\u0001model", messages: [{ role: "user", content: "x" }] }),
+        `{"model":"${MODEL}","messages":[{"role":"user","content":"x"}],"extra":${deep}}`,
+        chat("x".repeat(9 << 20)),
+        "{not json",
+      ];
+      for (const body of probes) {
+        const response = await post(body);
+        assert.ok(response.status >= 400 && response.status < 500, `${response.status} for ${body.slice(0, 60)}`);
+        const error = ((await response.json()) as { error: { code: string; message: string } }).error;
+        assert.match(error.code, /^[A-Z_]+$/);
+        assert.match(error.message, /\w/);
+      }
+      await drain();
+      assert.equal(await charged(accountId), before);
+    });
+
     it("fails over when one of two nodes dies, before any output", async () => {
       const { openai } = await client(USERS.carol, parseEther("10"));
       await second.close();

@@ -221,6 +221,9 @@ function roleChecks(c: Context): Found[] {
     wiring("vault", ROLES.DEPOSIT_CONSUMER, "subscriptions"),
     wiring("distributor", ROLES.FUNDER, "vault"),
     wiring("distributor", ROLES.TREASURER, "safe"),
+    // The Safe stops a wrong settlement batch or shares upload during its window, without the timelock.
+    wiring("billing", ROLES.GUARDIAN, "safe"),
+    wiring("distributor", ROLES.GUARDIAN, "safe"),
     ...PROXY_KEYS.map((key) => wiring(key, ROLES.DEFAULT_ADMIN, "timelock")),
     wiring("timelock", ROLES.PROPOSER, "safe"),
     wiring("timelock", ROLES.EXECUTOR, "safe"),

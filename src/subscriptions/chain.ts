@@ -55,7 +55,7 @@ export interface PassState {
   readonly active: boolean;
   /** Renewal on: keepers may renew it around `periodEnd`. */
   readonly autoRenew: boolean;
-  /** Renewal cancelled: the paid period runs out, then the pass expires. */
+  /** Renewal off (opt-in: never turned on, or cancelled): the paid period runs out, then the pass expires. */
   readonly cancelled: boolean;
   /** Unexpired tokens over all tranches, rolled-over ones included. */
   readonly bucketRemaining: bigint;

@@ -47,7 +47,7 @@ const StatusView = Type.Object({
   passId: Nullable(Type.String()),
   periodEnd: Nullable(Timestamp),
   autoRenew: Type.Boolean(),
-  cancelled: Type.Boolean({ description: "renewal is off: the paid period runs out" }),
+  cancelled: Type.Boolean({ description: "renewal is off (never turned on, or cancelled): the paid period runs out; always !autoRenew" }),
   bucketRemaining: Type.String({ description: "bucket tokens left: the chain's, less metered use not yet settled on chain" }),
   overageRemaining: Tokens,
   overageUsed: Tokens,

@@ -281,7 +281,7 @@ describe("SubscriptionManager", () => {
     expect((await screen.findByRole("status")).textContent).toContain("Renewal cancelled");
     expect(calls).toContain("POST /api/v1/subscriptions/cancel");
     const card = screen.getByRole("region", { name: "Subscription" });
-    expect(card.textContent).toMatch(/Active until .*2030.*; renewal cancelled/);
+    expect(card.textContent).toMatch(/Active until .*2030.*; renewal off/);
     expect(screen.queryByRole("button", { name: "Cancel renewal…" })).toBeNull();
   });
 

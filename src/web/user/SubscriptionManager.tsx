@@ -34,7 +34,8 @@ export function BucketLeft({ status, plan }: { readonly status: SubscriptionStat
 function passState(status: SubscriptionStatus): string {
   const end = status.periodEnd === null ? "" : formatTime(status.periodEnd);
   if (!status.active) return `Expired ${end}`;
-  return status.cancelled ? `Active until ${end}; renewal cancelled` : `Active; renews ${end}`;
+  // Renewal is opt-in: off means never turned on or cancelled, so the card says "off", not "cancelled".
+  return status.autoRenew ? `Active; renews ${end}` : `Active until ${end}; renewal off`;
 }
 
 /** The pass as it stands. */

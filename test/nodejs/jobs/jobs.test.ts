@@ -208,6 +208,76 @@ for (const backend of BACKENDS) {
       assert.equal(await client.readContract({ ...distributor, functionName: "currentEpoch" }), epoch + 1n);
     });
 
+    it("rewards: an upload waits out the review delay without being re-sent; a voided upload's window goes to the next epoch", async () => {
+      stack = await startStack(backend);
+      const alice = await signIn(stack.api, USERS.alice);
+      await usage(stack, alice.accountId, 0n, "date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' - interval '12 hours'");
+      const client = await viem.getPublicClient();
+      const distributor = { address: stack.deployment.contracts.distributor!, abi: distributorAbi } as const;
+      /** `who` (a contract of the suite, impersonated on the test chain) calls the distributor. */
+      const as = async (who: Address) => {
+        await networkHelpers.impersonateAccount(who);
+        await networkHelpers.setBalance(who, CXPT);
+        return viem.getWalletClient(who);
+      };
+      // The admin (the timelock) sets a one-hour review delay.
+      const admin = await as(stack.deployment.contracts.timelock!);
+      await admin.writeContract({ ...distributor, functionName: "setEpochBounds", args: [0n, 0n, 3_600n] });
+      const current = await client.readContract({ ...distributor, functionName: "currentEpoch" });
+      const epoch = current + 1n;
+
+      const uploaded = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(uploaded.outcome, "ok", uploaded.error ?? "");
+      assert.equal(uploaded.summary!.status, "waiting");
+      assert.equal(uploaded.summary!.epoch, epoch.toString());
+      assert.equal(uploaded.summary!.sent, 1);
+      assert.equal(uploaded.summary!.closed, false);
+      const [, , , reviewEnd] = await client.readContract({ ...distributor, functionName: "epochBounds" });
+      assert.equal(uploaded.summary!.reviewEndsAt, new Date(Number(reviewEnd) * 1000).toISOString());
+      assert.equal(uploaded.summary!.startableAt, uploaded.summary!.reviewEndsAt, "the current epoch has ended: the review decides");
+
+      // A run during the review neither re-sends the points nor restarts the delay.
+      const during = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(during.summary!.status, "waiting");
+      assert.equal(during.summary!.sent, 0);
+      assert.equal(during.summary!.from, uploaded.summary!.from);
+      assert.equal((await client.readContract({ ...distributor, functionName: "epochBounds" }))[3], reviewEnd);
+      assert.equal(await client.readContract({ ...distributor, functionName: "currentEpoch" }), current);
+
+      await networkHelpers.time.increaseTo(reviewEnd);
+      const started = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(started.summary!.status, "started");
+      assert.equal(started.summary!.epoch, epoch.toString());
+      assert.equal(started.summary!.closed, true);
+      assert.equal(await client.readContract({ ...distributor, functionName: "currentEpoch" }), epoch);
+
+      // Forget those runs: the same window goes to the next epoch, whose upload the Safe (the guardian) voids.
+      await stack.app.db.query("delete from job_runs where job = 'rewards'");
+      const again = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(again.summary!.status, "waiting");
+      assert.equal(again.summary!.epoch, (epoch + 1n).toString());
+      const guardian = await as(stack.deployment.contracts.safe!);
+      await guardian.writeContract({ ...distributor, functionName: "voidUpload", args: [epoch + 1n] });
+      const voidedEarly = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(voidedEarly.summary!.status, "voided");
+      const [, end] = await client.readContract({ ...distributor, functionName: "epochTimes", args: [epoch] });
+      assert.equal(voidedEarly.summary!.endsAt, new Date(Number(end) * 1000).toISOString());
+      await networkHelpers.time.increaseTo(end);
+      const skipped = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(skipped.summary!.status, "voided");
+      assert.ok(typeof skipped.summary!.startTx === "string", "the voided epoch starts empty");
+      assert.equal(await client.readContract({ ...distributor, functionName: "currentEpoch" }), epoch + 1n);
+      const [, voidedBudget] = await client.readContract({ ...distributor, functionName: "poolEpoch", args: [epoch + 1n, 1] });
+      assert.equal(voidedBudget, 0n);
+
+      // The voided window's points are computed again, for the epoch after.
+      const redone = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
+      assert.equal(redone.summary!.epoch, (epoch + 2n).toString());
+      assert.equal(redone.summary!.from, again.summary!.from);
+      assert.equal(redone.summary!.sent, 1);
+      assert.equal(redone.summary!.status, "waiting");
+    });
+
     it("reconcile: a mirror that drifted more than ALERT_DRIFT_TOKENS raises reconcile_drift for the pass; a small drift does not", async () => {
       stack = await startStack(backend);
       const user = await signIn(stack.api, USERS.carol);

@@ -121,6 +121,16 @@ describe("validateDeployment", () => {
     ]);
   });
 
+  it("a Safe that is not the guardian of settlement batches and shares uploads", async () => {
+    const { deployment, validate, at } = await setup();
+    await revoke(deployment, at("billing"), ROLES.GUARDIAN, at("safe"));
+    await revoke(deployment, at("distributor"), ROLES.GUARDIAN, at("safe"));
+    assert.deepEqual((await validate()).problems, [
+      { contract: "billing", check: "wiring", message: `UsageBilling ${at("billing")}: GUARDIAN_ROLE is not held by Safe ${at("safe")}` },
+      { contract: "distributor", check: "wiring", message: `RewardDistributor ${at("distributor")}: GUARDIAN_ROLE is not held by Safe ${at("safe")}` },
+    ]);
+  });
+
   it("a trusted forwarder that does not match", async () => {
     const { withAddresses, at } = await setup();
     const other = at("safeProxyFactory");

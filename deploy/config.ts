@@ -100,11 +100,20 @@ export interface DeployConfig {
   /** UsageBilling's challenge window in seconds (commit to first collection; the Safe may cancel
    * meanwhile): 0 locally, 24 h on mainnet. */
   readonly challengeWindow: bigint;
+  /** RewardDistributor's epoch duration bounds (0 max: the contract's maximum) and the review delay
+   * after each shares upload (the Safe may void it meanwhile): none locally; 1 h – 31 days and 12 h live. */
+  readonly epochBounds: EpochBounds;
   readonly operators: Operators;
   /** Chainalysis-style oracle for the Vault; "mock" deploys SanctionsListMock; absent leaves the Vault's
    * setting as it is (no screening on a new Vault). */
   readonly sanctionsOracle?: Address | "mock";
   readonly economics: Economics;
+}
+
+export interface EpochBounds {
+  readonly minDuration: bigint;
+  readonly maxDuration: bigint;
+  readonly reviewDelay: bigint;
 }
 
 /** Which development account plays which part on a local chain (account 0 deploys). */
@@ -122,6 +131,7 @@ export function devConfig(accounts: readonly Address[]): DeployConfig {
     safe: { owners: DEV_ACCOUNTS.safeOwners.map(at), threshold: 2, saltNonce: 0n },
     timelockDelay: 0n,
     challengeWindow: 0n,
+    epochBounds: { minDuration: 0n, maxDuration: 0n, reviewDelay: 0n },
     operators: {
       operator: at(DEV_ACCOUNTS.operator),
       billing: at(DEV_ACCOUNTS.billing),
@@ -150,10 +160,13 @@ function required<T>(value: T | undefined, name: string): T {
   return value;
 }
 
-/** The timelock's minimum delay on a live network: TIMELOCK_DELAY seconds, 48 h when unset. */
-export /** UsageBilling's challenge window on a live network unless CHALLENGE_WINDOW says otherwise. */
+/** UsageBilling's challenge window on a live network unless CHALLENGE_WINDOW says otherwise. */
 const LIVE_CHALLENGE_WINDOW = 24n * HOUR;
+/** The timelock's minimum delay on a live network: TIMELOCK_DELAY seconds, 48 h when unset. */
 export const LIVE_TIMELOCK_DELAY = 48n * HOUR;
+/** A live network's epoch bounds unless EPOCH_MIN_DURATION / EPOCH_MAX_DURATION / REWARDS_REVIEW_DELAY say otherwise.
+ * The review delay must stay shorter than the rewards job's cadence (daily): each run starts the epoch uploaded the run before. */
+const LIVE_EPOCH_BOUNDS: EpochBounds = { minDuration: HOUR, maxDuration: 31n * 24n * HOUR, reviewDelay: 12n * HOUR };
 
 function timelockDelay(env: Env): bigint {
   return seconds(env, "TIMELOCK_DELAY", LIVE_TIMELOCK_DELAY);
@@ -175,6 +188,7 @@ function seconds(env: Env, name: string, fallback: bigint): bigint {
  * The delay is a setting, never inferred from the network's name: a testnet deployment rehearses
  * mainnet's 48 h unless told otherwise.
  * CHALLENGE_WINDOW in seconds (UsageBilling's; 24 h by default, likewise a setting).
+ * EPOCH_MIN_DURATION, EPOCH_MAX_DURATION and REWARDS_REVIEW_DELAY in seconds (1 h, 31 days, 12 h).
  */
 export function envConfig(env: Env, _network: string): DeployConfig {
   const owners = required(env.SAFE_OWNERS, "SAFE_OWNERS")
@@ -197,6 +211,11 @@ export function envConfig(env: Env, _network: string): DeployConfig {
     },
     timelockDelay: timelockDelay(env),
     challengeWindow: seconds(env, "CHALLENGE_WINDOW", LIVE_CHALLENGE_WINDOW),
+    epochBounds: {
+      minDuration: seconds(env, "EPOCH_MIN_DURATION", LIVE_EPOCH_BOUNDS.minDuration),
+      maxDuration: seconds(env, "EPOCH_MAX_DURATION", LIVE_EPOCH_BOUNDS.maxDuration),
+      reviewDelay: seconds(env, "REWARDS_REVIEW_DELAY", LIVE_EPOCH_BOUNDS.reviewDelay),
+    },
     operators: {
       operator: need("OPERATOR_ADDRESS"),
       billing: need("BILLING_ADDRESS"),

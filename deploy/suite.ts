@@ -294,6 +294,13 @@ const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
       encodeFunctionData({ abi: distributorAbi, functionName: "setSplit", args: [split.protocol, split.providers, split.users] }));
     await setting(s, "distributor", "trusted forwarder", read("trustedForwarder"), forwarder,
       encodeFunctionData({ abi: distributorAbi, functionName: "setTrustedForwarder", args: [forwarder] }));
+    const { minDuration, maxDuration, reviewDelay } = s.config.epochBounds;
+    // The contract reads a 0 minimum as 1 s and a 0 maximum as its own MAX_EPOCH_DURATION.
+    const min = minDuration === 0n ? 1n : minDuration;
+    const max = maxDuration === 0n ? await s.publicClient.readContract({ address, abi: distributorAbi, functionName: "MAX_EPOCH_DURATION" }) : maxDuration;
+    const bounds = async () => (await s.publicClient.readContract({ address, abi: distributorAbi, functionName: "epochBounds" })).slice(0, 3);
+    await setting(s, "distributor", `epochs ${min}–${max} s, review delay ${reviewDelay} s`, bounds, [min, max, reviewDelay],
+      encodeFunctionData({ abi: distributorAbi, functionName: "setEpochBounds", args: [minDuration, maxDuration, reviewDelay] }));
     await grant(s, "distributor", ROLES.REWARDS, s.config.operators.rewards, "rewards operator");
     await grant(s, "distributor", ROLES.TREASURER, at(s, "safe"), "Safe");
     // The Safe voids a bad shares upload during its review delay directly, not through the timelock.

@@ -9,6 +9,7 @@ import { exclusive, requireChain } from "../app/guards.ts";
 import type { AppContext } from "../app/context.ts";
 import { distributorAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
 import { notFound } from "../errors.ts";
+import { readNextEpochReview, type NextEpochReview } from "../rewards/review.ts";
 import { features, type FeatureFlags, type Phase, type Stage } from "../stage/stage.ts";
 import { readPlans, type Plan as ChainPlan } from "../subscriptions/chain.ts";
 import { audited, type AuditOutcome } from "../audit/log.ts";
@@ -121,6 +122,8 @@ export interface ChainSettings {
   readonly protocolBalance: bigint;
   /** Points go to the epoch after this one. */
   readonly currentEpoch: bigint;
+  /** The next epoch's shares upload: its review delay and when it can start. */
+  readonly nextEpoch: NextEpochReview;
   readonly safe: Address;
   readonly timelock: Address;
 }
@@ -137,12 +140,12 @@ export interface AdminSettings {
 async function readChainSettings(chain: ChainContext): Promise<ChainSettings> {
   const { client, addresses } = chain;
   const distributor = { address: addresses.distributor, abi: distributorAbi } as const;
-  const [[protocol, providers, users], burnBps, plans, protocolBalance, currentEpoch] = await Promise.all([
+  const [[protocol, providers, users], burnBps, plans, protocolBalance, nextEpoch] = await Promise.all([
     client.readContract({ ...distributor, functionName: "split" }),
     client.readContract({ address: addresses.vault, abi: vaultAbi, functionName: "burnBps" }),
     readPlans(client, addresses.subscriptions),
     client.readContract({ ...distributor, functionName: "protocolBalance" }),
-    client.readContract({ ...distributor, functionName: "currentEpoch" }),
+    readNextEpochReview(client, addresses.distributor),
   ]);
   return {
     chainId: chain.chainId,
@@ -150,7 +153,8 @@ async function readChainSettings(chain: ChainContext): Promise<ChainSettings> {
     burnBps,
     plans,
     protocolBalance,
-    currentEpoch,
+    currentEpoch: nextEpoch.epoch - 1n,
+    nextEpoch,
     safe: addresses.safe,
     timelock: addresses.timelock,
   };

@@ -27,6 +27,7 @@ import { ok, skipped, type JobDefinition, type JobSummary } from "./job.ts";
 import { cutServedWork } from "../providers/served.ts";
 import { lastOkRun } from "./runs.ts";
 import { nextRun } from "./schedule.ts";
+import { isoOfSeconds } from "../time.ts";
 
 const DAY_MS = 86_400_000;
 /** An epoch ends this long (at most) before the next scheduled run, so that run can start the next one. */
@@ -72,13 +73,11 @@ function durationAt(ctx: AppContext, now: bigint, review: NextEpochReview): bigi
   return duration < min ? min : duration > review.maxDuration ? review.maxDuration : duration;
 }
 
-const isoOf = (seconds: bigint): string => new Date(Number(seconds) * 1000).toISOString();
-
 /** Why a start waits: the current epoch's end, and the upload's review when there is one. */
 const waitOf = (review: NextEpochReview) => ({
-  endsAt: isoOf(review.currentEndsAt),
-  ...(review.reviewEndsAt === null ? {} : { reviewEndsAt: isoOf(review.reviewEndsAt) }),
-  startableAt: isoOf(review.startableAt),
+  endsAt: isoOfSeconds(review.currentEndsAt),
+  ...(review.reviewEndsAt === null ? {} : { reviewEndsAt: isoOfSeconds(review.reviewEndsAt) }),
+  startableAt: isoOfSeconds(review.startableAt),
 });
 
 type StartOutcome = { startTx: string } | ReturnType<typeof waitOf>;

@@ -7,6 +7,7 @@ import type { AppContext } from "../../app/context.ts";
 import { DEFAULT_AUDIT_PAGE, listAudit, MAX_AUDIT_PAGE, type AuditEntry } from "../../audit/log.ts";
 import type { Plan } from "../../admin/governance.ts";
 import { previewPoints, uploadPoints, type PointsPreview } from "../../admin/rewards.ts";
+import type { NextEpochReview } from "../../rewards/review.ts";
 import { pointsProgress, type PointsUploadResult } from "../../rewards/upload.ts";
 import { changeBurnRate, changeSplit, createPlan, readAdminSettings, updatePlan, type AdminSettings, type ChangeResult } from "../../admin/service.ts";
 import { checkStage, switchStage, type StageSwitch } from "../../admin/stage.ts";
@@ -15,6 +16,7 @@ import { badRequest } from "../../errors.ts";
 import { accountOf, adminHook } from "../auth.ts";
 import { Address, errors, HexData, Nullable, pageQuery, Timestamp, TxHash, Uuid, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
+import { isoOfSeconds } from "../../time.ts";
 
 const UINT32_MAX = 2 ** 32 - 1;
 const Bps = Type.Integer({ minimum: 0, maximum: 10_000, description: "basis points (10000 = 100 %)" });
@@ -71,6 +73,18 @@ const FeaturesView = Type.Object({
   faucet: Type.Boolean(),
   legacyCredits: Type.Boolean(),
 });
+const NextEpochView = Type.Object(
+  {
+    epoch: Type.Integer(),
+    uploaded: Type.Boolean({ description: "shares are on chain for it" }),
+    voided: Type.Boolean({ description: "a guardian voided the upload: it starts with no budget" }),
+    reviewDelaySeconds: Type.Integer({ description: "each upload restarts it; the Safe or a guardian may void the upload meanwhile" }),
+    currentEndsAt: Timestamp,
+    reviewEndsAt: Nullable(Timestamp),
+    startableAt: Timestamp,
+  },
+  { description: "the next epoch's shares upload and when RewardDistributor.startEpoch accepts it" },
+);
 const SettingsView = Type.Object({
   stage: StageName,
   phase: PhaseNumber,
@@ -83,6 +97,7 @@ const SettingsView = Type.Object({
       plans: Type.Array(PlanView),
       protocolBalanceWei: Wei,
       currentEpoch: Type.Integer(),
+      nextEpoch: NextEpochView,
       safe: Address,
       timelock: Address,
     }),
@@ -168,11 +183,22 @@ function settingsView(s: AdminSettings) {
             plans: chain.plans.map(planView),
             protocolBalanceWei: chain.protocolBalance.toString(),
             currentEpoch: Number(chain.currentEpoch),
+            nextEpoch: nextEpochView(chain.nextEpoch),
             safe: chain.safe,
             timelock: chain.timelock,
           },
   };
 }
+
+const nextEpochView = (r: NextEpochReview) => ({
+  epoch: Number(r.epoch),
+  uploaded: r.uploaded,
+  voided: r.voided,
+  reviewDelaySeconds: Number(r.reviewDelay),
+  currentEndsAt: isoOfSeconds(r.currentEndsAt),
+  reviewEndsAt: r.reviewEndsAt === null ? null : isoOfSeconds(r.reviewEndsAt),
+  startableAt: isoOfSeconds(r.startableAt),
+});
 
 const stageView = (s: StageSwitch) => {
   const { stage, phase, ...features } = s.current;

@@ -20,6 +20,7 @@ import {
 import { accountOf, sessionHook } from "../auth.ts";
 import { Address, errors, Nullable, Timestamp, TxHash, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
+import { isoOfSeconds } from "../../time.ts";
 
 const UINT32_MAX = 2 ** 32 - 1;
 const Tokens = Type.String({ pattern: "^[0-9]+$", description: "tokens, as a decimal string" });
@@ -95,8 +96,6 @@ const CreateBody = Type.Union([
 
 const CreateResponse = Type.Object({ payment: PaymentView, subscription: StatusView });
 
-const isoOf = (seconds: bigint) => new Date(Number(seconds) * 1000).toISOString();
-
 const planView = (plan: PlanOffer) => ({
   id: Number(plan.planId),
   name: plan.name,
@@ -117,7 +116,7 @@ function statusView({ wallet, pass }: SubscriptionStatus) {
     planId: pass === null ? null : Number(pass.planId),
     planName: pass?.planName ?? null,
     passId: pass?.passId.toString() ?? null,
-    periodEnd: pass === null ? null : isoOf(pass.periodEnd),
+    periodEnd: pass === null ? null : isoOfSeconds(pass.periodEnd),
     autoRenew: pass?.autoRenew ?? false,
     cancelled: pass?.cancelled ?? false,
     bucketRemaining: (pass?.bucketRemaining ?? 0n).toString(),
@@ -125,7 +124,7 @@ function statusView({ wallet, pass }: SubscriptionStatus) {
     overageUsed: (pass?.overageUsed ?? 0n).toString(),
     unsettledBucketTokens: (pass?.unsettledBucketTokens ?? 0n).toString(),
     usableTokens: (pass?.usableTokens ?? 0n).toString(),
-    tranches: (pass?.tranches ?? []).map((t) => ({ tokens: t.amount.toString(), expiresAt: isoOf(t.expiry) })),
+    tranches: (pass?.tranches ?? []).map((t) => ({ tokens: t.amount.toString(), expiresAt: isoOfSeconds(t.expiry) })),
   };
 }
 
@@ -138,7 +137,7 @@ function paymentView(p: SubscriptionPayment) {
     burnedWei: p.burnedWei?.toString() ?? null,
     planId: Number(p.planId),
     passId: p.passId.toString(),
-    periodEnd: isoOf(p.periodEnd),
+    periodEnd: isoOfSeconds(p.periodEnd),
     booked: p.booked,
     ...(p.fiat === undefined
       ? {}

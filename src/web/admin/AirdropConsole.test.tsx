@@ -1,7 +1,7 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { AirdropConsole } from "./AirdropConsole.tsx";
+import { AirdropConsole, ReviewNote } from "./AirdropConsole.tsx";
 import { preview, recordBodies, renderWithApp, settings, stubApi, TX, type Routes } from "./testing.tsx";
 
 const csvFile = (text: string) => new File([text], "points.csv", { type: "text/csv" });
@@ -77,5 +77,21 @@ describe("AirdropConsole", () => {
     await userEvent.click(await screen.findByRole("button", { name: "Publish epoch 1 shares" }));
     expect((await screen.findByRole("alert")).textContent).toContain("NotNextEpoch(1, 2)");
     expect((screen.getByRole("button", { name: "Publish epoch 1 shares" }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it("shows the pending upload under review, until when the Safe can void it, and a voided upload", async () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const next = { epoch: 3, uploaded: true, voided: false, reviewDelaySeconds: 43_200, currentEndsAt: "2026-01-01T00:00:00.000Z", reviewEndsAt: later, startableAt: later };
+    const { rerender } = render(<ReviewNote next={next} />);
+    const note = screen.getByRole("status").textContent ?? "";
+    expect(note).toContain("Epoch 3 shares are uploaded and under review (12 hours after each upload)");
+    expect(note).toContain("until then the Safe or a guardian can void the upload");
+    expect(note).not.toContain("start now");
+    rerender(<ReviewNote next={{ ...next, reviewEndsAt: "2026-01-01T00:00:00.000Z", startableAt: "2026-01-01T00:00:00.000Z" }} />);
+    expect(screen.getByRole("status").textContent).toMatch(/the epoch can start now\.$/);
+    rerender(<ReviewNote next={{ ...next, voided: true }} />);
+    expect(screen.getByRole("status").textContent).toContain("The Safe voided epoch 3's upload");
+    rerender(<ReviewNote next={{ ...next, uploaded: false, reviewEndsAt: null }} />);
+    expect(screen.getByText(/No shares uploaded for epoch 3 yet\. An upload is reviewed for 12 hours/)).toBeTruthy();
   });
 });

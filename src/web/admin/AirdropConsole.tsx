@@ -8,9 +8,10 @@ import { Card } from "../components/Card.tsx";
 import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
 import { ProgressBar } from "../components/ProgressBar.tsx";
 import { TxLink } from "../components/TxLink.tsx";
-import { formatCxpt, shortHex } from "../lib/format.ts";
+import { formatCxpt, formatTime, shortHex } from "../lib/format.ts";
+import { formatPeriod } from "../user/subscriptionMath.ts";
 import { useApi } from "../lib/session.tsx";
-import { adminKeys, useRefreshAdmin, useSettings, type PointsPreview, type UploadProgress, type UploadResult } from "./data.ts";
+import { adminKeys, useRefreshAdmin, useSettings, type NextEpochReview, type PointsPreview, type UploadProgress, type UploadResult } from "./data.ts";
 import { SplitControl } from "./SplitControl.tsx";
 
 type PoolChoice = "" | "providers" | "users";
@@ -127,6 +128,33 @@ function Dispatch({ epoch, csv, pool }: { readonly epoch: number; readonly csv: 
   );
 }
 
+/** Where the next epoch's upload stands: under review (the Safe may void it), voided, or not yet uploaded. */
+export function ReviewNote({ next }: { readonly next: NextEpochReview }) {
+  const delay = next.reviewDelaySeconds > 0 ? formatPeriod(next.reviewDelaySeconds) : null;
+  const startable = Date.parse(next.startableAt) <= Date.now() ? "now" : `from ${formatTime(next.startableAt)}`;
+  if (next.voided) {
+    return (
+      <p className="note error" role="status">
+        The Safe voided epoch {next.epoch}'s upload: the epoch starts with no budget ({startable}) and its funding waits for the next; the rewards job
+        uploads the same window for epoch {next.epoch + 1}.
+      </p>
+    );
+  }
+  if (next.uploaded) {
+    return (
+      <p className="note" role="status">
+        Epoch {next.epoch} shares are uploaded{delay ? ` and under review (${delay} after each upload)` : ""}: the epoch can start {startable}
+        {next.reviewEndsAt !== null && Date.parse(next.reviewEndsAt) > Date.now() ? "; until then the Safe or a guardian can void the upload" : ""}.
+      </p>
+    );
+  }
+  return (
+    <p className="muted">
+      No shares uploaded for epoch {next.epoch} yet.{delay ? ` An upload is reviewed for ${delay} before the epoch can start; the Safe or a guardian can void it meanwhile.` : ""}
+    </p>
+  );
+}
+
 export function AirdropConsole() {
   const api = useApi();
   const settings = useSettings();
@@ -171,6 +199,7 @@ export function AirdropConsole() {
     <Card title="Airdrop console">
       <div className="stack">
         <p className="muted">Points for epoch {epoch} (the next one; epoch {chain.currentEpoch} runs now). CSV header: wallet,points[,pool].</p>
+        <ReviewNote next={chain.nextEpoch} />
         <div className="form-row">
           <label>
             Points CSV

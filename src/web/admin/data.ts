@@ -22,6 +22,17 @@ export interface PlanView {
 
 export type StageName = "off" | "testnet" | "mainnet";
 
+/** The next epoch's shares upload, and when it can start (ISO times). */
+export interface NextEpochReview {
+  readonly epoch: number;
+  readonly uploaded: boolean;
+  readonly voided: boolean;
+  readonly reviewDelaySeconds: number;
+  readonly currentEndsAt: string;
+  readonly reviewEndsAt: string | null;
+  readonly startableAt: string;
+}
+
 /** GET /api/v1/admin/settings */
 export interface AdminSettings {
   readonly stage: StageName;
@@ -34,6 +45,7 @@ export interface AdminSettings {
     readonly plans: readonly PlanView[];
     readonly protocolBalanceWei: string;
     readonly currentEpoch: number;
+    readonly nextEpoch: NextEpochReview;
     readonly safe: Address;
     readonly timelock: Address;
   } | null;

@@ -32,6 +32,7 @@ export const settings: AdminSettings = {
     plans: [{ id: 1, priceWei: "100000000000000000000", periodSeconds: 2_592_000, bucketTokens: "1000000", requestsPerMinute: 60, concurrency: 2, active: true }],
     protocolBalanceWei: "300000000000000000000",
     currentEpoch: 0,
+    nextEpoch: { epoch: 1, uploaded: false, voided: false, reviewDelaySeconds: 0, currentEndsAt: "1970-01-01T00:00:00.000Z", reviewEndsAt: null, startableAt: "1970-01-01T00:00:00.000Z" },
     safe: SAFE,
     timelock: "0x0000000000000000000000000000000000000071",
   },

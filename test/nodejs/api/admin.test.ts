@@ -100,6 +100,16 @@ for (const backend of BACKENDS) {
       assert.equal(chain.burnBps, 500);
       assert.equal(chain.protocolBalanceWei, "0");
       assert.equal(chain.currentEpoch, 0);
+      // Nothing uploaded for epoch 1 yet; the local chain's review delay is 0, so it could start at once.
+      assert.deepEqual(chain.nextEpoch, {
+        epoch: 1,
+        uploaded: false,
+        voided: false,
+        reviewDelaySeconds: 0,
+        currentEndsAt: new Date(0).toISOString(),
+        reviewEndsAt: null,
+        startableAt: new Date(0).toISOString(),
+      });
       assert.equal(chain.safe, at(stack, "safe"));
       assert.equal(chain.timelock, at(stack, "timelock"));
       assert.deepEqual(chain.plans.map((p: { id: number }) => p.id), [1, 2, 3]);

@@ -279,6 +279,9 @@ describe("configuration", () => {
     assert.equal(envConfig({ ...liveEnv, TIMELOCK_DELAY: "3600" }, "agung").timelockDelay, 3600n);
     assert.equal(envConfig({ ...liveEnv, TIMELOCK_DELAY: "0" }, "peaq").timelockDelay, 0n);
     assert.throws(() => envConfig({ ...liveEnv, TIMELOCK_DELAY: "2d" }, "agung"), /TIMELOCK_DELAY must be a whole number of seconds/);
+    // Shares uploads are reviewed 12 h on a live network unless REWARDS_REVIEW_DELAY says otherwise.
+    assert.deepEqual(peaq.epochBounds, { minDuration: 3600n, maxDuration: 31n * 86_400n, reviewDelay: 12n * 3600n });
+    assert.equal(envConfig({ ...liveEnv, REWARDS_REVIEW_DELAY: "600" }, "agung").epochBounds.reviewDelay, 600n);
   });
 
   it("refuses a live configuration with a missing or malformed value", () => {

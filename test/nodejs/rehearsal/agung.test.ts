@@ -142,6 +142,8 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
       CXPT_ADDRESSES_DIR: workDir,
       // The rehearsal settles within the test: no 24 h challenge window between commit and collection.
       CHALLENGE_WINDOW: "0",
+      // The live review delay of a shares upload, shortened to an hour the rehearsal waits out on the chain.
+      REWARDS_REVIEW_DELAY: "3600",
     });
     deployment = (await readDeployment("agung", workDir))!;
     assert.ok(deployment, deployOutput);
@@ -299,15 +301,25 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
     assert.equal(settled.summary.batches[0].state, "settled");
     assert.equal(before - (await cxptOf(payer.wallet)), owed);
 
-    // The rewards epoch: the Vault swept, the day's points uploaded, the epoch started.
+    /** Chain time moves `seconds` on, with a block mined at the new time. */
+    const later = async (seconds: number) => {
+      await client.request({ method: "evm_increaseTime" as never, params: [seconds] as never });
+      await client.request({ method: "evm_mine" as never, params: [] as never });
+    };
+    // The rewards epoch: the Vault swept, the day's points uploaded; the epoch starts once the
+    // upload's review delay has passed (the Safe could void it meanwhile).
+    const uploaded = await runJob("rewards");
+    assert.equal(uploaded.summary.status, "waiting", JSON.stringify(uploaded.summary));
+    assert.ok(uploaded.summary.reviewEndsAt, JSON.stringify(uploaded.summary));
+    const [, , reviewDelay] = await client.readContract({ address: deployment.contracts.distributor!, abi: distributorAbi, functionName: "epochBounds" });
+    assert.equal(reviewDelay, 3600n);
+    await later(3600);
     const rewards = await runJob("rewards");
     assert.equal(rewards.summary.status, "started", JSON.stringify(rewards.summary));
     const epoch = BigInt(rewards.summary.epoch);
     const [, end] = await client.readContract({ address: deployment.contracts.distributor!, abi: distributorAbi, functionName: "epochTimes", args: [epoch] });
     // Time passes on the chain until the epoch has released everything.
-    const now = (await client.getBlock()).timestamp;
-    await client.request({ method: "evm_increaseTime" as never, params: [Number(end - now) + 1] as never });
-    await client.request({ method: "evm_mine" as never, params: [] as never });
+    await later(Number(end - (await client.getBlock()).timestamp) + 1);
 
     // The gasless claim: the payer signs the forward request, the relayer pays the gas.
     const available = expect(await call("GET", "rewards/available", payer.token), 200);

@@ -13,8 +13,7 @@
 //   count came since it was read (see the migration), so no count is ever missed or claimed twice,
 //   whatever crashes between counting and checkpointing.
 import type { Address } from "viem";
-import type { CounterStore } from "../counters/counters.ts";
-import { DAY_MS } from "../counters/counters.ts";
+import { DAY_MS, type CounterStore } from "../counters/counters.ts";
 import type { Queryable } from "../db/db.ts";
 
 /** The usage_events condition of bucket tokens not yet consumed on chain (the ledger source). */
@@ -40,7 +39,8 @@ export interface BucketUsage {
 /** The bucket usage source of the counter store in use (see the file comment). */
 export const bucketUsageOf = (counters: CounterStore): BucketUsage => (counters.kind === "postgres" ? LEDGER : counterUsage(counters));
 
-const sumOf = async (db: Queryable, sql: string, params: unknown[]): Promise<bigint> => BigInt((await db.query<{ total: string }>(sql, params)).rows[0]!.total);
+const sumOf = async (db: Queryable, sql: string, params: unknown[]): Promise<bigint> =>
+  BigInt((await db.query<{ total: string }>(sql, params)).rows[0]!.total);
 
 const LEDGER: BucketUsage = {
   async dueAccounts(db) {
@@ -90,7 +90,9 @@ function counterUsage(counters: CounterStore): BucketUsage {
         const from = new Date(`${day}T00:00:00Z`);
         const counted = await counters.bucketTokens(accountId, { from, to: new Date(from.getTime() + DAY_MS) });
         const free = counted - (claimedOn.get(day) ?? 0n);
-        if (free < 0n) throw new Error(`bucket counters of account ${accountId} on ${day}: ${counted} counted, fewer than the ${claimedOn.get(day)} checkpoints claimed`);
+        if (free < 0n) {
+          throw new Error(`bucket counters of account ${accountId} on ${day}: ${counted} counted, fewer than the ${claimedOn.get(day)} checkpoints claimed`);
+        }
         return { day, version, free };
       }),
     );
@@ -99,7 +101,7 @@ function counterUsage(counters: CounterStore): BucketUsage {
   return {
     async dueAccounts(db) {
       const { rows } = await db.query<{ account_id: string; wallet: Address }>(
-        `select distinct d.account_id, a.wallet from bucket_days_due d join accounts a on a.id = d.account_id where a.wallet is not null`,
+        "select distinct d.account_id, a.wallet from bucket_days_due d join accounts a on a.id = d.account_id where a.wallet is not null",
       );
       return rows.map((r) => ({ accountId: r.account_id, wallet: r.wallet }));
     },
@@ -125,9 +127,11 @@ function counterUsage(counters: CounterStore): BucketUsage {
     },
     async unconsumed(db, accountId) {
       const free = (await dueDays(db, accountId)).reduce((sum, d) => sum + d.free, 0n);
-      const open = await sumOf(db, "select coalesce(sum(tokens), 0)::text as total from bucket_checkpoints where account_id = $1 and state in ('intended', 'sent')", [
-        accountId,
-      ]);
+      const open = await sumOf(
+        db,
+        "select coalesce(sum(tokens), 0)::text as total from bucket_checkpoints where account_id = $1 and state in ('intended', 'sent')",
+        [accountId],
+      );
       return free + open;
     },
     // The checkpoint's state (done) is the mark: its days stay claimed.

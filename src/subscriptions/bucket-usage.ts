@@ -3,7 +3,8 @@
 //
 // - COUNTER_STORE=postgres (the default): the ledger itself. Each usage_events row carries its bucket
 //   tokens and its own marks (migration 0009): `bucket_checkpoint` (claimed by a checkpoint) and
-//   `bucket_checkpointed_at` (consumed on chain).
+//   `bucket_checkpointed_at` (consumed on chain). Not settled_at: that is PAYG's mark, stamped when
+//   settlement collects an event's PAYG part, while its bucket tokens may still be owed to the chain.
 // - COUNTER_STORE=dynamodb: the counter store's bucket tokens per account and UTC day (the drain
 //   counts them there once per request id, ../billing/bucket-count.ts). What checkpoints claimed of
 //   each day is kept in PostgreSQL (bucket_checkpoint_days, migration 0021), which therefore stays the

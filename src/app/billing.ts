@@ -27,6 +27,7 @@ import {
   type PriceTable,
 } from "../billing/index.ts";
 import type { AppConfig } from "../config/config.ts";
+import type { CounterStore } from "../counters/counters.ts";
 import type { Db } from "../db/db.ts";
 import type { Logger } from "../monitoring/index.ts";
 import { features } from "../stage/stage.ts";
@@ -71,6 +72,8 @@ export interface BillingDeps {
   readonly chain: () => ChainContext | undefined;
   /** Where the embedded store keeps its journal; memory only when undefined. */
   readonly dataDir: string | undefined;
+  /** The counter store the drain counts bucket tokens in (COUNTER_STORE=dynamodb). */
+  readonly counters: CounterStore;
   readonly log: Logger;
 }
 
@@ -132,14 +135,22 @@ export async function openBilling(deps: BillingDeps): Promise<Billing> {
   // loop; the embedded stand-ins live in this thread, and so does their drain.
   const drain =
     config.redisUrl && "url" in config.database
-      ? await startDrainThread({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, databaseUrl: config.database.url, meter, onError, intervalMs: config.drainIntervalMs }).catch(
+      ? await startDrainThread({
+          redisUrl: config.redisUrl,
+          redisPrefix: config.redisPrefix,
+          databaseUrl: config.database.url,
+          counters: config.counters,
+          meter,
+          onError,
+          intervalMs: config.drainIntervalMs,
+        }).catch(
           async (error: unknown) => {
             priceSource.close();
             await store.close();
             throw error;
           },
         )
-      : startDrainLoop({ store, db, meter, onError, intervalMs: config.drainIntervalMs });
+      : startDrainLoop({ store, db, counters: deps.counters, meter, onError, intervalMs: config.drainIntervalMs });
 
   return {
     store,

@@ -41,7 +41,15 @@ export async function createApp(config: AppConfig, options: CreateOptions = {}):
     const persistent = "url" in config.database || config.database.dataDir !== undefined;
     // Billing reads the chain through the app, since the admin's stage switch may connect or drop it.
     const built: { app?: App } = {};
-    const billing = await openBilling({ config, db, stage, chain: () => (built.app ? built.app.chain : chain), dataDir: persistent ? config.dataDir : undefined, log: monitor.log });
+    const billing = await openBilling({
+      config,
+      db,
+      stage,
+      chain: () => (built.app ? built.app.chain : chain),
+      dataDir: persistent ? config.dataDir : undefined,
+      counters,
+      log: monitor.log,
+    });
     // Development (stage off, or the local chain) keeps node calls on loopback unless the operator allows more.
     // One-off commands (follow: false) run no background node checks or reloads either.
     const background = follow !== false;

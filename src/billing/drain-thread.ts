@@ -1,9 +1,10 @@
 // The drain in a worker thread, for the Redis store and a PostgreSQL server: decoding, charging and
 // writing batches of usage takes a share of the CPU that, on the API's event loop, would stall every
 // request waiting behind it. The worker (./drain-worker.ts) opens its own Redis and PostgreSQL
-// connections and runs the same drain loop (acknowledging an event in Redis takes it off its
+// connections (and its own counter store) and runs the same drain loop (acknowledging an event in Redis takes it off its
 // account's undrained tally into its budget, for every instance at once).
 import { Worker } from "node:worker_threads";
+import type { CountersConfig } from "../config/config.ts";
 import type { DrainLoop } from "./drain.ts";
 import type { Meter } from "./meter.ts";
 
@@ -12,6 +13,8 @@ export interface DrainThreadConfig {
   /** The metering store's key prefix (the stream the API records into). */
   readonly redisPrefix: string;
   readonly databaseUrl: string;
+  /** The counter store the drain counts bucket tokens in (COUNTER_STORE=dynamodb); the thread opens its own. */
+  readonly counters: CountersConfig;
   readonly intervalMs: number;
   /** Most events per transaction; default 1000. */
   readonly max?: number;
@@ -25,7 +28,7 @@ export interface DrainThreadConfig {
 export const DRAIN_THREAD_NAME = "cxpt-drain";
 
 /** What the worker is started with. */
-export type DrainWorkerData = Pick<DrainThreadConfig, "redisUrl" | "redisPrefix" | "databaseUrl" | "intervalMs" | "max">;
+export type DrainWorkerData = Pick<DrainThreadConfig, "redisUrl" | "redisPrefix" | "databaseUrl" | "counters" | "intervalMs" | "max">;
 
 /** Messages from the worker, in the order its drain produced them. */
 export type DrainWorkerMessage =
@@ -50,6 +53,7 @@ export async function startDrainThread(config: DrainThreadConfig): Promise<Drain
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
     databaseUrl: config.databaseUrl,
+    counters: config.counters,
     intervalMs: config.intervalMs,
     max: config.max,
   };

@@ -1,6 +1,7 @@
 // The drain thread's entry (started by ./drain-thread.ts): the drain loop over its own Redis and
-// PostgreSQL connections, reporting failed rounds to the API thread.
+// PostgreSQL connections and counter store, reporting failed rounds to the API thread.
 import { parentPort, workerData } from "node:worker_threads";
+import { openCounters } from "../counters/index.ts";
 import { openDb } from "../db/db.ts";
 import { startDrainLoop } from "./drain.ts";
 import type { DrainWorkerCommand, DrainWorkerData, DrainWorkerMessage } from "./drain-thread.ts";
@@ -16,9 +17,14 @@ const db = await openDb({ url: data.databaseUrl }).catch(async (error: unknown) 
   await store.close();
   throw error;
 });
+const counters = await openCounters(data.counters, db).catch(async (error: unknown) => {
+  await Promise.all([store.close(), db.close()]);
+  throw error;
+});
 const loop = startDrainLoop({
   store,
   db,
+  counters,
   intervalMs: data.intervalMs,
   max: data.max,
   meter: { flush: async () => {} },
@@ -32,6 +38,7 @@ port.on("message", (command: DrainWorkerCommand) => {
       await loop.stop();
     } finally {
       await store.close();
+      await counters.close();
       await db.close();
     }
     post({ type: "stopped" });

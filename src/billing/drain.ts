@@ -3,9 +3,12 @@
 // no-op, so a crash between commit and ack charges once) and each new event's charge is split over
 // the account in the one draw order of ./funds.ts: subscription bucket first, then credits, then PAYG
 // (left for on-chain settlement by UsageBilling) — or, for legacy billing, legacy credits and then
-// legacy debt. Only after the commit are the events acknowledged in the store, which takes them off
+// legacy debt. With COUNTER_STORE=dynamodb the batch's bucket tokens are then counted there
+// (./bucket-count.ts). Only after that are the events acknowledged in the store, which takes them off
 // the accounts' undrained tallies into their budgets in the same step.
+import type { CounterStore } from "../counters/counters.ts";
 import type { Db, Queryable } from "../db/db.ts";
+import { countBucketUsage } from "./bucket-count.ts";
 import { splitCharge, type Funds, type Split } from "./funds.ts";
 import type { Meter } from "./meter.ts";
 import type { MeterStore, UsageEvent } from "./meter-store.ts";
@@ -13,6 +16,8 @@ import type { MeterStore, UsageEvent } from "./meter-store.ts";
 export interface DrainConfig {
   readonly store: MeterStore;
   readonly db: Db;
+  /** The counter store the bucket tokens are counted in (COUNTER_STORE=dynamodb); none: usage_events only. */
+  readonly counters?: CounterStore;
   /** Most events per transaction; default 1000. */
   readonly max?: number;
 }
@@ -38,10 +43,11 @@ type FundsRow = {
 
 /** Drains one batch (at most `max` events) from the store into PostgreSQL. */
 export async function drainOnce(config: DrainConfig): Promise<DrainResult> {
-  const { store, db, max = 1000 } = config;
+  const { store, db, counters, max = 1000 } = config;
   const batch = await store.pull(max);
   if (batch.ids.length === 0) return { drained: 0, duplicates: 0, orphaned: 0 };
   const { inserted, orphaned } = await db.transaction((tx) => chargeBatch(tx, batch.events));
+  if (counters !== undefined) await countBucketUsage(db, counters, batch.events.map((e) => e.requestId));
   await store.ack(batch.ids);
   return { drained: inserted.length, duplicates: batch.ids.length - inserted.length - orphaned, orphaned };
 }

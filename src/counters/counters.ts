@@ -46,8 +46,11 @@ export function periodsIn(window: CounterWindow, stepMs: number): Date[] {
   return periods;
 }
 
-/** A request id as the stores key it: non-empty, at most 200 characters. */
+/**
+ * A request id as the stores key it: non-empty, at most 256 characters (an account-scoped request id,
+ * a 36-character account id and a client id of up to 200 characters, behind its kind, e.g. `bucket:`).
+ */
 export function checkRequestId(requestId: string): string {
-  if (requestId.length === 0 || requestId.length > 200) throw new RangeError(`a counter request id must be 1–200 characters, got ${requestId.length}`);
+  if (requestId.length === 0 || requestId.length > 256) throw new RangeError(`a counter request id must be 1–256 characters, got ${requestId.length}`);
   return requestId;
 }

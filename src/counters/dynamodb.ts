@@ -99,7 +99,7 @@ export async function openDynamoCounters(config: DynamoCountersConfig): Promise<
     }
   }
 
-  /** Every item of partition `pk` (with `sk` between `from` and `to` when given), all pages. */
+  /** Every item of partition `pk` (with `sk` between `from` and `to` when given), all pages; strongly consistent with `range`. */
   async function query(pk: string, range?: { from: string; to: string }): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
@@ -112,6 +112,8 @@ export async function openDynamoCounters(config: DynamoCountersConfig): Promise<
           ProjectionExpression: "#n, #p, #t",
           ExpressionAttributeNames: { "#n": "n", "#p": "provider", "#t": "tier" },
           ExclusiveStartKey: start,
+          // Bucket days are read while they are being counted: the reconciliation must see every count that returned.
+          ConsistentRead: range !== undefined,
         }),
       );
       items.push(...(page.Items ?? []));

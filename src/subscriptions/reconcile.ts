@@ -4,7 +4,7 @@
 //  1. Checkpoint: per account, the bucket tokens of usage not yet checkpointed are summed and
 //     consumed with one `consumeTokens(passId, sum)` from the billing key (BILLING_ROLE),
 //     serialized with the backend's other transactions (`exclusive`). The intent (amount + the
-//     usage rows) is recorded before the transaction is signed, its hash before it is broadcast; a run finding
+//     usage it claims) is recorded before the transaction is signed, its hash before it is broadcast; a run finding
 //     an intent still open asks the chain whether it landed (its receipt, else a TokensConsumed of
 //     the pass for that amount since the intent's block, not yet attributed) and only sends when
 //     it did not, so no usage is consumed twice. While the billing key has transactions pending,
@@ -14,31 +14,23 @@
 //     checkpointed. Any difference is returned and the mirror set to the chain's figure (the chain
 //     is canonical), and the gate's cached view dropped.
 //
-// Why not settled_at: it is PAYG's mark. An event may hold bucket tokens and PAYG wei, and PAYG
-// settlement stamps it when it collects the PAYG part; its bucket tokens are still owed to the
-// chain then. So the bucket has its own marks (migration 0009): usage_events.bucket_checkpoint and
-// bucket_checkpointed_at. Usage not yet consumed on chain is `UNCHECKPOINTED_BUCKET`.
+// The usage is read from and marked in usage_events (COUNTER_STORE=postgres) or read from the counter
+// store with the claims kept in PostgreSQL (COUNTER_STORE=dynamodb): ./bucket-usage.ts. Either way
+// bucket_checkpoints is the record of what was consumed on chain.
 import type { Address, Hex } from "viem";
 import type { ChainContext, Signer } from "../app/chain.ts";
 import type { AppContext } from "../app/context.ts";
 import { exclusive, requireChainFeature } from "../app/guards.ts";
 import { subscriptionsAbi } from "../chain/abis.ts";
 import { send as sendTransaction, type Sent } from "../chain/send.ts";
-import type { Db, Queryable } from "../db/db.ts";
+import type { Queryable } from "../db/db.ts";
 import { AppError } from "../errors.ts";
+import { bucketUsageOf } from "./bucket-usage.ts";
 import { readPass, type PassState } from "./chain.ts";
 
-/** The usage_events condition of bucket tokens not yet consumed on chain. */
-export const UNCHECKPOINTED_BUCKET = "bucket_tokens > 0 and bucket_checkpointed_at is null";
-
 /** Bucket tokens of `accountId`'s metered usage not yet consumed on chain. */
-export async function uncheckpointedBucketTokens(db: Queryable, accountId: string): Promise<bigint> {
-  const { rows } = await db.query<{ total: string }>(
-    `select coalesce(sum(bucket_tokens), 0)::text as total from usage_events where account_id = $1 and ${UNCHECKPOINTED_BUCKET}`,
-    [accountId],
-  );
-  return BigInt(rows[0]!.total);
-}
+export const uncheckpointedBucketTokens = (ctx: Pick<AppContext, "counters">, db: Queryable, accountId: string): Promise<bigint> =>
+  bucketUsageOf(ctx.counters).unconsumed(db, accountId);
 
 /** Usage consumed on chain by one `consumeTokens`. */
 export interface BucketCheckpoint {
@@ -121,38 +113,30 @@ async function openCheckpoints(db: Queryable): Promise<CheckpointRow[]> {
 
 /**
  * Records an intent per account holding bucket usage not yet checkpointed (and not in an open
- * intent), attaching those usage rows; returns the new intents. Accounts without a wallet or a
+ * intent), claiming that usage for it; returns the new intents. Accounts without a wallet or a
  * pass on chain are left alone. Exported for the crash tests.
  */
 export async function recordCheckpointIntents(ctx: AppContext): Promise<CheckpointRow[]> {
   const chain = requireChainFeature(ctx, "subscriptions");
-  const { rows: due } = await ctx.db.query<{ account_id: string; wallet: Address }>(
-    `select distinct u.account_id, a.wallet from usage_events u join accounts a on a.id = u.account_id
-      where u.${UNCHECKPOINTED_BUCKET} and u.bucket_checkpoint is null and a.wallet is not null`,
-  );
+  const usage = bucketUsageOf(ctx.counters);
   const intents: CheckpointRow[] = [];
-  for (const { account_id: accountId, wallet } of due) {
+  for (const { accountId, wallet } of await usage.dueAccounts(ctx.db)) {
     const passId = await chain.client.readContract({ address: chain.addresses.subscriptions, abi: subscriptionsAbi, functionName: "passOf", args: [wallet] });
     if (passId === 0n) continue;
     const fromBlock = await chain.client.getBlockNumber();
     const intent = await ctx.db.transaction(async (tx) => {
-      // The drain charges the account under this lock: the sum and the rows attached agree.
       await tx.query("select id from accounts where id = $1 for update", [accountId]);
-      const { rows } = await tx.query<CheckpointRow>(
-        `insert into bucket_checkpoints (account_id, pass_id, tokens, from_block)
-         select $1, $2, sum(bucket_tokens), $3 from usage_events
-          where account_id = $1 and ${UNCHECKPOINTED_BUCKET} and bucket_checkpoint is null
-         having sum(bucket_tokens) > 0
-         on conflict (pass_id) where state in ('intended', 'sent') do nothing
-         returning id::text, account_id, pass_id::text, tokens::text, state, from_block::text, tx_hash`,
-        [accountId, passId, fromBlock],
-      );
-      const row = rows[0];
-      if (row === undefined) return undefined;
-      await tx.query(`update usage_events set bucket_checkpoint = $2 where account_id = $1 and ${UNCHECKPOINTED_BUCKET} and bucket_checkpoint is null`, [
-        accountId,
-        row.id,
-      ]);
+      let row: CheckpointRow | undefined;
+      await usage.claim(tx, accountId, async (tokens) => {
+        const { rows } = await tx.query<CheckpointRow>(
+          `insert into bucket_checkpoints (account_id, pass_id, tokens, from_block) values ($1, $2, $3, $4)
+           on conflict (pass_id) where state in ('intended', 'sent') do nothing
+           returning id::text, account_id, pass_id::text, tokens::text, state, from_block::text, tx_hash`,
+          [accountId, passId, tokens, fromBlock],
+        );
+        row = rows[0];
+        return row?.id;
+      });
       return row;
     });
     if (intent !== undefined) intents.push(intent);
@@ -177,20 +161,20 @@ async function send(ctx: AppContext, chain: ChainContext, billing: Signer, cp: C
     );
   } catch (error) {
     // Refused before broadcast (the pass expired, bucket and overage exhausted): it did not land.
-    if (error instanceof AppError && error.code === "TX_WOULD_REVERT") return fail(ctx.db, cp, error.message, outcome);
+    if (error instanceof AppError && error.code === "TX_WOULD_REVERT") return fail(ctx, cp, error.message, outcome);
     throw error;
   }
   const { hash, receipt } = sent;
-  if (receipt.status === "success") return finish(ctx.db, cp, hash, outcome);
-  return fail(ctx.db, cp, `transaction ${hash} reverted`, outcome);
+  if (receipt.status === "success") return finish(ctx, cp, hash, outcome);
+  return fail(ctx, cp, `transaction ${hash} reverted`, outcome);
 }
 
 /** Decides an intent a previous run left open from the chain; sends it when it did not land. */
 async function resolveOpen(ctx: AppContext, chain: ChainContext, billing: Signer, cp: CheckpointRow, outcome: Outcome): Promise<void> {
   if (cp.tx_hash !== null) {
     const receipt = await chain.client.getTransactionReceipt({ hash: cp.tx_hash }).catch(() => null);
-    if (receipt?.status === "success") return finish(ctx.db, cp, cp.tx_hash, outcome);
-    if (receipt?.status === "reverted") return fail(ctx.db, cp, `transaction ${cp.tx_hash} reverted`, outcome);
+    if (receipt?.status === "success") return finish(ctx, cp, cp.tx_hash, outcome);
+    if (receipt?.status === "reverted") return fail(ctx, cp, `transaction ${cp.tx_hash} reverted`, outcome);
   }
   const address = billing.account.address;
   const [pendingNonce, minedNonce] = await Promise.all([
@@ -202,7 +186,7 @@ async function resolveOpen(ctx: AppContext, chain: ChainContext, billing: Signer
     return;
   }
   const landed = await landedConsumption(ctx.db, chain, cp);
-  if (landed !== null) return finish(ctx.db, cp, landed, outcome);
+  if (landed !== null) return finish(ctx, cp, landed, outcome);
   return send(ctx, chain, billing, cp, outcome);
 }
 
@@ -226,19 +210,19 @@ async function landedConsumption(db: Queryable, chain: ChainContext, cp: Checkpo
   return null;
 }
 
-async function finish(db: Db, cp: CheckpointRow, hash: Hex, outcome: Outcome): Promise<void> {
-  await db.transaction(async (tx) => {
+async function finish(ctx: AppContext, cp: CheckpointRow, hash: Hex, outcome: Outcome): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
     await tx.query("update bucket_checkpoints set state = 'done', tx_hash = $2, updated_at = now() where id = $1", [cp.id, hash.toLowerCase()]);
-    await tx.query("update usage_events set bucket_checkpointed_at = now() where bucket_checkpoint = $1", [cp.id]);
+    await bucketUsageOf(ctx.counters).consumed(tx, cp.id);
   });
   outcome.checkpointed.push({ ...describeCheckpoint(cp), txHash: hash });
 }
 
 /** The intent did not land: its usage is released for the next run. */
-async function fail(db: Db, cp: CheckpointRow, error: string, outcome: Outcome): Promise<void> {
-  await db.transaction(async (tx) => {
+async function fail(ctx: AppContext, cp: CheckpointRow, error: string, outcome: Outcome): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
     await tx.query("update bucket_checkpoints set state = 'failed', error = $2, updated_at = now() where id = $1", [cp.id, error]);
-    await tx.query("update usage_events set bucket_checkpoint = null where bucket_checkpoint = $1", [cp.id]);
+    await bucketUsageOf(ctx.counters).released(tx, cp.id);
   });
   outcome.failed.push({ ...describeCheckpoint(cp), error });
 }
@@ -260,7 +244,7 @@ async function reconcileMirrors(ctx: AppContext, chain: ChainContext): Promise<B
     const found = await ctx.db.transaction(async (tx) => {
       const { rows } = await tx.query<{ bucket_remaining: string }>("select bucket_remaining from accounts where id = $1 for update", [accountId]);
       const offchain = BigInt(rows[0]!.bucket_remaining);
-      const unsettled = await uncheckpointedBucketTokens(tx, accountId);
+      const unsettled = await uncheckpointedBucketTokens(ctx, tx, accountId);
       const corrected = onchain > unsettled ? onchain - unsettled : 0n;
       if (offchain === corrected) return undefined;
       await tx.query("update accounts set bucket_remaining = $2 where id = $1", [accountId, corrected]);

@@ -14,7 +14,7 @@
 // Tokens left: the chain's bucket plus the overage still allowed this period (what
 // `consumeTokens` accepts), minus the bucket tokens the drain has charged to metered usage that
 // the reconcile job has not yet consumed on chain (./reconcile.ts checkpoints them with
-// `consumeTokens` and stamps usage_events.bucket_checkpointed_at).
+// `consumeTokens`, see ./bucket-usage.ts for where that usage is read and marked).
 // Nothing is usable outside a paid period: `consumeTokens` refuses an expired pass, rolled-over
 // tranches included.
 import { createWalletClient, http, keccak256, stringToHex, type Address, type Hex } from "viem";
@@ -113,7 +113,7 @@ export async function refreshMirror(ctx: AppContext, chain: ChainContext, accoun
   if (pass === null) return { wallet, pass: null };
   const status = await ctx.db.transaction(async (tx) => {
     await tx.query("select id from accounts where id = $1 for update", [accountId]);
-    const status = passStatus(pass, await uncheckpointedBucketTokens(tx, accountId));
+    const status = passStatus(pass, await uncheckpointedBucketTokens(ctx, tx, accountId));
     await tx.query(
       `update accounts set subscription_type = $2, subscription_plan_id = $3, subscription_pass_id = $4,
               subscription_end = $5, bucket_remaining = $6 where id = $1`,

@@ -2,7 +2,8 @@
 // this machine's server) and DynamoDB (dynalite, started here). Each request id counts once, also
 // when sent many times at once; windows are [from, to) by hour and day; big amounts stay exact. A
 // bad DynamoDB configuration is refused at start with one line naming the problem. With
-// COUNTER_STORE=dynamodb the served-work recorder counts there and the rewards epoch reads there.
+// COUNTER_STORE=dynamodb the served-work recorder counts there and the rewards epoch reads there; the
+// app's own drain (its thread, with a PostgreSQL server and Redis) counts bucket tokens there.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -15,8 +16,9 @@ import { scratchDatabase, type ScratchDatabase } from "../../../src/devstack/scr
 import { createLogger } from "../../../src/monitoring/log.ts";
 import { runJob } from "../../../src/jobs/run.ts";
 import { createApp } from "../../../src/app/create.ts";
-import { signIn, startStack, TEST_DATABASE_URL, type Stack } from "../api/harness.ts";
+import { auth, expectReply, signIn, startStack, TEST_DATABASE_URL, type Stack } from "../api/harness.ts";
 import { devKey } from "../../../src/devstack/keys.ts";
+import { reconcileBuckets } from "../../../src/subscriptions/reconcile.ts";
 
 const H = 3_600_000;
 const T0 = new Date("2026-12-06T00:00:00Z");
@@ -172,6 +174,30 @@ describe("COUNTER_STORE=dynamodb in the app", () => {
     const run = (await runJob(stack.app, "rewards", { trigger: "manual" }))!;
     assert.equal(run.outcome, "ok", run.error ?? "");
     assert.equal(run.summary!.providers, 1, JSON.stringify(run.summary));
+  });
+
+  it("the app's drain thread counts a subscriber's bucket tokens in DynamoDB; the reconciliation consumes them from there", async () => {
+    const table = tableName();
+    await dynamo.createCountersTable(table);
+    stack = await startStack("servers", dynamo.env(table));
+    const user = await signIn(stack.api, devKey(19));
+    const payment = { planId: 1, payment: "fiat", paymentRef: `pi_counters_${table}` };
+    expectReply(await stack.api.inject({ method: "POST", url: "/api/v1/subscriptions/create", headers: auth(user.token), payload: payment }), 201);
+    const key = expectReply(await stack.api.inject({ method: "POST", url: "/api/v1/keys", headers: auth(user.token), payload: { name: "k" } }), 201).key as string;
+    const chat = { model: "llama-3-8b", messages: [{ role: "user", content: "What is CXPT?" }], max_tokens: 64 };
+    const answer = await stack.api.inject({ method: "POST", url: "/api/v1/chat/completions", payload: chat, headers: auth(key) });
+    assert.equal(answer.statusCode, 200, answer.body);
+    const used = BigInt(answer.json().usage.total_tokens);
+    await stack.app.billing.meter.flush();
+    const today = { from: new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000), to: new Date(Date.now() + 86_400_000) };
+    // No drain here: the app's drain thread (every 250 ms) counts the usage.
+    for (let i = 0; i < 100 && (await stack.app.counters.bucketTokens(user.accountId, today)) < used; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await stack.app.counters.bucketTokens(user.accountId, today), used);
+    const { rows } = await stack.app.db.query("select * from bucket_counters");
+    assert.deepEqual(rows, [], "nothing counted in PostgreSQL's counters");
+
+    const result = await reconcileBuckets(stack.app);
+    assert.deepEqual(result.checkpointed.map((c) => [c.accountId, c.tokens]), [[user.accountId, used]]);
   });
 });
 

@@ -101,8 +101,8 @@ export interface DeployConfig {
    * meanwhile): 0 locally, 24 h on mainnet. */
   readonly challengeWindow: bigint;
   readonly operators: Operators;
-  /** Chainalysis-style oracle for the Vault; "mock" deploys SanctionsListMock; absent leaves the Vault's
-   * setting as it is (no screening on a new Vault). */
+  /** Chainalysis-style oracle screening the Vault's payers and the RewardDistributor's claimants; "mock"
+   * deploys SanctionsListMock; absent leaves both settings as they are (no screening on a new suite). */
   readonly sanctionsOracle?: Address | "mock";
   readonly economics: Economics;
 }

@@ -1,7 +1,7 @@
 // Gas benchmark of the contract suite on the in-process chain: `npm run bench:gas`.
 // Prints a table and writes bench/results/gas.json. Not a test: it measures and reports.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createWalletClient, custom, parseEther, parseSignature, type Address, type Hex } from "viem";
+import { createWalletClient, custom, parseEther, parseSignature, zeroAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { buildTree } from "../src/settlement/tree.ts";
 import { connection, deploySuite, networkHelpers, type Suite } from "../test/nodejs/helpers/fixture.ts";
@@ -123,6 +123,11 @@ const claim1000 = await steadyClaim();
 record("RewardDistributor.updateShares (per account)", thousand.perAccount, "batches of 100 new accounts");
 record("RewardDistributor.claim, 10 accounts hold shares", claim10);
 record("RewardDistributor.claim, 1,000 accounts hold shares", claim1000);
+// The same steady-state claim with the sanctions oracle screening claimants (as deployed: the mock locally, Chainalysis live).
+await distributor.write.setSanctionsOracle([suite.sanctions.address], { account: wallets.admin.account });
+const claimScreened = await steadyClaim();
+await distributor.write.setSanctionsOracle([zeroAddress], { account: wallets.admin.account });
+record("RewardDistributor.claim, sanctions oracle set", claimScreened, "one isSanctioned call on top");
 
 // ── SubscriptionManager ──
 const planId = await subscriptionsPlan();

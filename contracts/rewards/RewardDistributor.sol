@@ -511,7 +511,9 @@ contract RewardDistributor is Rescuable, ERC2771ContextUpgradeable, IRewardDistr
 
     /// @dev Marks everything released to a settled stake as claimed and returns it.
     function _release(Stake storage stake, uint256 pool, uint256 current) private returns (uint256 amount) {
-        uint256 released = _released(pool, stake.curEpoch, stake.curShares, current);
+        // A pool the account never earned in costs one storage read: its shares' slot is not read.
+        uint256 curEpoch = stake.curEpoch;
+        uint256 released = curEpoch == 0 ? 0 : _released(pool, curEpoch, stake.curShares, current);
         amount = uint256(stake.credit + int256(released));
         if (amount != 0) stake.credit = -SafeCast.toInt128(int256(released));
     }

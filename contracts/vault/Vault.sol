@@ -141,12 +141,13 @@ contract Vault is Rescuable, IVault {
         VaultStorage storage $ = _vault();
         IBurnableERC20 token_ = $.token;
         ISanctionsList oracle = $.sanctionsOracle;
+        bool screening = address(oracle) != address(0);
         collected = new bool[](from.length);
         uint256 payers;
         for (uint256 i; i < from.length; ++i) {
-            // An oracle that reverts (or answers garbage) clears no one: the payer is left short for
-            // a later retry instead of halting the chunk.
-            if (oracle.screen(from[i]) != Sanctions.Verdict.Clear) continue;
+            // An oracle that fails (reverts, answers garbage) clears no one: the payer is left short
+            // for a later retry instead of halting the chunk.
+            if (screening && oracle.screen(from[i]) != Sanctions.Verdict.Clear) continue;
             // The chunk is the unit of work: a failed transfer marks this payer short and moves on.
             if (token_.trySafeTransferFrom(from[i], address(this), amounts[i])) {
                 collected[i] = true;

@@ -121,6 +121,8 @@ contract RewardDistributor is Rescuable, ERC2771ContextUpgradeable, IRewardDistr
     event DistributorInitialized(address admin, address token);
     /// @notice Claimants are screened by `oracle` from now on (address(0): no screening).
     event SanctionsOracleSet(address oracle);
+    /// @notice An upgraded distributor booked `amount` of started budgets not yet claimed as owed.
+    event OwedBooked(uint256 amount);
 
     error InvalidSplit(uint256 protocolBps, uint256 providersBps, uint256 usersBps);
     error LengthMismatch(uint256 accounts, uint256 shares);
@@ -173,6 +175,18 @@ contract RewardDistributor is Rescuable, ERC2771ContextUpgradeable, IRewardDistr
         emit DistributorInitialized(admin, token_);
         emit TrustedForwarderSet(forwarder_);
         _setSplit(protocolBps_, providersBps_, usersBps_);
+    }
+
+    /// @notice Upgrades a distributor deployed before claim screening and rescue (admin, run by the
+    /// timelock with the upgrade, in `upgradeToAndCall`): books the started budgets not yet claimed,
+    /// the balance above the protocol balance and the pending funding, as owed. Tokens that reached
+    /// the distributor outside fundings before this call count as owed too: they are never rescued.
+    /// Until it runs on such a proxy, claims revert.
+    function initializeOwed() external reinitializer(2) onlyRole(DEFAULT_ADMIN_ROLE) {
+        DistributorStorage storage $ = _distributor();
+        uint256 held = $.token.balanceOf(address(this)) - $.protocolBalance - $.pending[0] - $.pending[1];
+        $.outstanding = SafeCast.toUint96(held);
+        emit OwedBooked(held);
     }
 
     // ───────────────────────────── funding ─────────────────────────────

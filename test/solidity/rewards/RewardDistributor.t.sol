@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {CXPT} from "../../../contracts/token/CXPT.sol";
 import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
 import {Governed} from "../../../contracts/access/Governed.sol";
@@ -20,6 +21,8 @@ contract RewardDistributorTest is Assertions {
     uint256 private constant BPS = 10_000;
     RewardDistributor.Pool private constant PROVIDERS = RewardDistributor.Pool.Providers;
     RewardDistributor.Pool private constant USERS = RewardDistributor.Pool.Users;
+    /// @dev The distributor's ERC-7201 namespace (cxpt.storage.RewardDistributor).
+    bytes32 private constant DISTRIBUTOR_STORAGE = 0x05f704302ae7c88296849cb40121b4103b52460bd7d80318e7f9a18265384500;
 
     CXPT internal token;
     RewardDistributor internal distributor;
@@ -386,6 +389,49 @@ contract RewardDistributorTest is Assertions {
         }
         if (distributor.protocolBalance() != 0) distributor.withdrawProtocol(treasury, distributor.protocolBalance());
         assertGe(token.balanceOf(address(distributor)), distributor.owed(), "claims and withdrawals all paid");
+    }
+
+    /// @notice A proxy upgraded from before the owed-funds accounting books what it owes once, by the
+    /// admin only (the timelock, with the upgrade); its claims then pay as before.
+    function testFuzz_UpgradeBooksOwedFunds(uint256 shares, uint256 elapsed, address caller) public {
+        vm.assume(caller != address(this));
+        shares = bound(shares, 1, type(uint96).max);
+        elapsed = bound(elapsed, 0, 1 days);
+        _fund(1_000 ether);
+        _upload(1, PROVIDERS, shares, 1);
+        distributor.startEpoch(1, 1 days);
+        _fund(10 ether); // pending for the next epoch
+        vm.warp(block.timestamp + elapsed);
+        if (distributor.pendingOf(alice) != 0) {
+            vm.prank(alice);
+            distributor.claim();
+        }
+        uint256 owed = distributor.owed();
+        uint256 unpooled = distributor.protocolBalance() + distributor.pendingFunding(PROVIDERS)
+            + distributor.pendingFunding(USERS);
+        // The namespace's tenth slot (screening oracle, started budgets not claimed) as a proxy from before holds it.
+        vm.store(address(distributor), bytes32(uint256(DISTRIBUTOR_STORAGE) + 9), bytes32(0));
+        assertEq(distributor.owed(), unpooled, "nothing booked before the upgrade");
+
+        bytes32 admin = distributor.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, admin));
+        vm.prank(caller);
+        distributor.initializeOwed();
+        vm.expectEmit();
+        emit RewardDistributor.OwedBooked(owed - unpooled);
+        distributor.initializeOwed();
+        assertEq(distributor.owed(), owed, "booked what it owes");
+        vm.expectRevert(Initializable.InvalidInitialization.selector);
+        distributor.initializeOwed();
+
+        vm.warp(block.timestamp + 1 days);
+        address[2] memory accounts = [alice, bob];
+        for (uint256 i; i < 2; ++i) {
+            if (distributor.pendingOf(accounts[i]) == 0) continue;
+            vm.prank(accounts[i]);
+            distributor.claim();
+        }
+        assertEq(token.balanceOf(address(distributor)), distributor.owed(), "claims paid, the rest still owed");
     }
 
     /// @notice Only the admin (the timelock) rescues; another token is rescued whole.

@@ -394,7 +394,7 @@ contract RewardDistributor is Rescuable, ERC2771ContextUpgradeable, IRewardDistr
     }
 
     /// @notice How the oracle screens `account` now: Clear (it may claim), Sanctioned, or
-    /// Unanswered (the oracle reverts: claims wait for it).
+    /// Unanswered (the oracle fails: reverts, has no code or answers a non-boolean; claims wait for it).
     function screenOf(address account) external view returns (Sanctions.Verdict) {
         return _distributor().sanctionsOracle.screen(account);
     }

@@ -104,8 +104,8 @@ export interface DeployConfig {
    * after each shares upload (the Safe may void it meanwhile): none locally; 1 h – 31 days and 12 h live. */
   readonly epochBounds: EpochBounds;
   readonly operators: Operators;
-  /** Chainalysis-style oracle for the Vault; "mock" deploys SanctionsListMock; absent leaves the Vault's
-   * setting as it is (no screening on a new Vault). */
+  /** Chainalysis-style oracle screening the Vault's payers and the RewardDistributor's claimants; "mock"
+   * deploys SanctionsListMock; absent leaves both settings as they are (no screening on a new suite). */
   readonly sanctionsOracle?: Address | "mock";
   readonly economics: Economics;
 }

@@ -5,6 +5,7 @@
 import {
   encodeFunctionData,
   getAddress,
+  parseAbi,
   zeroAddress,
   type Account,
   type Address,
@@ -277,6 +278,24 @@ async function governance(s: Session): Promise<void> {
   for (const role of [ROLES.PROPOSER, ROLES.EXECUTOR, ROLES.CANCELLER]) await grant(s, "timelock", role, safe, "Safe");
 }
 
+/** The configured sanctions oracle (the mock deployed once per run), undefined for none. */
+async function sanctionsOracle(s: Session): Promise<Address | undefined> {
+  const oracle = s.config.sanctionsOracle;
+  if (oracle !== "mock") return oracle === undefined ? undefined : (s.addresses.sanctionsOracle = oracle);
+  return s.addresses.sanctionsOracle ?? deploy(s, "sanctionsOracle", "SanctionsListMock", []);
+}
+
+const screeningAbi = parseAbi(["function sanctionsOracle() view returns (address)", "function setSanctionsOracle(address oracle)"]);
+
+/** Points `target`'s sanctions screening (the Vault's payers, the distributor's claimants) at the configured oracle. */
+async function screening(s: Session, target: "vault" | "distributor"): Promise<void> {
+  const oracle = await sanctionsOracle(s);
+  if (oracle === undefined) return;
+  const address = at(s, target);
+  await setting(s, target, `sanctions oracle ${oracle}`, () => s.publicClient.readContract({ address, abi: screeningAbi, functionName: "sanctionsOracle" }),
+    oracle, encodeFunctionData({ abi: screeningAbi, functionName: "setSanctionsOracle", args: [oracle] }));
+}
+
 const distributionOf = (s: Session): Address => (s.config.distribution === "safe" ? at(s, "safe") : s.config.distribution);
 
 const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
@@ -301,6 +320,7 @@ const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
     const bounds = async () => (await s.publicClient.readContract({ address, abi: distributorAbi, functionName: "epochBounds" })).slice(0, 3);
     await setting(s, "distributor", `epochs ${min}–${max} s, review delay ${reviewDelay} s`, bounds, [min, max, reviewDelay],
       encodeFunctionData({ abi: distributorAbi, functionName: "setEpochBounds", args: [minDuration, maxDuration, reviewDelay] }));
+    await screening(s, "distributor");
     await grant(s, "distributor", ROLES.REWARDS, s.config.operators.rewards, "rewards operator");
     await grant(s, "distributor", ROLES.TREASURER, at(s, "safe"), "Safe");
     // The Safe voids a bad shares upload during its review delay directly, not through the timelock.
@@ -309,19 +329,11 @@ const MODULES: Record<Tag, (s: Session) => Promise<void>> = {
 
   async vault(s) {
     const { burnBps } = s.config.economics;
-    const oracle = s.config.sanctionsOracle === "mock"
-      ? await deploy(s, "sanctionsOracle", "SanctionsListMock", [])
-      : s.config.sanctionsOracle;
-    if (oracle !== undefined) s.addresses.sanctionsOracle = oracle;
     const address = await deployProxy(s, "vault", [s.deployer, at(s, "cxpt"), at(s, "distributor"), burnBps]);
-    const read = <F extends "burnBps" | "sanctionsOracle">(functionName: F) => () =>
-      s.publicClient.readContract({ address, abi: vaultAbi, functionName });
-    await setting(s, "vault", `burn rate ${burnBps} bps`, read("burnBps"), burnBps,
+    const burnRate = () => s.publicClient.readContract({ address, abi: vaultAbi, functionName: "burnBps" });
+    await setting(s, "vault", `burn rate ${burnBps} bps`, burnRate, burnBps,
       encodeFunctionData({ abi: vaultAbi, functionName: "setBurnRate", args: [burnBps] }));
-    if (oracle !== undefined) {
-      await setting(s, "vault", `sanctions oracle ${oracle}`, read("sanctionsOracle"), oracle,
-        encodeFunctionData({ abi: vaultAbi, functionName: "setSanctionsOracle", args: [oracle] }));
-    }
+    await screening(s, "vault");
     await grant(s, "vault", ROLES.OPERATOR, s.config.operators.operator, "operator");
     await grant(s, "distributor", ROLES.FUNDER, address, "Vault");
   },

@@ -224,7 +224,7 @@ contract UsageBilling is Governed {
     /// @notice Whether `leaf` belongs to batch `batchId`, by a single-leaf Merkle `proof`.
     function verifyLeaf(uint256 batchId, Leaf calldata leaf, bytes32[] calldata proof) external view returns (bool) {
         bytes32 root = _billing().batches[batchId].root;
-        return root != bytes32(0) && MerkleProof.verifyCalldata(proof, root, _leafHash(batchId, leaf));
+        return root != bytes32(0) && MerkleProof.verifyCalldata(proof, root, _leafHash(batchId, leaf.index, leaf.user, leaf.amount));
     }
 
     /// @notice Whether leaf `index` of batch `batchId` is pending, collected, or short.
@@ -248,7 +248,7 @@ contract UsageBilling is Governed {
     /// @notice The hash of `leaf` in batch `batchId`, as OpenZeppelin's StandardMerkleTree computes
     /// it for `(chainId, billing, batchId, index, user, amount)`.
     function leafHash(uint256 batchId, Leaf calldata leaf) external view returns (bytes32) {
-        return _leafHash(batchId, leaf);
+        return _leafHash(batchId, leaf.index, leaf.user, leaf.amount);
     }
 
     // ───────────────────────────── internals ─────────────────────────────
@@ -294,12 +294,21 @@ contract UsageBilling is Governed {
         bytes32[] memory hashes = new bytes32[](leaves.length);
         for (uint256 i; i < leaves.length; ++i) {
             Leaf calldata leaf = leaves[i];
-            if (leaf.index >= count) revert LeafIndexOutOfRange(batchId, leaf.index, count);
-            if (collected.get(leaf.index)) revert LeafAlreadyCollected(batchId, leaf.index);
-            collected.set(leaf.index);
-            hashes[i] = _leafHash(batchId, leaf);
+            uint256 index = leaf.index;
+            if (index >= count) revert LeafIndexOutOfRange(batchId, index, count);
+            _reserveIndex(collected, batchId, index);
+            hashes[i] = _leafHash(batchId, index, leaf.user, leaf.amount);
         }
         if (!MerkleProof.multiProofVerifyCalldata(proof, proofFlags, batch.root, hashes)) revert InvalidProof(batchId);
+    }
+
+    /// @dev Marks leaf `index` collected, reverting if it already is: BitMaps' get and set with one
+    /// slot lookup and one read.
+    function _reserveIndex(BitMaps.BitMap storage collected, uint256 batchId, uint256 index) private {
+        (uint256 bucket, uint256 mask) = (index >> 8, 1 << (index & 0xff));
+        uint256 word = collected._data[bucket];
+        if (word & mask != 0) revert LeafAlreadyCollected(batchId, index);
+        collected._data[bucket] = word | mask;
     }
 
     /// @dev Pulls the chunk's amounts through the Vault in one call. A leaf its user's cap cannot
@@ -363,8 +372,10 @@ contract UsageBilling is Governed {
         (BitMaps.BitMap storage collected, BitMaps.BitMap storage short) = ($.collected[batchId], $.short[batchId]);
         uint256 newlyShort;
         uint256 shortRepaid;
+        // No leaf of a batch without shortfall can be short: its bitmap need not be read.
+        bool anyShort = batch.shortfall != 0;
         for (uint256 i; i < leaves.length; ++i) {
-            (uint256 added, uint256 repaid) = _recordLeaf(batchId, leaves[i], ok[i], collected, short);
+            (uint256 added, uint256 repaid) = _recordLeaf(batchId, leaves[i], ok[i], anyShort, collected, short);
             (newlyShort, shortRepaid) = (newlyShort + added, shortRepaid + repaid);
         }
         uint256 collectedSoFar = batch.collected + collectedTotal;
@@ -381,10 +392,11 @@ contract UsageBilling is Governed {
         uint256 batchId,
         Leaf calldata leaf,
         bool ok,
+        bool anyShort,
         BitMaps.BitMap storage collected,
         BitMaps.BitMap storage short
     ) private returns (uint256 newlyShort, uint256 repaid) {
-        bool wasShort = short.get(leaf.index);
+        bool wasShort = anyShort && short.get(leaf.index);
         if (ok) {
             if (wasShort) {
                 short.unset(leaf.index);
@@ -402,10 +414,19 @@ contract UsageBilling is Governed {
     }
 
     /// @dev OpenZeppelin StandardMerkleTree leaf: keccak256(bytes.concat(keccak256(abi.encode(...)))).
-    /// Chain, contract and batch id are hashed in, so a leaf proves in one batch only.
-    function _leafHash(uint256 batchId, Leaf calldata leaf) private view returns (bytes32) {
-        return keccak256(
-            bytes.concat(keccak256(abi.encode(block.chainid, address(this), batchId, leaf.index, leaf.user, leaf.amount)))
-        );
+    /// Chain, contract and batch id are hashed in, so a leaf proves in one batch only. Encoded in the
+    /// free memory without allocating it: a chunk's leaves do not grow memory one by one.
+    function _leafHash(uint256 batchId, uint256 index, address user, uint256 amount) private view returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, chainid())
+            mstore(add(ptr, 0x20), address())
+            mstore(add(ptr, 0x40), batchId)
+            mstore(add(ptr, 0x60), index)
+            mstore(add(ptr, 0x80), user)
+            mstore(add(ptr, 0xa0), amount)
+            mstore(0x00, keccak256(ptr, 0xc0))
+            hash := keccak256(0x00, 0x20)
+        }
     }
 }

@@ -14,11 +14,11 @@ interface IVault {
     event Swept(address indexed distributor, uint256 amount);
     /// @notice Operator deposit `depositId` paid for something and can pay for nothing else.
     event DepositConsumed(uint256 indexed depositId, address indexed user, address indexed consumer, uint256 amount);
+    /// @notice The proxy was initialized: `admin` holds the admin role, `token` is the CXPT it takes.
+    event VaultInitialized(address admin, address token);
     event BurnRateSet(uint256 burnBps);
     event SanctionsOracleSet(address oracle);
     event DistributorSet(address distributor);
-    /// @notice Tokens held outside payments were sent to `to` by the admin.
-    event Rescued(address indexed token, address indexed to, uint256 amount);
 
     error SanctionedAddress(address account);
     error BurnRateTooHigh(uint256 burnBps, uint256 maxBps);

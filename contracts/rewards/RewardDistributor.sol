@@ -7,8 +7,10 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/ContextUpgradeable.sol";
 import {ERC2771ContextUpgradeable} from "@openzeppelin/contracts-upgradeable/metatx/ERC2771ContextUpgradeable.sol";
-import {Governed} from "../access/Governed.sol";
+import {Rescuable} from "../access/Rescuable.sol";
+import {Sanctions} from "../access/Sanctions.sol";
 import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
+import {ISanctionsList} from "../interfaces/ISanctionsList.sol";
 
 /// @title RewardDistributor
 /// @notice Receives the Vault's sweeps, splits each funding protocol : providers : users, and
@@ -20,8 +22,13 @@ import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
 /// epoch entries per pool (the running one and the staged next one); ended epochs fold into a
 /// settled balance when the account is touched, so a claim costs the same whatever the number
 /// of accounts.
-contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistributor {
+///
+/// Claims are screened by the sanctions oracle, as payments are in the Vault. CXPT sent straight
+/// to the distributor (beyond the protocol balance, the pending funding and the started budgets
+/// not yet claimed) can be rescued to the treasury by the admin (the timelock).
+contract RewardDistributor is Rescuable, ERC2771ContextUpgradeable, IRewardDistributor {
     using SafeERC20 for IERC20;
+    using Sanctions for ISanctionsList;
 
     /// @notice The two pools streamed to accounts.
     enum Pool {
@@ -90,6 +97,11 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         uint32 reviewDelay;
         uint64 lastUploadAt;
         uint32 voidedEpoch;
+        // Added by claim screening and rescue (issue 12); appended, one slot. The oracle screening
+        // claimants (address(0): none), and the started epoch budgets not yet claimed (what the
+        // pools owe accounts; below the token's 1e27 wei genesis supply, so uint96 holds it).
+        ISanctionsList sanctionsOracle;
+        uint96 outstanding;
     }
 
     // keccak256(abi.encode(uint256(keccak256("cxpt.storage.RewardDistributor")) - 1)) & ~bytes32(uint256(0xff))
@@ -105,6 +117,12 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     event EpochBoundsSet(uint256 minDuration, uint256 maxDuration, uint256 reviewDelay);
     event UploadVoided(uint256 indexed epoch, address indexed by);
     event EpochEnded(uint256 indexed epoch, uint256 end, uint256 providersReturned, uint256 usersReturned);
+    /// @notice The proxy was initialized: `admin` holds the admin role, `token` is the CXPT it pays.
+    event DistributorInitialized(address admin, address token);
+    /// @notice Claimants are screened by `oracle` from now on (address(0): no screening).
+    event SanctionsOracleSet(address oracle);
+    /// @notice An upgraded distributor booked `amount` of started budgets not yet claimed as owed.
+    event OwedBooked(uint256 amount);
 
     error InvalidSplit(uint256 protocolBps, uint256 providersBps, uint256 usersBps);
     error LengthMismatch(uint256 accounts, uint256 shares);
@@ -120,6 +138,10 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
     error SharesTooLarge(uint256 shares);
     error NothingToClaim(address account);
     error InsufficientProtocolBalance(uint256 requested, uint256 available);
+    /// @notice The sanctions oracle flags the claimant.
+    error SanctionedAddress(address account);
+    /// @notice The sanctions oracle did not answer (reverted or answered garbage): claims wait for it.
+    error SanctionsOracleUnavailable(address oracle);
 
     /// @custom:oz-upgrades-unsafe-allow constructor
     constructor() ERC2771ContextUpgradeable(address(0)) {}
@@ -150,8 +172,21 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         DistributorStorage storage $ = _distributor();
         $.token = IERC20(token_);
         $.forwarder = forwarder_;
+        emit DistributorInitialized(admin, token_);
         emit TrustedForwarderSet(forwarder_);
         _setSplit(protocolBps_, providersBps_, usersBps_);
+    }
+
+    /// @notice Upgrades a distributor deployed before claim screening and rescue (admin, run by the
+    /// timelock with the upgrade, in `upgradeToAndCall`): books the started budgets not yet claimed,
+    /// the balance above the protocol balance and the pending funding, as owed. Tokens that reached
+    /// the distributor outside fundings before this call count as owed too: they are never rescued.
+    /// Until it runs on such a proxy, claims revert.
+    function initializeOwed() external reinitializer(2) onlyRole(DEFAULT_ADMIN_ROLE) {
+        DistributorStorage storage $ = _distributor();
+        uint256 held = $.token.balanceOf(address(this)) - $.protocolBalance - $.pending[0] - $.pending[1];
+        $.outstanding = SafeCast.toUint96(held);
+        emit OwedBooked(held);
     }
 
     // ───────────────────────────── funding ─────────────────────────────
@@ -224,6 +259,7 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         uint256 end = block.timestamp + duration;
         $.epochs[epoch] = Epoch(uint64(block.timestamp), uint64(end));
         $.currentEpoch = uint32(epoch);
+        $.outstanding = SafeCast.toUint96(uint256($.outstanding) + budgets[0] + budgets[1]);
         emit EpochStarted(epoch, block.timestamp, end, budgets[0], budgets[1]);
     }
 
@@ -258,6 +294,7 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
             pe.budget = uint128(kept);
             $.pending[p] += returned[p];
         }
+        $.outstanding = uint96(uint256($.outstanding) - returned[0] - returned[1]);
         e.end = uint64(block.timestamp);
         emit EpochEnded(current, block.timestamp, returned[0], returned[1]);
     }
@@ -290,12 +327,15 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
 
     // ───────────────────────────── claims ─────────────────────────────
 
-    /// @notice Pays the caller everything released to it so far, in both pools.
-    /// @dev Accepts ERC-2771 forward requests, so a relayer can pay the gas of a signed claim.
+    /// @notice Pays the caller everything released to it so far, in both pools, once the sanctions
+    /// oracle (when set) clears it; what it cannot claim now stays claimable.
+    /// @dev Accepts ERC-2771 forward requests, so a relayer can pay the gas of a signed claim; the
+    /// screened account is the signer.
     /// @return amount The CXPT paid.
     function claim() external returns (uint256 amount) {
         address account = _msgSender();
         DistributorStorage storage $ = _distributor();
+        _requireCleared($.sanctionsOracle, account);
         uint256 current = $.currentEpoch;
         for (uint256 p; p < POOLS; ++p) {
             Stake storage stake = $.stakes[account][p];
@@ -307,6 +347,8 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
             }
         }
         if (amount == 0) revert NothingToClaim(account);
+        // Never underflows: an account is paid at most its share of the budgets started.
+        $.outstanding = uint96(uint256($.outstanding) - amount);
         $.token.safeTransfer(account, amount);
     }
 
@@ -338,7 +380,31 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         emit TrustedForwarderSet(forwarder_);
     }
 
+    /// @notice Sets the sanctions oracle screening claimants (admin); address(0) disables screening.
+    function setSanctionsOracle(address oracle) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _distributor().sanctionsOracle = ISanctionsList(oracle);
+        emit SanctionsOracleSet(oracle);
+    }
+
     // ───────────────────────────── views ─────────────────────────────
+
+    /// @notice The sanctions oracle screening claimants, or address(0) when screening is off.
+    function sanctionsOracle() external view returns (address) {
+        return address(_distributor().sanctionsOracle);
+    }
+
+    /// @notice How the oracle screens `account` now: Clear (it may claim), Sanctioned, or
+    /// Unanswered (the oracle fails: reverts, has no code or answers a non-boolean; claims wait for it).
+    function screenOf(address account) external view returns (Sanctions.Verdict) {
+        return _distributor().sanctionsOracle.screen(account);
+    }
+
+    /// @notice The CXPT the distributor owes: the protocol balance, the funding pending for the next
+    /// epoch and the started budgets not yet claimed. Only its balance above this can be rescued.
+    function owed() public view returns (uint256) {
+        DistributorStorage storage $ = _distributor();
+        return $.protocolBalance + $.pending[0] + $.pending[1] + $.outstanding;
+    }
 
     /// @notice CXPT `account` can claim now, over both pools.
     function pendingOf(address account) external view returns (uint256 amount) {
@@ -459,7 +525,9 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
 
     /// @dev Marks everything released to a settled stake as claimed and returns it.
     function _release(Stake storage stake, uint256 pool, uint256 current) private returns (uint256 amount) {
-        uint256 released = _released(pool, stake.curEpoch, stake.curShares, current);
+        // A pool the account never earned in costs one storage read: its shares' slot is not read.
+        uint256 curEpoch = stake.curEpoch;
+        uint256 released = curEpoch == 0 ? 0 : _released(pool, curEpoch, stake.curShares, current);
         amount = uint256(stake.credit + int256(released));
         if (amount != 0) stake.credit = -SafeCast.toInt128(int256(released));
     }
@@ -479,6 +547,18 @@ contract RewardDistributor is Governed, ERC2771ContextUpgradeable, IRewardDistri
         if (shares == 0) return 0;
         PoolEpoch memory pe = _distributor().poolEpochs[epoch][pool];
         return shares * pe.budget / pe.totalShares;
+    }
+
+    /// @dev Refuses a claimant the oracle flags, or cannot screen.
+    function _requireCleared(ISanctionsList oracle, address account) private view {
+        Sanctions.Verdict verdict = oracle.screen(account);
+        if (verdict == Sanctions.Verdict.Sanctioned) revert SanctionedAddress(account);
+        if (verdict == Sanctions.Verdict.Unanswered) revert SanctionsOracleUnavailable(address(oracle));
+    }
+
+    /// @dev Of CXPT the distributor owes `owed()`; of any other token, nothing.
+    function _owed(address token_) internal view override returns (uint256) {
+        return token_ == address(_distributor().token) ? owed() : 0;
     }
 
     function _durationBounds(DistributorStorage storage $) private view returns (uint256 minDuration, uint256 maxDuration) {

@@ -88,6 +88,11 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
     event RenewalResumed(uint256 indexed passId);
     event TokensConsumed(uint256 indexed passId, uint256 amount, uint256 fromBucket, uint256 overage, uint256 bucketRemaining);
     event BucketGranted(uint256 indexed passId, uint256 amount, uint256 expiry);
+    /// @notice All tranche slots were live, so the two oldest of pass `passId` merged into one of
+    /// `amount` tokens keeping the earlier `expiry`.
+    event TranchesMerged(uint256 indexed passId, uint256 amount, uint256 expiry);
+    /// @notice The proxy was initialized: `admin` holds the admin role, `vault` takes plan payments.
+    event SubscriptionsInitialized(address admin, address vault);
     event OverageBpsSet(uint256 overageBps);
     event RolloverPeriodSet(uint256 rolloverPeriod);
 
@@ -125,6 +130,7 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         __Governed_init(admin);
         __ERC721_init("Cxmpute Subscription Pass", "CXPASS");
         _subs().vault = IVault(vault_);
+        emit SubscriptionsInitialized(admin, vault_);
         _setOverageBps(overageBps_);
         _setRolloverPeriod(rolloverPeriod_);
     }
@@ -357,13 +363,13 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
         pass.periodEnd = uint64(periodEnd);
         pass.overageUsed = 0;
         uint256 expiry = periodEnd + _subs().rolloverPeriod;
-        _grant(pass, plan.bucket, SafeCast.toUint32(expiry));
+        _grant(passId, pass, plan.bucket, SafeCast.toUint32(expiry));
         emit BucketGranted(passId, plan.bucket, expiry);
     }
 
     /// @dev Adds a tranche, dropping expired ones; when all slots are live, the two oldest merge
     /// and keep the earlier expiry, so no token outlives its own rollover window.
-    function _grant(Pass storage pass, uint96 amount, uint32 expiry) private {
+    function _grant(uint256 passId, Pass storage pass, uint96 amount, uint32 expiry) private {
         Tranche[MAX_TRANCHES] storage tranches = pass.tranches;
         uint256 live;
         for (uint256 i; i < MAX_TRANCHES; ++i) {
@@ -371,7 +377,9 @@ contract SubscriptionManager is Governed, ERC721Upgradeable {
             if (t.expiry > block.timestamp && t.amount != 0) tranches[live++] = t;
         }
         if (live == MAX_TRANCHES) {
-            tranches[0].amount += tranches[1].amount;
+            uint96 merged = tranches[0].amount + tranches[1].amount;
+            tranches[0].amount = merged;
+            emit TranchesMerged(passId, merged, tranches[0].expiry);
             for (uint256 i = 1; i < MAX_TRANCHES - 1; ++i) {
                 tranches[i] = tranches[i + 1];
             }

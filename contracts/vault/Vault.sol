@@ -4,7 +4,8 @@ pragma solidity ^0.8.30;
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
-import {Governed} from "../access/Governed.sol";
+import {Rescuable} from "../access/Rescuable.sol";
+import {Sanctions} from "../access/Sanctions.sol";
 import {IBurnableERC20} from "../interfaces/IBurnableERC20.sol";
 import {IRewardDistributor} from "../interfaces/IRewardDistributor.sol";
 import {ISanctionsList} from "../interfaces/ISanctionsList.sol";
@@ -15,9 +16,10 @@ import {IVault} from "../interfaces/IVault.sol";
 /// payment burns `burnBps` of itself and accrues the rest, which `sweep` forwards to the
 /// RewardDistributor. That is the only way payments leave: there is no owner withdrawal. Only
 /// tokens sent to the Vault outside a payment (never accrued) can be rescued, by the timelock.
-contract Vault is Governed, IVault {
+contract Vault is Rescuable, IVault {
     using SafeERC20 for IBurnableERC20;
     using BitMaps for BitMaps.BitMap;
+    using Sanctions for ISanctionsList;
 
     /// @notice May pay on a user's behalf with `depositFor` (the backend after a fiat swap).
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -69,6 +71,7 @@ contract Vault is Governed, IVault {
         VaultStorage storage $ = _vault();
         $.token = IBurnableERC20(token_);
         $.distributor = IRewardDistributor(distributor_);
+        emit VaultInitialized(admin, token_);
         emit DistributorSet(distributor_);
         _setBurnRate(burnBps_);
     }
@@ -138,11 +141,13 @@ contract Vault is Governed, IVault {
         VaultStorage storage $ = _vault();
         IBurnableERC20 token_ = $.token;
         ISanctionsList oracle = $.sanctionsOracle;
-        bool screen = address(oracle) != address(0);
+        bool screening = address(oracle) != address(0);
         collected = new bool[](from.length);
         uint256 payers;
         for (uint256 i; i < from.length; ++i) {
-            if (screen && !_clears(oracle, from[i])) continue;
+            // An oracle that fails (reverts, answers garbage) clears no one: the payer is left short
+            // for a later retry instead of halting the chunk.
+            if (screening && oracle.screen(from[i]) != Sanctions.Verdict.Clear) continue;
             // The chunk is the unit of work: a failed transfer marks this payer short and moves on.
             if (token_.trySafeTransferFrom(from[i], address(this), amounts[i])) {
                 collected[i] = true;
@@ -186,18 +191,6 @@ contract Vault is Governed, IVault {
     }
 
     // ───────────────────────────── admin ─────────────────────────────
-
-    /// @notice Sends `token_`'s tokens held outside payments to `to` (the treasury), admin (the
-    /// timelock) only. For CXPT that is the balance above what is accrued: payments stay for the sweep.
-    function rescue(address token_, address to) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 amount) {
-        _requireNonZero(to);
-        VaultStorage storage $ = _vault();
-        amount = IBurnableERC20(token_).balanceOf(address(this));
-        if (token_ == address($.token)) amount -= $.accrued;
-        _requireNonZero(amount);
-        emit Rescued(token_, to, amount);
-        IBurnableERC20(token_).safeTransfer(to, amount);
-    }
 
     /// @notice Sets the share of each payment that is burned (admin).
     function setBurnRate(uint256 burnBps_) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -286,15 +279,10 @@ contract Vault is Governed, IVault {
         $.totalBurned += burned;
     }
 
-    /// @dev Whether `oracle` clears `account` for a settlement collection. An oracle that reverts
-    /// (or answers garbage) clears no one, and the payer is left short for a later retry instead
-    /// of halting the chunk.
-    function _clears(ISanctionsList oracle, address account) private view returns (bool) {
-        try oracle.isSanctioned(account) returns (bool sanctioned) {
-            return !sanctioned;
-        } catch {
-            return false;
-        }
+    /// @dev Of CXPT the Vault owes what it accrued from payments (for the sweep); rescue takes the rest.
+    function _owed(address token_) internal view override returns (uint256) {
+        VaultStorage storage $ = _vault();
+        return token_ == address($.token) ? $.accrued : 0;
     }
 
     function _screen(address account) private view {

@@ -16,7 +16,7 @@ import {
   type TypedDataDefinition,
 } from "viem";
 import { distributorAbi, forwarderAbi } from "../chain/abis.ts";
-import { AppError, badRequest, conflict } from "../errors.ts";
+import { AppError, badRequest, conflict, forbidden, unavailable } from "../errors.ts";
 import { readAll } from "../tokens/reads.ts";
 import { emittedBy } from "../tokens/transactions.ts";
 
@@ -35,6 +35,9 @@ export const FORWARD_REQUEST_TYPES = {
 
 /** Calldata of `RewardDistributor.claim()`: the only call the backend relays. */
 export const CLAIM_CALLDATA: Hex = encodeFunctionData({ abi: distributorAbi, functionName: "claim" });
+
+/** RewardDistributor.screenOf's verdicts (Sanctions.Verdict): whether the distributor would pay an account. */
+export const SCREEN = { clear: 0, sanctioned: 1, unanswered: 2 } as const;
 
 /** Gas forwarded to `claim()` by default: a claim costs at most ~80,000 (bench:gas), with headroom. */
 export const DEFAULT_CLAIM_GAS = 150_000n;
@@ -96,7 +99,9 @@ export interface VerifiedClaim {
  * @throws AppError 400 `NOT_A_CLAIM` (target is not the distributor, calldata is not exactly
  * `claim()`, or value is non-zero), 400 `REQUEST_EXPIRED` (deadline before the latest block),
  * 503 `FORWARDER_NOT_TRUSTED` (the distributor does not trust `forwarder`: configuration),
- * 400 `INVALID_SIGNATURE`, 409 `NOTHING_TO_CLAIM`.
+ * 400 `INVALID_SIGNATURE`, 403 `SANCTIONED_ADDRESS` (the distributor's sanctions oracle flags the
+ * signer), 503 `SANCTIONS_ORACLE_UNAVAILABLE` (the oracle reverts: the claim would too), 409
+ * `NOTHING_TO_CLAIM`.
  */
 export async function verifyClaimRequest(
   client: PublicClient,
@@ -119,11 +124,12 @@ export async function verifyClaimRequest(
   if (!isHex(signature, { strict: true }) || signature.length % 2 !== 0) {
     throw badRequest("INVALID_SIGNATURE", "the signature is not hex bytes");
   }
-  const [{ timestamp }, [trusted, valid, pending]] = await Promise.all([
+  const [{ timestamp }, [trusted, valid, verdict, pending]] = await Promise.all([
     client.getBlock(),
     readAll(client, [
       { address: distributor, abi: distributorAbi, functionName: "isTrustedForwarder", args: [forwarder] },
       { address: forwarder, abi: forwarderAbi, functionName: "verify", args: [signed] },
+      { address: distributor, abi: distributorAbi, functionName: "screenOf", args: [request.from] },
       { address: distributor, abi: distributorAbi, functionName: "pendingOf", args: [request.from] },
     ]),
   ]);
@@ -132,6 +138,11 @@ export async function verifyClaimRequest(
   }
   if (!trusted) throw new AppError("FORWARDER_NOT_TRUSTED", `the distributor does not trust forwarder ${forwarder}`, 503);
   if (!valid) throw badRequest("INVALID_SIGNATURE", `the signature is not ${request.from}'s over this request and its current nonce`);
+  // The distributor screens the signer as it pays: a claim it would refuse is not relayed.
+  if (verdict === SCREEN.sanctioned) throw forbidden("SANCTIONED_ADDRESS", `${request.from} is on the sanctions list: its rewards cannot be claimed`);
+  if (verdict === SCREEN.unanswered) {
+    throw unavailable("SANCTIONS_ORACLE_UNAVAILABLE", "the sanctions oracle does not answer, so claims wait for it: try again later");
+  }
   if (pending === 0n) throw conflict("NOTHING_TO_CLAIM", `${request.from} has no rewards to claim`);
   return { request: signed, pending };
 }

@@ -190,6 +190,9 @@ function identityChecks(c: Context): Found[] {
     oracle === undefined
       ? Promise.resolve([])
       : pointsAt(c, "vault", "sanctionsOracle()", (address) => read({ address, abi: vaultAbi, functionName: "sanctionsOracle" }), "sanctionsOracle"),
+    oracle === undefined
+      ? Promise.resolve([])
+      : pointsAt(c, "distributor", "sanctionsOracle()", (address) => read({ address, abi: distributorAbi, functionName: "sanctionsOracle" }), "sanctionsOracle"),
     pointsAt(c, "distributor", "token()", (address) => read({ address, abi: distributorAbi, functionName: "token" }), "cxpt"),
     pointsAt(c, "distributor", "trustedForwarder()", (address) => read({ address, abi: distributorAbi, functionName: "trustedForwarder" }), "forwarder"),
     pointsAt(c, "subscriptions", "settings().vault", async (address) => (await read({ address, abi: subscriptionsAbi, functionName: "settings" }))[0], "vault"),

@@ -14,6 +14,7 @@ export const claimAbi = parseAbi([
   "event Claimed(address indexed account, uint8 indexed pool, uint256 amount)",
   "error NothingToClaim(address account)",
   "error SanctionedAddress(address account)",
+  "error SanctionsOracleUnavailable(address oracle)",
 ]);
 
 export interface Claimed {

@@ -13,6 +13,7 @@ const REVERTS: Readonly<Record<string, (args: readonly unknown[]) => string>> = 
   ERC20InsufficientAllowance: ([, allowance, needed]) => `Insufficient allowance: the Vault may take ${cxpt(allowance)} and this needs ${cxpt(needed)}. Approve more first.`,
   SanctionedAddress: ([account]) => `Blocked: ${String(account)} is on the sanctions list, so CXPT cannot move to or from it.`,
   NothingToClaim: () => "There is nothing to claim yet.",
+  SanctionsOracleUnavailable: () => "The sanctions check is not answering right now, so claims wait for it: your rewards stay claimable, try again later.",
   PassActive: ([, periodEnd]) => `Your pass is still in a paid period (until ${new Date(Number(periodEnd) * 1000).toLocaleString()}): a new plan can be bought once it ends.`,
   PlanInactive: ([planId]) => `Plan ${String(planId)} is retired and can no longer be bought.`,
   ERC2612ExpiredSignature: () => "The permit signature expired: try again.",

@@ -98,6 +98,7 @@ describe("deploySuite: the whole suite", () => {
     same(await vault.read.sanctionsOracle(), "sanctionsOracle");
     same(await distributor.read.token(), "cxpt");
     same(await distributor.read.trustedForwarder(), "forwarder");
+    same(await distributor.read.sanctionsOracle(), "sanctionsOracle");
     same((await subscriptions.read.settings())[0], "vault");
     same(await billing.read.vault(), "vault");
     assert.equal(await cxpt.read.symbol(), "CXPT");

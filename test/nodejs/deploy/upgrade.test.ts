@@ -25,7 +25,7 @@ const UPGRADES = [
   {
     key: "distributor",
     v2: "RewardDistributorV2",
-    state: (c: Contracts) => Promise.all([c.distributor.read.protocolBalance(), c.distributor.read.pendingFunding([0]), c.distributor.read.split(), c.distributor.read.trustedForwarder()]),
+    state: (c: Contracts) => Promise.all([c.distributor.read.protocolBalance(), c.distributor.read.pendingFunding([0]), c.distributor.read.split(), c.distributor.read.trustedForwarder(), c.distributor.read.sanctionsOracle(), c.distributor.read.owed()]),
   },
   {
     key: "subscriptions",

@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {CXPT} from "../../../contracts/token/CXPT.sol";
 import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.sol";
+import {Governed} from "../../../contracts/access/Governed.sol";
+import {Rescuable} from "../../../contracts/access/Rescuable.sol";
+import {Sanctions} from "../../../contracts/access/Sanctions.sol";
+import {SanctionsListMock} from "../../../contracts/mocks/SanctionsListMock.sol";
+import {GarbageOracle, RevertingOracle} from "../mocks/Oracles.sol";
 import {Assertions} from "../utils/Assertions.sol";
 import {InvariantTest} from "../utils/InvariantTest.sol";
 import {Deploy} from "../utils/Deploy.sol";
@@ -14,6 +21,8 @@ contract RewardDistributorTest is Assertions {
     uint256 private constant BPS = 10_000;
     RewardDistributor.Pool private constant PROVIDERS = RewardDistributor.Pool.Providers;
     RewardDistributor.Pool private constant USERS = RewardDistributor.Pool.Users;
+    /// @dev The distributor's ERC-7201 namespace (cxpt.storage.RewardDistributor).
+    bytes32 private constant DISTRIBUTOR_STORAGE = 0x05f704302ae7c88296849cb40121b4103b52460bd7d80318e7f9a18265384500;
 
     CXPT internal token;
     RewardDistributor internal distributor;
@@ -244,6 +253,7 @@ contract RewardDistributorTest is Assertions {
         (uint256 aliceBefore, uint256 bobBefore) = (distributor.pendingOf(alice), distributor.pendingOf(bob));
         uint256 claimed = token.balanceOf(alice);
         distributor.endEpoch();
+        assertEq(distributor.owed(), token.balanceOf(address(distributor)), "the returned budget is still owed");
         assertGe(distributor.pendingOf(alice), aliceBefore, "alice's claimable never falls");
         assertGe(distributor.pendingOf(bob), bobBefore, "bob's claimable never falls");
         uint256 returned = distributor.pendingFunding(PROVIDERS);
@@ -252,6 +262,201 @@ contract RewardDistributorTest is Assertions {
         distributor.endEpoch();
         _upload(2, PROVIDERS, 1, 1);
         distributor.startEpoch(2, 1 days);
+    }
+
+    // ───────────────────────────── claim screening ─────────────────────────────
+
+    /// @notice The initializer names the admin and the token in an event.
+    function test_InitializerEmitsAnEvent() public {
+        vm.expectEmit();
+        emit RewardDistributor.DistributorInitialized(alice, address(token));
+        Deploy.distributor(alice, address(token));
+    }
+
+    /// @notice A flagged claimant is refused, directly and through the trusted forwarder (the signer
+    /// is screened, not the relayer); its rewards stay claimable and are paid once it is cleared.
+    function testFuzz_SanctionedClaimantIsRefused(uint256 shares, uint256 elapsed, bool relayed) public {
+        shares = bound(shares, 1, type(uint96).max);
+        elapsed = bound(elapsed, 1, 2 days);
+        address forwarder = address(0xF02A2D);
+        distributor.setTrustedForwarder(forwarder);
+        SanctionsListMock oracle = new SanctionsListMock();
+        vm.expectEmit();
+        emit RewardDistributor.SanctionsOracleSet(address(oracle));
+        distributor.setSanctionsOracle(address(oracle));
+        _fund(1_000 ether);
+        _upload(1, PROVIDERS, shares, 1);
+        distributor.startEpoch(1, 1 days);
+        vm.warp(block.timestamp + elapsed);
+        uint256 pending = distributor.pendingOf(alice);
+        vm.assume(pending != 0);
+
+        oracle.setSanctioned(alice, true);
+        assertEq(uint256(distributor.screenOf(alice)), uint256(Sanctions.Verdict.Sanctioned), "screened as sanctioned");
+        _claimAs(alice, forwarder, relayed, abi.encodeWithSelector(RewardDistributor.SanctionedAddress.selector, alice));
+        assertEq(distributor.pendingOf(alice), pending, "still claimable");
+        assertEq(token.balanceOf(alice), 0, "nothing paid");
+
+        oracle.setSanctioned(alice, false);
+        _claimAs(alice, forwarder, relayed, "");
+        assertEq(token.balanceOf(alice), pending, "paid once cleared");
+    }
+
+    /// @notice An oracle that reverts or answers garbage holds claims with their own error (they stay
+    /// claimable) and halts nothing else; without an oracle nobody is screened.
+    function testFuzz_FailingOracleHoldsClaims(uint256 shares, bool garbage) public {
+        shares = bound(shares, 1, type(uint96).max);
+        address oracle = garbage ? address(new GarbageOracle()) : address(new RevertingOracle());
+        distributor.setSanctionsOracle(oracle);
+        _fund(1_000 ether);
+        _upload(1, USERS, shares, 0);
+        distributor.startEpoch(1, 1 days);
+        vm.warp(block.timestamp + 1 days);
+        uint256 pending = distributor.pendingOf(alice);
+        assertEq(uint256(distributor.screenOf(alice)), uint256(Sanctions.Verdict.Unanswered), "unanswered");
+        _claimAs(alice, address(0), false, abi.encodeWithSelector(RewardDistributor.SanctionsOracleUnavailable.selector, oracle));
+        distributor.withdrawProtocol(bob, distributor.protocolBalance()); // the treasury is not screened
+        distributor.setSanctionsOracle(address(0));
+        assertEq(uint256(distributor.screenOf(alice)), uint256(Sanctions.Verdict.Clear), "no oracle clears");
+        _claimAs(alice, address(0), false, "");
+        assertEq(token.balanceOf(alice), pending, "paid everything once the oracle is off");
+    }
+
+    function testFuzz_SetSanctionsOracleOnlyAdmin(address caller, address oracle) public {
+        vm.assume(caller != address(this));
+        bytes32 admin = distributor.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, admin));
+        vm.prank(caller);
+        distributor.setSanctionsOracle(oracle);
+        distributor.setSanctionsOracle(oracle);
+        assertEq(distributor.sanctionsOracle(), oracle, "set by the admin");
+    }
+
+    // ───────────────────────────── rescue ─────────────────────────────
+
+    /// @notice Whatever was funded, started, claimed, withdrawn or ended early, rescue takes exactly
+    /// the CXPT sent straight to the distributor: everything owed stays and is still paid in full.
+    function testFuzz_RescueNeverTakesOwedFunds(
+        uint256[2] memory fundings,
+        uint256 stray,
+        uint256 aliceShares,
+        uint256 elapsed,
+        uint256 withdrawn,
+        bool aliceClaims,
+        bool endEarly
+    ) public {
+        fundings[0] = bound(fundings[0], 1, 1e27 / 4);
+        fundings[1] = bound(fundings[1], 0, 1e27 / 4);
+        stray = bound(stray, 0, 1e27 / 4);
+        aliceShares = bound(aliceShares, 1, type(uint96).max);
+        elapsed = bound(elapsed, 0, 10 days);
+        _fund(fundings[0]);
+        _upload(1, PROVIDERS, aliceShares, 1);
+        distributor.startEpoch(1, 10 days);
+        if (fundings[1] != 0) _fund(fundings[1]); // pending for epoch 2
+        vm.warp(block.timestamp + elapsed);
+        if (aliceClaims && distributor.pendingOf(alice) != 0) {
+            vm.prank(alice);
+            distributor.claim();
+        }
+        withdrawn = bound(withdrawn, 0, distributor.protocolBalance());
+        if (withdrawn != 0) distributor.withdrawProtocol(address(0x7EA5), withdrawn);
+        if (endEarly && elapsed < 10 days) distributor.endEpoch();
+        assertEq(distributor.owed(), token.balanceOf(address(distributor)), "owes exactly its balance");
+
+        token.transfer(address(distributor), stray);
+        address treasury = address(0x7EA52);
+        if (stray == 0) {
+            vm.expectRevert(Governed.ZeroAmount.selector);
+            distributor.rescue(address(token), treasury);
+        } else {
+            vm.expectEmit();
+            emit Rescuable.Rescued(address(token), treasury, stray);
+            assertEq(distributor.rescue(address(token), treasury), stray, "rescued the stray tokens only");
+        }
+        assertEq(token.balanceOf(address(distributor)), distributor.owed(), "what is owed stays");
+
+        // Everything owed is still paid: both accounts claim their whole entitlement, the treasurer the rest.
+        vm.warp(block.timestamp + 10 days);
+        uint256 owedToBob = distributor.pendingOf(bob);
+        if (distributor.pendingOf(alice) != 0) {
+            vm.prank(alice);
+            distributor.claim();
+        }
+        if (owedToBob != 0) {
+            vm.prank(bob);
+            distributor.claim();
+        }
+        if (distributor.protocolBalance() != 0) distributor.withdrawProtocol(treasury, distributor.protocolBalance());
+        assertGe(token.balanceOf(address(distributor)), distributor.owed(), "claims and withdrawals all paid");
+    }
+
+    /// @notice A proxy upgraded from before the owed-funds accounting books what it owes once, by the
+    /// admin only (the timelock, with the upgrade); its claims then pay as before.
+    function testFuzz_UpgradeBooksOwedFunds(uint256 shares, uint256 elapsed, address caller) public {
+        vm.assume(caller != address(this));
+        shares = bound(shares, 1, type(uint96).max);
+        elapsed = bound(elapsed, 0, 1 days);
+        _fund(1_000 ether);
+        _upload(1, PROVIDERS, shares, 1);
+        distributor.startEpoch(1, 1 days);
+        _fund(10 ether); // pending for the next epoch
+        vm.warp(block.timestamp + elapsed);
+        if (distributor.pendingOf(alice) != 0) {
+            vm.prank(alice);
+            distributor.claim();
+        }
+        uint256 owed = distributor.owed();
+        uint256 unpooled = distributor.protocolBalance() + distributor.pendingFunding(PROVIDERS)
+            + distributor.pendingFunding(USERS);
+        // The namespace's tenth slot (screening oracle, started budgets not claimed) as a proxy from before holds it.
+        vm.store(address(distributor), bytes32(uint256(DISTRIBUTOR_STORAGE) + 9), bytes32(0));
+        assertEq(distributor.owed(), unpooled, "nothing booked before the upgrade");
+
+        bytes32 admin = distributor.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, admin));
+        vm.prank(caller);
+        distributor.initializeOwed();
+        vm.expectEmit();
+        emit RewardDistributor.OwedBooked(owed - unpooled);
+        distributor.initializeOwed();
+        assertEq(distributor.owed(), owed, "booked what it owes");
+        vm.expectRevert(Initializable.InvalidInitialization.selector);
+        distributor.initializeOwed();
+
+        vm.warp(block.timestamp + 1 days);
+        address[2] memory accounts = [alice, bob];
+        for (uint256 i; i < 2; ++i) {
+            if (distributor.pendingOf(accounts[i]) == 0) continue;
+            vm.prank(accounts[i]);
+            distributor.claim();
+        }
+        assertEq(token.balanceOf(address(distributor)), distributor.owed(), "claims paid, the rest still owed");
+    }
+
+    /// @notice Only the admin (the timelock) rescues; another token is rescued whole.
+    function testFuzz_RescueOnlyAdmin(address caller, uint256 amount) public {
+        vm.assume(caller != address(this));
+        amount = bound(amount, 1, 1e27);
+        CXPT other = Deploy.cxpt(address(this), address(this));
+        other.transfer(address(distributor), amount);
+        bytes32 admin = distributor.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, caller, admin));
+        vm.prank(caller);
+        distributor.rescue(address(other), caller);
+        assertEq(distributor.rescue(address(other), bob), amount, "another token is never owed");
+        assertEq(other.balanceOf(bob), amount, "sent to the treasury");
+    }
+
+    /// @dev Claims as `account`, directly or relayed by `forwarder` (ERC-2771: the signer appended);
+    /// expects `revertData` when it is not empty.
+    function _claimAs(address account, address forwarder, bool relayed, bytes memory revertData) private {
+        bytes memory call = abi.encodeCall(RewardDistributor.claim, ());
+        vm.prank(relayed ? forwarder : account);
+        (bool ok, bytes memory answer) =
+            address(distributor).call(relayed ? abi.encodePacked(call, account) : call);
+        assertEq(ok, revertData.length == 0, "claim outcome");
+        if (!ok) assertEq(keccak256(answer), keccak256(revertData), "claim's revert");
     }
 
     function _fund(uint256 amount) private {
@@ -284,7 +489,7 @@ contract RewardDistributorInvariantTest is InvariantTest {
         distributor.grantRole(distributor.TREASURER_ROLE(), handler.TREASURER());
         token.transfer(handler.FUNDER(), token.balanceOf(address(this)));
 
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](9);
         selectors[0] = RewardDistributorHandler.fund.selector;
         selectors[1] = RewardDistributorHandler.updateShares.selector;
         selectors[2] = RewardDistributorHandler.startEpoch.selector;
@@ -292,6 +497,8 @@ contract RewardDistributorInvariantTest is InvariantTest {
         selectors[4] = RewardDistributorHandler.withdrawProtocol.selector;
         selectors[5] = RewardDistributorHandler.setSplit.selector;
         selectors[6] = RewardDistributorHandler.warp.selector;
+        selectors[7] = RewardDistributorHandler.sendStray.selector;
+        selectors[8] = RewardDistributorHandler.rescue.selector;
         _target(address(handler), selectors);
     }
 
@@ -302,8 +509,13 @@ contract RewardDistributorInvariantTest is InvariantTest {
         uint256 balance = token.balanceOf(address(distributor));
         assertEq(
             balance,
+            handler.ghostFunded() - handler.ghostClaimed() - handler.ghostWithdrawn() + handler.ghostStray(),
+            "balance == funded - claimed - withdrawn + stray"
+        );
+        assertEq(
+            distributor.owed(),
             handler.ghostFunded() - handler.ghostClaimed() - handler.ghostWithdrawn(),
-            "balance == funded - claimed - withdrawn"
+            "owed == funded - claimed - withdrawn: only stray tokens are rescuable"
         );
         uint256 owed = distributor.protocolBalance() + distributor.pendingFunding(RewardDistributor.Pool.Providers)
             + distributor.pendingFunding(RewardDistributor.Pool.Users);
@@ -319,7 +531,8 @@ contract RewardDistributorInvariantTest is InvariantTest {
             budgets += handler.ghostBudget(e, 0) + handler.ghostBudget(e, 1);
         }
         assertEq(
-            balance - distributor.protocolBalance() - distributor.pendingFunding(RewardDistributor.Pool.Providers)
+            balance - handler.ghostStray() - distributor.protocolBalance()
+                - distributor.pendingFunding(RewardDistributor.Pool.Providers)
                 - distributor.pendingFunding(RewardDistributor.Pool.Users),
             budgets - handler.ghostClaimed(),
             "pool funds held == epoch budgets - claimed"

@@ -6,8 +6,8 @@ import {RewardDistributor} from "../../../contracts/rewards/RewardDistributor.so
 import {Actors} from "../utils/Actors.sol";
 
 /// @notice Drives the RewardDistributor through fundings, point uploads, epochs, claims,
-/// protocol withdrawals, split changes and time, with a ghost model of every budget and of what
-/// each account was paid per pool.
+/// protocol withdrawals, split changes, stray transfers and their rescue, and time, with a ghost
+/// model of every budget and of what each account was paid per pool.
 contract RewardDistributorHandler is Actors {
     uint256 private constant BPS = 10_000;
     uint256 private constant POOLS = 2;
@@ -24,6 +24,8 @@ contract RewardDistributorHandler is Actors {
     uint256 public ghostFunded;
     uint256 public ghostClaimed;
     uint256 public ghostWithdrawn;
+    /// @dev CXPT sent straight to the distributor and not rescued yet.
+    uint256 public ghostStray;
     uint256 public ghostProtocol;
     uint256[POOLS] public ghostPending;
     uint256 public ghostProtocolBps = 3_000;
@@ -140,6 +142,23 @@ contract RewardDistributorHandler is Actors {
         distributor.withdrawProtocol(TREASURER, amount);
         ghostProtocol -= amount;
         ghostWithdrawn += amount;
+    }
+
+    /// @dev Someone sends CXPT straight to the distributor (no funding notice).
+    function sendStray(uint256 amount) external tracked {
+        amount = bound(amount, 1, 1_000_000 ether);
+        vm.prank(FUNDER);
+        token.transfer(address(distributor), amount);
+        ghostStray += amount;
+    }
+
+    /// @dev The admin rescues: exactly the stray CXPT leaves, never what is owed.
+    function rescue() external tracked {
+        if (ghostStray == 0) return;
+        vm.prank(admin);
+        uint256 rescued = distributor.rescue(address(token), admin);
+        _flag(rescued != ghostStray, "rescue took other than the stray tokens");
+        ghostStray = 0;
     }
 
     function setSplit(uint256 protocolBps, uint256 providersBps) external tracked {

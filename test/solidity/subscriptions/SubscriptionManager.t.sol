@@ -243,6 +243,39 @@ contract SubscriptionManagerTest is SubscriptionsSetup {
         subscriptions.consumeTokens(passId, more);
     }
 
+    /// @notice The initializer names the admin and the Vault in an event.
+    function test_InitializerEmitsAnEvent() public {
+        vm.expectEmit();
+        emit SubscriptionManager.SubscriptionsInitialized(user, address(vault));
+        Deploy.subscriptions(user, address(vault));
+    }
+
+    /// @notice A grant with every tranche slot live merges the two oldest, keeping the earlier
+    /// expiry, and says so in an event; no token is lost.
+    function testFuzz_TrancheMergeEmitsAnEvent(uint256 used) public {
+        uint256 weekly = 3;
+        uint256 bucket = subscriptions.planOf(weekly).bucket;
+        used = bound(used, 0, bucket - 1); // a spent first tranche is dropped, not merged
+        uint256 passId = _activate(weekly);
+        uint256 firstExpiry = block.timestamp + 7 days + Defaults.ROLLOVER;
+        if (used != 0) {
+            vm.prank(BILLING);
+            subscriptions.consumeTokens(passId, used);
+        }
+        uint256 slots = subscriptions.MAX_TRANCHES();
+        for (uint256 k = 1; k < slots; ++k) {
+            vm.prank(user);
+            subscriptions.renew(passId); // one period ahead: a new tranche each time
+            vm.warp(block.timestamp + 7 days);
+        }
+        assertEq(subscriptions.bucketRemaining(passId), slots * bucket - used, "every slot live");
+        vm.expectEmit();
+        emit SubscriptionManager.TranchesMerged(passId, 2 * bucket - used, firstExpiry);
+        vm.prank(user);
+        subscriptions.renew(passId);
+        assertEq(subscriptions.bucketRemaining(passId), (slots + 1) * bucket - used, "nothing lost in the merge");
+    }
+
     function _activate(uint256 planId) private returns (uint256 passId) {
         vm.prank(user);
         passId = subscriptions.activatePlan(planId);

@@ -14,6 +14,7 @@ import {Assertions} from "../utils/Assertions.sol";
 import {InvariantTest} from "../utils/InvariantTest.sol";
 import {Deploy, Defaults} from "../utils/Deploy.sol";
 import {Permits} from "../utils/Permits.sol";
+import {RevertingOracle} from "../mocks/Oracles.sol";
 import {VaultHandler} from "./VaultHandler.sol";
 
 /// @notice The token, distributor and Vault wired as deployed, with the test contract as admin.
@@ -27,13 +28,6 @@ abstract contract VaultSetup is Assertions {
         distributor = Deploy.distributor(address(this), address(token));
         vault = Deploy.vault(address(this), address(token), address(distributor));
         distributor.grantRole(distributor.FUNDER_ROLE(), address(vault));
-    }
-}
-
-/// @notice A sanctions oracle that is down: every query reverts.
-contract RevertingOracle {
-    function isSanctioned(address) external pure returns (bool) {
-        revert("oracle down");
     }
 }
 
@@ -139,6 +133,13 @@ contract VaultTest is VaultSetup {
         vm.prank(collector);
         (total,) = vault.collectBatch(from, amounts, "batch");
         assertEq(total, 2 * amount, "collected once the oracle is off");
+    }
+
+    /// @notice The initializer names the admin and the token in an event.
+    function test_InitializerEmitsAnEvent() public {
+        vm.expectEmit();
+        emit IVault.VaultInitialized(user, address(token));
+        Deploy.vault(user, address(token), address(distributor));
     }
 
     /// @notice Only tokens sent outside payments leave by rescue, and only by the admin (the timelock).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { concat, encodeFunctionData, isAddressEqual, zeroAddress, type Address, type Hex } from "viem";
+import { concat, encodeFunctionData, getAddress, isAddressEqual, zeroAddress, type Address, type Hex } from "viem";
 import { distributorAbi } from "../../../../src/chain/abis.ts";
 import {
   CLAIM_CALLDATA,
@@ -13,6 +13,7 @@ import {
   verifyClaimRequest,
   type ForwardRequest,
 } from "../../../../src/rewards/forwarder.ts";
+import { revertOf } from "../../../../src/chain/errors.ts";
 import { localRelayer, relayClaim } from "../../../../src/rewards/relayers.ts";
 import { rejectsWith, withoutAutomine } from "../../tokens/helpers.ts";
 import { networkHelpers, Pool, setup, withEpoch, type Setup } from "../helpers.ts";
@@ -141,6 +142,31 @@ describe("gasless claims through the forwarder", () => {
     const s = await ended();
     const { request, signature } = await signedClaim(s, s.wallets.relayer);
     await rejectsWith(verify(s, request, signature), "NOTHING_TO_CLAIM", 409);
+  });
+
+  it("refuses a signer the distributor's sanctions oracle flags (SANCTIONED_ADDRESS), relays once cleared", async () => {
+    const s = await ended();
+    const { alice, admin } = s.wallets;
+    await s.wait(s.distributor.write.setSanctionsOracle([s.sanctions.address], { account: admin.account }));
+    await s.wait(s.sanctions.write.setSanctioned([alice.account.address, true]));
+    const { request, signature } = await signedClaim(s, alice);
+    await rejectsWith(verify(s, request, signature), "SANCTIONED_ADDRESS", 403);
+    await s.wait(s.sanctions.write.setSanctioned([alice.account.address, false]));
+    assert.equal((await verify(s, request, signature)).pending, await s.distributor.read.pendingOf([alice.account.address]));
+  });
+
+  it("holds claims while the sanctions oracle fails (SANCTIONS_ORACLE_UNAVAILABLE); a direct claim reverts with its error", async () => {
+    const s = await ended();
+    const { alice, admin } = s.wallets;
+    // A contract without isSanctioned: every screen reverts.
+    await s.wait(s.distributor.write.setSanctionsOracle([s.cxpt.address], { account: admin.account }));
+    const { request, signature } = await signedClaim(s, alice);
+    await rejectsWith(verify(s, request, signature), "SANCTIONS_ORACLE_UNAVAILABLE", 503);
+    await assert.rejects(s.distributor.write.claim({ account: alice.account }), (error: Error) => {
+      const oracle = getAddress(s.cxpt.address);
+      assert.deepEqual(revertOf(error), { name: "SanctionsOracleUnavailable", args: [oracle], text: `SanctionsOracleUnavailable(${oracle})` });
+      return true;
+    });
   });
 
   it("a relay that fails on chain is RELAY_FAILED (here: claimed directly in between)", async () => {

@@ -17,10 +17,9 @@ import {
 } from "../../usage/service.ts";
 import { providerDays } from "../../usage/provider.ts";
 import { accountOf, sessionHook } from "../auth.ts";
-import { errors, Nullable, pageQuery, Timestamp, TxHash, Wei } from "../schemas.ts";
+import { Day, errors, Nullable, pageQuery, Timestamp, TxHash, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
-const Day = Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description: "a UTC day, YYYY-MM-DD" });
 const Tokens = Type.String({ pattern: "^[0-9]{1,78}$", description: "tokens, as a decimal string" });
 
 const UsageDayView = Type.Object({

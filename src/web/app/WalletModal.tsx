@@ -99,7 +99,7 @@ function Account({ onDisconnected }: { readonly onDisconnected: () => void }) {
   if (address === undefined) return null;
   const wrongNetwork = chainId !== chain.id;
   return (
-    <div className="stack">
+    <div className="wallet-account">
       {wrongNetwork ? (
         <div role="alert" className="note error">
           <p>

@@ -15,38 +15,39 @@ export function WalletPanel() {
   const { session, signIn } = useSession();
   const [open, setOpen] = useState(false);
   const wrongNetwork = address !== undefined && chainId !== chain.id;
+  // The modal sits outside .wallet: the header's wallet messages are placed under the header, the modal's are not.
   return (
-    <div className="wallet" role="group" aria-label="Wallet connection">
-      {address === undefined ? (
-        <button type="button" aria-haspopup="dialog" onClick={() => setOpen(true)} disabled={status === "connecting"}>
-          {status === "connecting" ? "Connecting…" : "Connect wallet"}
-        </button>
-      ) : (
-        <>
-          {wrongNetwork ? (
-            <button type="button" className="danger" aria-haspopup="dialog" onClick={() => setOpen(true)}>
-              Wrong network
-            </button>
-          ) : null}
-          <button type="button" className="secondary" aria-haspopup="dialog" aria-label={`Wallet ${address}`} title={address} onClick={() => setOpen(true)}>
-            <span className="mono">{shortHex(address)}</span>
+    <>
+      <div className="wallet" role="group" aria-label="Wallet connection">
+        {address === undefined ? (
+          <button type="button" aria-haspopup="dialog" onClick={() => setOpen(true)} disabled={status === "connecting"}>
+            {status === "connecting" ? "Connecting…" : "Connect wallet"}
           </button>
-          {session === null ? (
-            <ActionButton onAction={() => signIn()} pendingLabel="Signing in…">
-              Sign in
-            </ActionButton>
-          ) : (
-            <span className="muted">
-              {session.account.role === "admin" ? "admin" : session.account.kind} · signed in
-            </span>
-          )}
-        </>
-      )}
+        ) : (
+          <>
+            {wrongNetwork ? (
+              <button type="button" className="danger" aria-haspopup="dialog" onClick={() => setOpen(true)}>
+                Wrong network
+              </button>
+            ) : null}
+            <button type="button" className="secondary" aria-haspopup="dialog" aria-label={`Wallet ${address}`} title={address} onClick={() => setOpen(true)}>
+              <span className="mono">{shortHex(address)}</span>
+            </button>
+            {session === null ? (
+              <ActionButton onAction={() => signIn()} pendingLabel="Signing in…">
+                Sign in
+              </ActionButton>
+            ) : (
+              <span className="muted">{session.account.role === "admin" ? "admin" : session.account.kind} · signed in</span>
+            )}
+          </>
+        )}
+      </div>
       {open ? (
         <Suspense fallback={<span className="muted">Opening…</span>}>
           <WalletModal onClose={() => setOpen(false)} />
         </Suspense>
       ) : null}
-    </div>
+    </>
   );
 }

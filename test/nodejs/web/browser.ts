@@ -71,7 +71,8 @@ export interface DashboardPage {
 }
 
 /**
- * Opens `path` with the development wallet `wallet` ("Demo user", "Spare 1"…) connected and, unless
+ * Opens `path` with the development wallet `wallet` ("Demo user", "Spare 1"…) connected (through the
+ * header's wallet modal) and, unless
  * `signIn` is false, signed in. `viewport` defaults to a laptop's.
  */
 export async function openDashboard(
@@ -96,8 +97,10 @@ export async function openDashboard(
   });
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(`${web.url}${path}`);
-  await page.getByLabel("Wallet", { exact: true }).selectOption({ label: `Development wallet: ${options.wallet}` });
-  await page.getByRole("button", { name: "Connect wallet" }).click();
+  await page.getByRole("banner").getByRole("button", { name: "Connect wallet" }).click();
+  const modal = page.getByRole("dialog", { name: "Connect a wallet" });
+  await modal.getByRole("button", { name: `Development wallet: ${options.wallet}` }).click();
+  await modal.waitFor({ state: "detached" }); // the modal closes once connected
   if (options.signIn !== false) {
     await page.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
     await page.getByText("signed in").waitFor();

@@ -116,9 +116,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** Whether the page scrolls sideways (it must not at phone width). */
+/**
+ * Whether the page scrolls sideways (it must not at phone width), measured two frames on, once the
+ * charts' resize observers have fitted them to a viewport just changed.
+ */
 export const scrollsSideways = (page: Page): Promise<boolean> =>
-  page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
+  page.evaluate(async () => {
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
+  });
 
 /** The elements reaching past the viewport's right edge (tag.class "text…"), for the message of a failed width check. */
 export const overflowing = (page: Page): Promise<string[]> =>

@@ -7,7 +7,7 @@ import { DEFAULT_NODE_DAYS_PAGE, MAX_NODE_DAYS_PAGE, nodeDays } from "../../prov
 import { editNode, nodeViews, registerNode, removeNode, type NodeView } from "../../providers/nodes.ts";
 import { TIERS } from "../../providers/router.ts";
 import { MAX_CONCURRENCY, MAX_MODELS } from "../../providers/store.ts";
-import { dayRange, MAX_RANGE_DAYS } from "../../usage/service.ts";
+import { dayRange, MAX_RANGE_DAYS, rangeDays } from "../../usage/service.ts";
 import { accountOf, sessionHook } from "../auth.ts";
 import { Day, errors, Nullable, pageQuery, Timestamp, Uuid } from "../schemas.ts";
 import type { Api } from "../server.ts";
@@ -117,8 +117,7 @@ export function providerNodeRoutes(app: Api, ctx: AppContext): void {
         ...(cursor === undefined ? {} : { cursor }),
       });
       return {
-        from: range.start.toISOString().slice(0, 10),
-        to: new Date(range.end.getTime() - 86_400_000).toISOString().slice(0, 10),
+        ...rangeDays(range),
         days: page.days.map((d) => ({ ...d, tokens: d.tokens.toString() })),
         nextCursor: page.nextCursor,
       };

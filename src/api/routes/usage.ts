@@ -9,6 +9,7 @@ import {
   MAX_REQUESTS_PAGE,
   dayRange,
   monthlyStatement,
+  rangeDays,
   recentRequests,
   statementCsv,
   usageByDay,
@@ -126,8 +127,7 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
       const { from, to, by = "total" } = request.query;
       const range = dayRange(from, to);
       const days = await usageByDay(ctx.db, accountOf(request).id, range, by);
-      const last = new Date(range.end.getTime() - 86_400_000);
-      return { from: range.start.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10), by, days: days.map(usageDayView) };
+      return { ...rangeDays(range), by, days: days.map(usageDayView) };
     },
   );
 
@@ -163,7 +163,7 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
     async (request) => {
       const range = dayRange(request.query.from, request.query.to);
       const days = await providerDays(ctx.db, accountOf(request).id, range);
-      return { from: range.start.toISOString().slice(0, 10), to: new Date(range.end.getTime() - 86_400_000).toISOString().slice(0, 10), days };
+      return { ...rangeDays(range), days };
     },
   );
 

@@ -4,6 +4,7 @@
 import { lazy, Suspense, useState } from "react";
 import { useChains, useConnection } from "wagmi";
 import { ActionButton } from "../components/ActionButton.tsx";
+import { Fallback } from "../components/Fallback.tsx";
 import { shortHex } from "../lib/format.ts";
 import { useSession } from "../lib/session.tsx";
 
@@ -44,9 +45,17 @@ export function WalletPanel() {
         )}
       </div>
       {open ? (
-        <Suspense fallback={<span className="muted">Opening…</span>}>
-          <WalletModal onClose={() => setOpen(false)} />
-        </Suspense>
+        <Fallback
+          fallback={
+            <span role="alert" className="note error">
+              The wallet window could not be loaded. <button type="button" onClick={() => window.location.reload()}>Reload</button>
+            </span>
+          }
+        >
+          <Suspense fallback={<span className="muted">Opening…</span>}>
+            <WalletModal onClose={() => setOpen(false)} />
+          </Suspense>
+        </Fallback>
       ) : null}
     </>
   );

@@ -13,7 +13,9 @@ const KNOWN: readonly Chain[] = [peaq, agungTestnet];
 /** The chain `id` served at `rpcUrl`; `explorerUrl` (when set) replaces the known explorer. */
 export function chainAt(id: number, rpcUrl: string, explorerUrl: string | null = null): Chain {
   const known = KNOWN.find((c) => c.id === id);
-  const explorer = explorerUrl ? { blockExplorers: { default: { name: known?.blockExplorers?.default.name ?? "Explorer", url: explorerUrl } } } : {};
+  const explorer = explorerUrl
+    ? { blockExplorers: { default: { name: known?.blockExplorers?.default.name ?? "Explorer", url: explorerUrl } } }
+    : {};
   const rpcUrls = { default: { http: [rpcUrl] } };
   if (known) return defineChain({ ...known, rpcUrls, ...explorer });
   return defineChain({

@@ -59,7 +59,8 @@ export async function nodeDays(
          from provider_node_checks where provider_account_id = $1 and at >= $2 and at < $3
         group by 1, 2
      ), days as (
-       select coalesce(s.day, c.day) as day, coalesce(s.node_id, c.node_id) as node_id, s.requests, s.tokens, s.latency_ms, c.checks, c.ups, c.p50
+       select coalesce(s.day, c.day) as day, coalesce(s.node_id, c.node_id) as node_id,
+              s.requests, s.tokens, s.latency_ms, c.checks, c.ups, c.p50
          from served s full join checks c on c.day = s.day and c.node_id = s.node_id
      )
      select to_char(d.day, 'YYYY-MM-DD') as day, d.node_id::text as node_id, n.base_url, n.tier,

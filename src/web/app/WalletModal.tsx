@@ -16,12 +16,21 @@ import { formatTime, formatToken } from "../lib/format.ts";
 import { recentTxs, subscribeRecentTxs, type RecentTx } from "../lib/recentTxs.ts";
 import { useSession } from "../lib/session.tsx";
 
-const svg = (body: string) => `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">${body}</svg>`)}`;
+const svg = (body: string) =>
+  `data:image/svg+xml,${encodeURIComponent(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">${body}</svg>`)}`;
 
 /** Icons for connectors that bring none (wagmi's generic injected connector, WalletConnect). */
 const ICONS: Readonly<Record<string, string>> = {
-  injected: svg('<rect width="32" height="32" rx="8" fill="#868e96"/><rect x="7" y="10" width="18" height="13" rx="3" fill="none" stroke="#fff" stroke-width="2"/><circle cx="21" cy="16.5" r="1.8" fill="#fff"/>'),
-  walletConnect: svg('<rect width="32" height="32" rx="8" fill="#3b99fc"/><path d="M9 13c4-4 10-4 14 0M7 17l4 4 5-5 5 5 4-4" fill="none" stroke="#fff" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/>'),
+  injected: svg(
+    '<rect width="32" height="32" rx="8" fill="#868e96"/>' +
+      '<rect x="7" y="10" width="18" height="13" rx="3" fill="none" stroke="#fff" stroke-width="2"/>' +
+      '<circle cx="21" cy="16.5" r="1.8" fill="#fff"/>',
+  ),
+  walletConnect: svg(
+    '<rect width="32" height="32" rx="8" fill="#3b99fc"/>' +
+      '<path d="M9 13c4-4 10-4 14 0M7 17l4 4 5-5 5 5 4-4" fill="none" stroke="#fff" stroke-width="2.2" ' +
+      'stroke-linecap="round" stroke-linejoin="round"/>',
+  ),
 };
 
 /** The icon shown for `connector`: its own (EIP-6963 wallets, the development wallet), else one by its type. */
@@ -51,7 +60,13 @@ function WalletList({ onConnected }: { readonly onConnected: () => void }) {
       <ul className="wallet-list" aria-label="Wallets">
         {connectors.map((c) => (
           <li key={c.uid}>
-            <button type="button" className="secondary" onClick={() => connect(c)} disabled={pending !== undefined} aria-busy={pending === c.uid}>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => connect(c)}
+              disabled={pending !== undefined}
+              aria-busy={pending === c.uid}
+            >
               <img src={iconOf(c)} alt="" width={28} height={28} />
               <span>{c.name}</span>
               {pending === c.uid ? <span className="muted"> Connecting…</span> : null}
@@ -79,7 +94,8 @@ function RecentTransactions({ wallet, chainId }: { readonly wallet: Address; rea
         <ul className="recent-txs" aria-label="Recent transactions">
           {txs.map((t) => (
             <li key={t.hash}>
-              <span>{t.label}</span> <span className={t.status === "reverted" ? "bad" : t.status === "success" ? "good" : "muted"}>{STATUS[t.status]}</span>{" "}
+              <span>{t.label}</span>{" "}
+              <span className={t.status === "reverted" ? "bad" : t.status === "success" ? "good" : "muted"}>{STATUS[t.status]}</span>{" "}
               <TxLink hash={t.hash} /> <span className="muted">{formatTime(new Date(t.at).toISOString())}</span>
             </li>
           ))}

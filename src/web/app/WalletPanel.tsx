@@ -31,7 +31,14 @@ export function WalletPanel() {
                 Wrong network
               </button>
             ) : null}
-            <button type="button" className="secondary" aria-haspopup="dialog" aria-label={`Wallet ${address}`} title={address} onClick={() => setOpen(true)}>
+            <button
+              type="button"
+              className="secondary"
+              aria-haspopup="dialog"
+              aria-label={`Wallet ${address}`}
+              title={address}
+              onClick={() => setOpen(true)}
+            >
               <span className="mono">{shortHex(address)}</span>
             </button>
             {session === null ? (
@@ -48,7 +55,10 @@ export function WalletPanel() {
         <Fallback
           fallback={
             <span role="alert" className="note error">
-              The wallet window could not be loaded. <button type="button" onClick={() => window.location.reload()}>Reload</button>
+              The wallet window could not be loaded.{" "}
+              <button type="button" onClick={() => window.location.reload()}>
+                Reload
+              </button>
             </span>
           }
         >

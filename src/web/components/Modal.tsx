@@ -5,7 +5,17 @@ import { useEffect, useId, useRef, type ReactNode } from "react";
  * A modal <dialog>: shown with showModal (the page behind is inert, so focus stays inside), Esc
  * closes it, and focus returns to what had it before.
  */
-export function Modal({ open, title, onClose, children }: { readonly open: boolean; readonly title: string; readonly onClose: () => void; readonly children: ReactNode }) {
+export function Modal({
+  open,
+  title,
+  onClose,
+  children,
+}: {
+  readonly open: boolean;
+  readonly title: string;
+  readonly onClose: () => void;
+  readonly children: ReactNode;
+}) {
   const dialog = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {

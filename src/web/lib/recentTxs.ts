@@ -43,7 +43,11 @@ export function rememberTx(wallet: Address, chainId: number, tx: { readonly hash
 
 /** Records how a remembered transaction ended. */
 export function settleTx(wallet: Address, chainId: number, hash: Hash, status: RecentTx["status"]): void {
-  save(wallet, chainId, recentTxs(wallet, chainId).map((t) => (t.hash === hash ? { ...t, status } : t)));
+  save(
+    wallet,
+    chainId,
+    recentTxs(wallet, chainId).map((t) => (t.hash === hash ? { ...t, status } : t)),
+  );
 }
 
 /** Calls `listener` whenever a list changes (here or in another tab); returns the unsubscribe. */

@@ -5,7 +5,15 @@ import { NodeActivity, nodeColumns, nodeLabel, type NodeDay } from "./NodeActivi
 
 const A = "11111111-1111-4111-8111-111111111111";
 const B = "22222222-2222-4222-8222-222222222222";
-const row = (day: string, nodeId: string, baseUrl: string | null, requests: number, tokens: string, uptimeBps: number | null, p50Ms: number | null): NodeDay => ({
+const row = (
+  day: string,
+  nodeId: string,
+  baseUrl: string | null,
+  requests: number,
+  tokens: string,
+  uptimeBps: number | null,
+  p50Ms: number | null,
+): NodeDay => ({
   day,
   nodeId,
   baseUrl,
@@ -51,7 +59,12 @@ describe("NodeActivity", () => {
     });
     await renderWithApp(<NodeActivity />);
     const table = await screen.findByRole("table", { name: "Served work and health per day and node" });
-    expect(within(table).getAllByRole("row").slice(1).map((r) => r.textContent)).toEqual([
+    expect(
+      within(table)
+        .getAllByRole("row")
+        .slice(1)
+        .map((r) => r.textContent),
+    ).toEqual([
       "2026-12-01gpu1.example:8000 (tide-pool)101,500120 ms475 %40 ms",
       "2026-12-01removed node 22222222212,345,678,901,234,567,890120 ms0——",
       "2026-12-02gpu1.example:8000 (tide-pool)00—4100 %35 ms",

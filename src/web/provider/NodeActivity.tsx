@@ -71,8 +71,10 @@ export function NodeActivity() {
     queryFn: async () => {
       const first = await api<NodeDaysPage>("/api/v1/provider/nodes/daily");
       const days = [...first.days];
-      for (let cursor = first.nextCursor; cursor !== null; ) {
-        const page = await api<NodeDaysPage>(`/api/v1/provider/nodes/daily?from=${first.from}&to=${first.to}&cursor=${encodeURIComponent(cursor)}`);
+      for (let cursor = first.nextCursor; cursor !== null;) {
+        const page = await api<NodeDaysPage>(
+          `/api/v1/provider/nodes/daily?from=${first.from}&to=${first.to}&cursor=${encodeURIComponent(cursor)}`,
+        );
         days.push(...page.days);
         cursor = page.nextCursor;
       }

@@ -27,6 +27,9 @@ export function errors(...statuses: readonly number[]): Record<number, TSchema> 
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
+/** A UTC day. */
+export const Day = Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description: "a UTC day, YYYY-MM-DD" });
+
 /** The `limit` and `cursor` query fields of a keyset-paged list (query strings are not coerced). */
 export const pageQuery = (what: string, max: number, fallback: number) => ({
   limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,4}$", description: `${what} per page, 1–${max} (${fallback})` })),

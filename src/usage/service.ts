@@ -60,6 +60,12 @@ export function dayRange(from: string | undefined, to: string | undefined, now =
   return { start: first, end: new Date(last.getTime() + DAY_MS) };
 }
 
+/** The first and last day (YYYY-MM-DD, included) of a range from dayRange, as the routes answer them. */
+export const rangeDays = (range: { readonly start: Date; readonly end: Date }) => ({
+  from: range.start.toISOString().slice(0, 10),
+  to: new Date(range.end.getTime() - DAY_MS).toISOString().slice(0, 10),
+});
+
 const GROUPS: Record<UsageGrouping, { id: string; label: string }> = {
   total: { id: "null::text", label: "null::text" },
   key: { id: "e.api_key_id::text", label: "k.name" },

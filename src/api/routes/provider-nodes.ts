@@ -3,11 +3,13 @@
 // src/providers/nodes.ts; the allow-list in src/providers/allow.ts.
 import { Type } from "typebox";
 import type { AppContext } from "../../app/context.ts";
+import { DEFAULT_NODE_DAYS_PAGE, MAX_NODE_DAYS_PAGE, nodeDays } from "../../providers/daily.ts";
 import { editNode, nodeViews, registerNode, removeNode, type NodeView } from "../../providers/nodes.ts";
 import { TIERS } from "../../providers/router.ts";
 import { MAX_CONCURRENCY, MAX_MODELS } from "../../providers/store.ts";
+import { dayRange, MAX_RANGE_DAYS, rangeDays } from "../../usage/service.ts";
 import { accountOf, sessionHook } from "../auth.ts";
-import { errors, Nullable, Timestamp, Uuid } from "../schemas.ts";
+import { Day, errors, Nullable, pageQuery, Timestamp, Uuid } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
 const TierSchema = Type.Enum(TIERS, { description: "service tier (PRICING.md): tide-pool, blue-surge, open-ocean, mariana-depth" });
@@ -65,6 +67,61 @@ export function providerNodeRoutes(app: Api, ctx: AppContext): void {
     "/api/v1/provider/nodes",
     { schema: { tags, security, summary: "Your provider nodes with their health", response: { 200: Type.Object({ nodes: Type.Array(NodeSchema) }), ...errors(401) } } },
     async (request) => ({ nodes: (await nodeViews(ctx, accountOf(request))).map(view) }),
+  );
+
+  app.get(
+    "/api/v1/provider/nodes/daily",
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Your served work and node health per UTC day and node",
+        description:
+          "Requests, tokens and mean latency served through the gateway, and the health checks' uptime and p50 latency, one row per " +
+          "day and node that has either (removed nodes included, with baseUrl and tier null), oldest first. from and to are " +
+          `included, the last 30 days when omitted, at most ${MAX_RANGE_DAYS} days; checks are kept PROVIDER_HEALTH_RETENTION_DAYS. ` +
+          "400 INVALID_DATE, INVALID_RANGE, INVALID_LIMIT, INVALID_CURSOR.",
+        querystring: Type.Object(
+          { from: Type.Optional(Day), to: Type.Optional(Day), ...pageQuery("rows", MAX_NODE_DAYS_PAGE, DEFAULT_NODE_DAYS_PAGE) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            from: Day,
+            to: Day,
+            days: Type.Array(
+              Type.Object({
+                day: Day,
+                nodeId: Uuid,
+                baseUrl: Nullable(Type.String()),
+                tier: Nullable(Type.String()),
+                requests: Type.Integer(),
+                tokens: Type.String({ pattern: "^[0-9]{1,78}$", description: "tokens served, as a decimal string" }),
+                avgLatencyMs: Nullable(Type.Integer({ description: "mean latency of the requests served" })),
+                checks: Type.Integer({ description: "health checks that day" }),
+                uptimeBps: Nullable(Type.Integer({ description: "share of good checks, basis points (9995 = 99.95 %)" })),
+                p50Ms: Nullable(Type.Integer({ description: "median latency of the good checks" })),
+              }),
+            ),
+            nextCursor: Nullable(Type.String()),
+          }),
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const { from, to, limit, cursor } = request.query;
+      const range = dayRange(from, to);
+      const page = await nodeDays(ctx.db, accountOf(request).id, range, {
+        ...(limit === undefined ? {} : { limit: Number(limit) }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      return {
+        ...rangeDays(range),
+        days: page.days.map((d) => ({ ...d, tokens: d.tokens.toString() })),
+        nextCursor: page.nextCursor,
+      };
+    },
   );
 
   app.post(

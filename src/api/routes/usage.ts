@@ -9,6 +9,7 @@ import {
   MAX_REQUESTS_PAGE,
   dayRange,
   monthlyStatement,
+  rangeDays,
   recentRequests,
   statementCsv,
   usageByDay,
@@ -17,10 +18,9 @@ import {
 } from "../../usage/service.ts";
 import { providerDays } from "../../usage/provider.ts";
 import { accountOf, sessionHook } from "../auth.ts";
-import { errors, Nullable, pageQuery, Timestamp, TxHash, Wei } from "../schemas.ts";
+import { Day, errors, Nullable, pageQuery, Timestamp, TxHash, Wei } from "../schemas.ts";
 import type { Api } from "../server.ts";
 
-const Day = Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description: "a UTC day, YYYY-MM-DD" });
 const Tokens = Type.String({ pattern: "^[0-9]{1,78}$", description: "tokens, as a decimal string" });
 
 const UsageDayView = Type.Object({
@@ -127,8 +127,7 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
       const { from, to, by = "total" } = request.query;
       const range = dayRange(from, to);
       const days = await usageByDay(ctx.db, accountOf(request).id, range, by);
-      const last = new Date(range.end.getTime() - 86_400_000);
-      return { from: range.start.toISOString().slice(0, 10), to: last.toISOString().slice(0, 10), by, days: days.map(usageDayView) };
+      return { ...rangeDays(range), by, days: days.map(usageDayView) };
     },
   );
 
@@ -164,7 +163,7 @@ export function usageRoutes(app: Api, ctx: AppContext): void {
     async (request) => {
       const range = dayRange(request.query.from, request.query.to);
       const days = await providerDays(ctx.db, accountOf(request).id, range);
-      return { from: range.start.toISOString().slice(0, 10), to: new Date(range.end.getTime() - 86_400_000).toISOString().slice(0, 10), days };
+      return { ...rangeDays(range), days };
     },
   );
 

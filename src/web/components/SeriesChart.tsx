@@ -2,7 +2,8 @@
 // within the bundle budget). The chart is for the eye: every chart is shown beside a table with the
 // same figures, exact, which is what screen readers and tests read. A chart that cannot be drawn
 // (no canvas) hides itself and leaves the table.
-import { Component, lazy, Suspense, type ReactNode } from "react";
+import { lazy, Suspense } from "react";
+import { Fallback } from "./Fallback.tsx";
 
 export interface SeriesChartProps {
   /** The days (YYYY-MM-DD, UTC) along the x axis. */
@@ -20,23 +21,13 @@ export interface SeriesChartProps {
 
 const UplotChart = lazy(() => import("./uplotChart.tsx"));
 
-class ChartBoundary extends Component<{ readonly children: ReactNode }, { failed: boolean }> {
-  override state = { failed: false };
-  static getDerivedStateFromError() {
-    return { failed: true };
-  }
-  override render() {
-    return this.state.failed ? <p className="muted">The chart could not be drawn here; the table has the figures.</p> : this.props.children;
-  }
-}
-
 export function SeriesChart(props: SeriesChartProps) {
   if ((props.days ?? props.categories ?? []).length === 0) return null;
   return (
-    <ChartBoundary>
+    <Fallback fallback={<p className="muted">The chart could not be drawn here; the table has the figures.</p>}>
       <Suspense fallback={<div className="chart muted" style={{ height: props.height ?? 220 }}>Loading the chart…</div>}>
         <UplotChart {...props} />
       </Suspense>
-    </ChartBoundary>
+    </Fallback>
   );
 }

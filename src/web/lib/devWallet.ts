@@ -83,6 +83,14 @@ function hexBytes(hex: Hex): Uint8Array {
   return Uint8Array.from({ length: digits.length / 2 }, (_, i) => parseInt(digits.slice(i * 2, i * 2 + 2), 16));
 }
 
+/** The development wallet's icon in the wallet modal: a key on the dashboards' accent colour. */
+const DEV_WALLET_ICON =
+  "data:image/svg+xml," +
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#5b5bd6"/>' +
+      '<circle cx="12" cy="16" r="5" fill="none" stroke="#fff" stroke-width="2.5"/><path d="M17 16h9m-3 0v4m-3-4v3" stroke="#fff" stroke-width="2.5" fill="none"/></svg>',
+  );
+
 /** A wagmi connector for one development key. */
 export function devWallet(options: DevWalletOptions) {
   const address = privateKeyToAccount(options.privateKey).address;
@@ -91,6 +99,7 @@ export function devWallet(options: DevWalletOptions) {
     id: `dev-${address.toLowerCase()}`,
     name: `Development wallet: ${options.name}`,
     type: "devWallet",
+    icon: DEV_WALLET_ICON,
     async connect({ withCapabilities } = {}) {
       connected = true;
       const chainId = config.chains[0].id;

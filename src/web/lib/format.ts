@@ -10,10 +10,14 @@ const DECIMAL = numbers.formatToParts(1.5).find((p) => p.type === "decimal")?.va
  * grouped by Intl.NumberFormat (exact: bigint), at most `decimals` fraction digits, never rounded up.
  */
 export function formatCxpt(wei: bigint | string, decimals = 4): string {
-  const value = typeof wei === "bigint" ? wei : BigInt(wei);
-  const [whole, fraction = ""] = formatUnits(value < 0n ? -value : value, 18).split(".");
+  return formatToken(typeof wei === "bigint" ? wei : BigInt(wei), "CXPT", decimals);
+}
+
+/** `value` (in units of 10^-`unitDecimals`) as an amount of `symbol`, written as formatCxpt writes CXPT. */
+export function formatToken(value: bigint, symbol: string, decimals = 4, unitDecimals = 18): string {
+  const [whole, fraction = ""] = formatUnits(value < 0n ? -value : value, unitDecimals).split(".");
   const cut = fraction.slice(0, decimals).replace(/0+$/, "");
-  return `${value < 0n ? "−" : ""}${numbers.format(BigInt(whole!))}${cut ? `${DECIMAL}${cut}` : ""} CXPT`;
+  return `${value < 0n ? "−" : ""}${numbers.format(BigInt(whole!))}${cut ? `${DECIMAL}${cut}` : ""} ${symbol}`;
 }
 
 /** 0x1234…abcd */

@@ -1,7 +1,7 @@
 // The provider's served work and health over the last 30 days (GET /api/v1/usage/provider/daily):
 // requests served per day (bars, per tier) and node health over time (uptime and p50 latency, lines),
-// each chart drawn by uPlot on demand beside its table. Tokens and the per-node split come with the
-// served-work data of the compute path; until then the figures are per provider account.
+// each chart drawn by uPlot on demand beside its table. These are the statistics the rewards epoch reads
+// (the orchestrator's reports); the work served through the gateway per node, with tokens, is NodeActivity.
 import { useQuery } from "@tanstack/react-query";
 import { Card } from "../components/Card.tsx";
 import { ErrorNote, Loading } from "../components/Notice.tsx";
@@ -77,7 +77,7 @@ export function ProviderActivity() {
               </tbody>
             </table>
           </div>
-          <p className="muted">Tokens served and the split per node arrive with the compute path's served-work data.</p>
+          <p className="muted">The statistics reported for rewards; the work your nodes served through the gateway, per node and with tokens, is in “Your nodes”.</p>
         </div>
       )}
     </Card>

@@ -1,5 +1,6 @@
 // The provider dashboard (/provider): earnings, points and performance, the nodes, tokens and history, then the
-// work served and node health per day.
+// work served and node health per day (as reported for rewards, and per node through the gateway).
+import { NodeActivity } from "./NodeActivity.tsx";
 import { NodesCard } from "./NodesCard.tsx";
 import { ProviderActivity } from "./ProviderActivity.tsx";
 import { ProviderEarnings } from "./ProviderEarnings.tsx";
@@ -13,6 +14,9 @@ export default function ProviderDashboard() {
         <ProviderEarnings />
         <NodesCard />
         <TokenManagement />
+        <div className="wide">
+          <NodeActivity />
+        </div>
         <div className="wide">
           <ProviderActivity />
         </div>

@@ -7,7 +7,8 @@ import { vaultAbi } from "../../chain/abis.ts";
 import { ApiError } from "../lib/api.ts";
 import { AppConfigContext, type AppConfig } from "../lib/appConfig.ts";
 import { describeError } from "../lib/errors.ts";
-import { allowanceForDeposit, BurnPreview, burnSplit, DepositReceipt, depositOutcome, Modal, parseCxptAmount, refusal } from "./DepositTokensModal.tsx";
+import { Modal } from "../components/Modal.tsx";
+import { allowanceForDeposit, BurnPreview, burnSplit, DepositReceipt, depositOutcome, parseCxptAmount, refusal } from "./DepositTokensModal.tsx";
 
 const CXPT = 10n ** 18n;
 const WALLET: Address = "0x00000000000000000000000000000000000000a1";

@@ -4,7 +4,7 @@
 // the deposit leaves the standing allowance (the PAYG allowance settlement draws on) as it was.
 // The mined receipt's Paid event says what was paid and burned, and the API credits the deposit.
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { useId, useState } from "react";
 import {
   ContractFunctionRevertedError,
   encodeErrorResult,
@@ -21,6 +21,7 @@ import { useConfig, useConnection, useReadContract, type Config } from "wagmi";
 import { getBlock, readContract, signTypedData } from "wagmi/actions";
 import { cxptAbi, vaultAbi } from "../../chain/abis.ts";
 import { ActionButton } from "../components/ActionButton.tsx";
+import { Modal } from "../components/Modal.tsx";
 import { ErrorNote, Loading, StatusNote } from "../components/Notice.tsx";
 import { TxLink } from "../components/TxLink.tsx";
 import { ApiError } from "../lib/api.ts";
@@ -182,56 +183,6 @@ export function DepositReceipt({ outcome, credited, creditError }: { readonly ou
       <ErrorNote error={creditError} />
       {creditError === undefined ? null : <p className="muted">Your deposit is on chain and nothing is lost: this browser tells Cxmpute about it again on your next visit.</p>}
     </div>
-  );
-}
-
-/**
- * A modal <dialog>: shown with showModal (the page behind is inert, so focus stays inside), Esc
- * closes it, and focus returns to what had it before.
- */
-export function Modal({ open, title, onClose, children }: { readonly open: boolean; readonly title: string; readonly onClose: () => void; readonly children: ReactNode }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-  useEffect(() => {
-    const element = dialog.current;
-    if (element === null || !open) return;
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-    if (typeof element.showModal === "function") element.showModal();
-    else element.setAttribute("open", ""); // jsdom has no showModal
-    return () => {
-      if (typeof element.close === "function" && element.open) element.close();
-      else element.removeAttribute("open");
-      opener?.focus();
-    };
-  }, [open]);
-  return (
-    <dialog
-      ref={dialog}
-      aria-labelledby={titleId}
-      onCancel={(event) => {
-        event.preventDefault(); // React closes it (the effect's cleanup), so state and DOM agree
-        onClose();
-      }}
-      onKeyDown={(event) => {
-        // Browsers also fire cancel on Esc; this covers those that do not (and jsdom). Closing twice is harmless.
-        if (event.key === "Escape") {
-          event.preventDefault();
-          onClose();
-        }
-      }}
-    >
-      {open ? (
-        <>
-          <div className="card-header">
-            <h2 id={titleId}>{title}</h2>
-            <button type="button" className="secondary" onClick={onClose}>
-              Close
-            </button>
-          </div>
-          {children}
-        </>
-      ) : null}
-    </dialog>
   );
 }
 

@@ -8,6 +8,7 @@ import { afterEach, describe, it } from "node:test";
 import { addressPolicy, assertNodeAddressAllowed, parseAllowList } from "../../../src/providers/allow.ts";
 import { startDemoNode, type DemoNode } from "../../../src/providers/demo-node.ts";
 import { nodeGet } from "../../../src/providers/http.ts";
+import { insertChecks } from "../../../src/providers/store.ts";
 import { auth, BACKENDS, expectReply, signIn, startStack, USERS, type Stack } from "../api/harness.ts";
 
 const MODEL = "llama-3.1-8b-instruct";
@@ -235,6 +236,59 @@ for (const backend of BACKENDS) {
         ["tide-pool", "2026-03-01T05:00", "3", "16", "90"],
         ["blue-surge", "2026-03-01T06:00", "1", "7", "10"],
       ]);
+    });
+
+    it("gives a provider its served work and node health per day and node, paged, and nobody else's", async () => {
+      const s = await start();
+      const node = await demo();
+      const provider = await signIn(s.api, USERS.alice, { kind: "provider" });
+      const other = await signIn(s.api, USERS.bob, { kind: "provider" });
+      const created = expectReply(await register(s, provider.token, { baseUrl: node.baseUrl, models: [MODEL], tier: "blue-surge" }), 201);
+      const today = new Date().toISOString().slice(0, 10);
+      const day1 = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      const at = (day: string, hour: number) => Date.parse(`${day}T${String(hour).padStart(2, "0")}:10:00Z`);
+      const removed = "ffffffff-ffff-4fff-bfff-ffffffffffff"; // sorts after any other node id
+      const { served } = s.app.providers;
+      const record = (nodeId: string, when: number, tokens: number, latencyMs: number) =>
+        served.record({ requestId: randomUUID(), nodeId, providerAccountId: provider.accountId, tier: "blue-surge", at: when, tokens, latencyMs });
+      record(created.id, at(day1, 1), 100, 200);
+      record(created.id, at(day1, 3), 50, 400);
+      record(removed, at(day1, 2), 7, 70);
+      record(created.id, Math.min(Date.now(), at(today, 0)), 9, 10);
+      served.record({ requestId: randomUUID(), nodeId: removed, providerAccountId: other.accountId, tier: "tide-pool", at: at(day1, 1), tokens: 1, latencyMs: 1 });
+      await served.flush();
+      const check = (up: boolean, latencyMs: number, hour: number) => ({ nodeId: created.id, providerAccountId: provider.accountId, at: new Date(at(day1, hour)), up, latencyMs, error: up ? null : "timeout" });
+      await insertChecks(s.app.db, [check(true, 30, 1), check(true, 50, 2), check(false, 5000, 3), check(true, 40, 4)]);
+
+      const get = async (token: string, query: string, status = 200, code?: string) =>
+        expectReply(await s.api.inject({ method: "GET", url: `/api/v1/provider/nodes/daily${query}`, headers: auth(token) }), status, code);
+      const answer = await get(provider.token, `?from=${day1}&to=${today}`);
+      assert.equal(answer.nextCursor, null);
+      const todays = answer.days.find((d: { day: string }) => d.day === today);
+      assert.deepEqual(answer.days.filter((d: { day: string }) => d.day === day1), [
+        { day: day1, nodeId: created.id, baseUrl: node.baseUrl, tier: "blue-surge", requests: 2, tokens: "150", avgLatencyMs: 300, checks: 4, uptimeBps: 7500, p50Ms: 40 },
+        { day: day1, nodeId: removed, baseUrl: null, tier: null, requests: 1, tokens: "7", avgLatencyMs: 70, checks: 0, uptimeBps: null, p50Ms: null },
+      ]);
+      assert.equal(todays.nodeId, created.id);
+      assert.equal(todays.requests, 1);
+      assert.equal(todays.tokens, "9");
+      assert.ok(todays.checks >= 1, "the check at registration counts");
+      assert.equal(todays.uptimeBps, 10_000);
+
+      const pages = [];
+      for (let cursor: string | null = ""; cursor !== null; ) {
+        const page = await get(provider.token, `?from=${day1}&to=${today}&limit=1${cursor ? `&cursor=${cursor}` : ""}`);
+        pages.push(...page.days);
+        cursor = page.nextCursor;
+      }
+      assert.deepEqual(pages, answer.days, "one row per page, in order, nothing lost or repeated");
+
+      const others = await get(other.token, `?from=${day1}&to=${today}`);
+      assert.deepEqual(others.days.map((d: { nodeId: string; tokens: string }) => [d.nodeId, d.tokens]), [[removed, "1"]], "only bob's own work");
+      await get(provider.token, "?cursor=nope", 400, "INVALID_CURSOR");
+      await get(provider.token, "?limit=0", 400, "INVALID_LIMIT");
+      await get(provider.token, "?to=2026-02-31", 400, "INVALID_DATE");
+      expectReply(await s.api.inject({ method: "GET", url: "/api/v1/provider/nodes/daily" }), 401);
     });
   });
 }

@@ -71,7 +71,8 @@ export interface DashboardPage {
 }
 
 /**
- * Opens `path` with the development wallet `wallet` ("Demo user", "Spare 1"…) connected and, unless
+ * Opens `path` with the development wallet `wallet` ("Demo user", "Spare 1"…) connected (through the
+ * header's wallet modal) and, unless
  * `signIn` is false, signed in. `viewport` defaults to a laptop's.
  */
 export async function openDashboard(
@@ -96,8 +97,10 @@ export async function openDashboard(
   });
   page.on("pageerror", (error) => pageErrors.push(error.message));
   await page.goto(`${web.url}${path}`);
-  await page.getByLabel("Wallet", { exact: true }).selectOption({ label: `Development wallet: ${options.wallet}` });
-  await page.getByRole("button", { name: "Connect wallet" }).click();
+  await page.getByRole("banner").getByRole("button", { name: "Connect wallet" }).click();
+  const modal = page.getByRole("dialog", { name: "Connect a wallet" });
+  await modal.getByRole("button", { name: `Development wallet: ${options.wallet}` }).click();
+  await modal.waitFor({ state: "detached" }); // the modal closes once connected
   if (options.signIn !== false) {
     await page.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
     await page.getByText("signed in").waitFor();
@@ -113,9 +116,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** Whether the page scrolls sideways (it must not at phone width). */
+/**
+ * Whether the page scrolls sideways (it must not at phone width), measured two frames on, once the
+ * charts' resize observers have fitted them to a viewport just changed.
+ */
 export const scrollsSideways = (page: Page): Promise<boolean> =>
-  page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
+  page.evaluate(async () => {
+    await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+    return document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
+  });
 
 /** The elements reaching past the viewport's right edge (tag.class "text…"), for the message of a failed width check. */
 export const overflowing = (page: Page): Promise<string[]> =>

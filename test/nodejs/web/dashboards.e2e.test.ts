@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { cxptAbi } from "../../../src/chain/abis.ts";
+import { insertChecks } from "../../../src/providers/store.ts";
 import { devKey, DEV_KEYS } from "../../../src/devstack/keys.ts";
 import { signIn, USERS, viem, walletOf } from "../api/harness.ts";
 import { launchBrowser, openDashboard, screenshot, startWebStack, type WebStack } from "./browser.ts";
@@ -79,6 +80,99 @@ describe("web: issue 15 dashboards (Chromium)", () => {
     await page.context().close();
   });
 
+  it("connects through the wallet modal: icons, the development wallet, balance and chain, recent transactions", async () => {
+    // openDashboard picks the development wallet in the modal (and signs in); a transaction, then the modal again.
+    const { page, pageErrors } = await openDashboard(browser, web, "/user", { wallet: "Spare 1" });
+    const card = page.getByRole("region", { name: "PAYG allowance" });
+    await card.getByLabel("New PAYG allowance (CXPT)").fill("7");
+    await card.getByRole("button", { name: "Set allowance" }).click();
+    await card.getByRole("status").getByText(/PAYG allowance set to 7 CXPT/).waitFor();
+
+    await page.getByRole("banner").getByRole("button", { name: /^Wallet 0x/ }).click();
+    const modal = page.getByRole("dialog", { name: "Your wallet" });
+    await modal.getByText("Development wallet: Spare 1").waitFor();
+    const facts = await modal.locator("dl").innerText();
+    assert.match(facts, /Network\s+Local chain \(31337\)/);
+    await modal.getByText(/^[0-9][0-9,.]* ETH$/).waitFor(); // the balance, in the chain's currency
+    assert.equal(await modal.getByRole("alert").count(), 0, "no wrong-network prompt on the right chain");
+    const recent = modal.getByRole("list", { name: "Recent transactions" });
+    await recent.getByRole("listitem").filter({ hasText: /approve\s+confirmed/ }).waitFor();
+    assert.match((await recent.getByRole("link").first().getAttribute("href"))!, /^\/tx\/0x[0-9a-f]{64}$/);
+    await lightAndDark(page, "wallet-modal");
+
+    await modal.getByRole("button", { name: "Disconnect" }).click();
+    await page.getByRole("banner").getByRole("button", { name: "Connect wallet" }).click();
+    const chooser = page.getByRole("dialog", { name: "Connect a wallet" });
+    const wallets = chooser.getByRole("list", { name: "Wallets" }).getByRole("button");
+    assert.ok((await wallets.allInnerTexts()).includes("Development wallet: Demo user"));
+    for (const icon of await chooser.locator("img").all()) assert.match((await icon.getAttribute("src"))!, /^data:image\//, "icons are built in: nothing fetched");
+    await lightAndDark(page, "wallet-modal-choose");
+    assert.deepEqual(pageErrors, []);
+    await page.context().close();
+  });
+
+  it("prompts a wallet on another chain to switch, and switches it", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // A browser wallet announced through EIP-6963, on chain 1 until asked to switch; reads go to the stack's RPC.
+    // Plain JavaScript (a TypeScript function's source may not survive the test's transpiler intact).
+    await context.addInitScript({
+      content: `(() => {
+        const account = ${JSON.stringify(demoUser)}, rpc = ${JSON.stringify(`${web.url}/rpc`)};
+        let chainId = "0x1";
+        let allowed = false;
+        const listeners = {};
+        const emit = (event, value) => (listeners[event] || []).forEach((listener) => listener(value));
+        const provider = {
+          on: (event, listener) => { listeners[event] = [...(listeners[event] || []), listener]; },
+          removeListener: (event, listener) => { listeners[event] = (listeners[event] || []).filter((l) => l !== listener); },
+          async request({ method, params }) {
+            // Like a real wallet: no accounts until the page asked for them.
+            if (method === "eth_requestAccounts" || method === "wallet_requestPermissions") allowed = true;
+            if (method === "eth_requestAccounts" || method === "eth_accounts") return allowed ? [account] : [];
+            if (method === "eth_chainId") return chainId;
+            if (method === "wallet_requestPermissions" || method === "wallet_getPermissions") return allowed ? [{ parentCapability: "eth_accounts" }] : [];
+            if (method === "wallet_switchEthereumChain") {
+              chainId = params[0].chainId;
+              setTimeout(() => emit("chainChanged", chainId));
+              return null;
+            }
+            const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method, params });
+            const answer = await (await fetch(rpc, { method: "POST", headers: { "content-type": "application/json" }, body })).json();
+            if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+            return answer.result;
+          },
+        };
+        const icon = "data:image/svg+xml," + encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#e8590c"/></svg>');
+        const info = { uuid: "6f1c1a59-7c67-4c5e-9a8e-1f0e0b6b7a11", name: "Test Wallet", icon, rdns: "org.example.testwallet" };
+        const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
+        window.addEventListener("eip6963:requestProvider", announce);
+        announce();
+      })();`,
+    });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(`${web.url}/user`);
+    await page.getByRole("banner").getByRole("button", { name: "Connect wallet" }).click();
+    const chooser = page.getByRole("dialog", { name: "Connect a wallet" });
+    const testWallet = chooser.getByRole("button", { name: "Test Wallet" });
+    assert.match((await testWallet.locator("img").getAttribute("src"))!, /^data:image\/svg\+xml,.*e8590c/i, "the wallet's own EIP-6963 icon");
+    await testWallet.click();
+    await chooser.waitFor({ state: "detached" });
+
+    await page.getByRole("banner").getByRole("button", { name: "Wrong network" }).click();
+    const modal = page.getByRole("dialog", { name: "Your wallet" });
+    const prompt = modal.getByRole("alert").filter({ hasText: "Wrong network: your wallet is on chain 1; these dashboards use Local chain (31337)." });
+    await prompt.waitFor();
+    await lightAndDark(page, "wallet-modal-wrong-network");
+    await prompt.getByRole("button", { name: "Switch to Local chain" }).click();
+    await prompt.waitFor({ state: "detached" });
+    assert.match(await modal.locator("dl").innerText(), /Network\s+Local chain \(31337\)/);
+    assert.equal(await page.getByRole("banner").getByRole("button", { name: "Wrong network" }).count(), 0);
+    assert.deepEqual(pageErrors, []);
+    await context.close();
+  });
+
   it("manages API keys, shows usage per day and per key, recent requests and the monthly statement", async () => {
     const { page, pageErrors } = await openDashboard(browser, web, "/user", { wallet: "Demo user" });
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: web.url });
@@ -143,7 +237,7 @@ describe("web: issue 15 dashboards (Chromium)", () => {
     await page.context().close();
   });
 
-  it("shows a provider the requests served per day and node health over time", async () => {
+  it("shows a provider the requests and tokens served per day and node, and node health over time", async () => {
     const { page, pageErrors } = await openDashboard(browser, web, "/provider", { wallet: "Demo provider" });
     const accountId = (await web.app.db.query<{ id: string }>("select id from accounts where wallet = $1", [demoProvider.toLowerCase()])).rows[0]!.id;
     const day = (ago: number) => new Date(Date.now() - ago * 86_400_000).toISOString().slice(0, 10);
@@ -154,8 +248,31 @@ describe("web: issue 15 dashboards (Chromium)", () => {
       );
       await web.app.db.query("insert into provider_health (provider_account_id, day, uptime_bps, p50_ms) values ($1, $2, $3, $4) on conflict do nothing", [accountId, day(ago), uptime, p50]);
     }
+    // Work served through the gateway per node, and the node's health checks.
+    const nodeId = (
+      await web.app.db.query<{ id: string }>(
+        `insert into provider_nodes (provider_account_id, base_url, models, tier, max_concurrency, paused)
+         values ($1, 'http://gpu-a.invalid:8000/v1', '{llama-3.1-8b-instruct}', 'tide-pool', 4, true) returning id`,
+        [accountId],
+      )
+    ).rows[0]!.id;
+    const at = (ago: number, hour: number) => Date.parse(`${day(ago)}T0${hour}:00:00Z`);
+    const { served } = web.app.providers;
+    for (const [ago, hour, tokens, latencyMs] of [[2, 1, 1000, 100], [2, 2, 500, 300], [1, 3, 2500, 50]] as const) {
+      served.record({ requestId: randomBytes(8).toString("hex"), nodeId, providerAccountId: accountId, tier: "tide-pool", at: at(ago, hour), tokens, latencyMs });
+    }
+    await served.flush();
+    const check = (ago: number, hour: number, up: boolean, latencyMs: number) => ({ nodeId, providerAccountId: accountId, at: new Date(at(ago, hour)), up, latencyMs, error: up ? null : "timeout" });
+    await insertChecks(web.app.db, [check(2, 1, true, 40), check(2, 2, true, 60), check(2, 3, false, 5000), check(1, 1, true, 30)]);
     await page.reload();
-    const card = page.getByRole("region", { name: "Served work and health" });
+    const nodes = page.getByRole("region", { name: "Your nodes: served work and health" });
+    const perNode = nodes.getByRole("table", { name: "Served work and health per day and node" });
+    await perNode.waitFor();
+    const nodeRow = (ago: number) => perNode.getByRole("row").filter({ hasText: day(ago) }).filter({ hasText: "gpu-a.invalid:8000" });
+    assert.match(await nodeRow(2).innerText(), /gpu-a\.invalid:8000 \(tide-pool\)\s+2\s+1,500\s+200 ms\s+3\s+66\.66 %\s+40 ms$/);
+    assert.match(await nodeRow(1).innerText(), /\s+1\s+2,500\s+50 ms\s+1\s+100 %\s+30 ms$/);
+    await nodes.locator(".chart canvas").nth(3).waitFor(); // requests, tokens, uptime and p50 per node are drawn
+    const card = page.getByRole("region", { name: "Served work and health", exact: true });
     const table = card.getByRole("table", { name: "Served work and health per day" });
     await table.waitFor();
     assert.match(await table.getByRole("row").nth(2).innerText(), /^\d{4}-\d{2}-\d{2}\s+120\s+ocean 80, tide-pool 40\s+98\.75 %\s+520 ms$/);

@@ -14,7 +14,7 @@ import { runJob } from "../../../src/jobs/run.ts";
 import { startDemoNode } from "../../../src/providers/demo-node.ts";
 import { formatCxpt } from "../../../src/web/lib/format.ts";
 import { auth, fundCxpt, networkHelpers, signIn, USERS, viem, walletOf } from "../api/harness.ts";
-import { launchBrowser, openDashboard, PHONE, screenshot, scrollsSideways, startWebStack, type WebStack } from "./browser.ts";
+import { launchBrowser, openDashboard, overflowing, PHONE, screenshot, scrollsSideways, startWebStack, type WebStack } from "./browser.ts";
 
 const DAY_MS = 86_400_000;
 const PROVIDER = devKey(DEV_KEYS.demoProvider);
@@ -115,7 +115,7 @@ describe("provider dashboard in the browser", () => {
     await screenshot(page, "provider");
 
     await page.setViewportSize(PHONE);
-    assert.equal(await scrollsSideways(page), false, "no sideways scrolling at phone width");
+    assert.equal(await scrollsSideways(page), false, `no sideways scrolling at phone width: ${(await overflowing(page)).join("; ")}`);
     assert.deepEqual(pageErrors, []);
     await page.context().close();
   });

@@ -3,7 +3,7 @@
 // keyboard navigation, the receipt page, unknown paths and the phone-width layout.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
 import { devKey, DEV_KEYS } from "../../../src/devstack/keys.ts";
 import { cxptAbi } from "../../../src/chain/abis.ts";
@@ -112,23 +112,27 @@ describe("web: the dashboards' frame (Chromium)", () => {
   });
 
   it("offers the browser's wallet and says when there is none; WalletConnect only with a project id", async () => {
+    /** The wallets the header's modal lists on `url`. */
+    const walletsOn = async (page: Page, url: string) => {
+      await page.goto(`${url}/user`);
+      await page.getByRole("banner").getByRole("button", { name: "Connect wallet" }).click();
+      const list = page.getByRole("dialog", { name: "Connect a wallet" }).getByRole("list", { name: "Wallets" });
+      await list.getByRole("button", { name: "Injected" }).waitFor();
+      return list.getByRole("button").allInnerTexts();
+    };
     const page = await browser.newPage();
-    await page.goto(`${web.url}/user`);
-    await page.locator("option", { hasText: "Injected" }).waitFor({ state: "attached" });
-    const options = await page.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
+    const options = await walletsOn(page, web.url);
     assert.ok(options.includes("Injected"), options.join(", "));
     assert.ok(!options.some((o) => o.includes("WalletConnect")));
-    await page.getByLabel("Wallet", { exact: true }).selectOption({ label: "Injected" });
-    await page.getByRole("button", { name: "Connect wallet" }).click();
-    await page.getByRole("alert").filter({ hasText: "No browser wallet was found" }).waitFor();
+    const modal = page.getByRole("dialog", { name: "Connect a wallet" });
+    await modal.getByRole("button", { name: "Injected" }).click();
+    await modal.getByRole("alert").filter({ hasText: "No browser wallet was found" }).waitFor();
     await page.close();
 
     const withProject = await startWebStack("embedded", { WALLETCONNECT_PROJECT_ID: "0123456789abcdef0123456789abcdef" });
     try {
       const other = await browser.newPage();
-      await other.goto(`${withProject.url}/user`);
-      await other.locator("option", { hasText: "Injected" }).waitFor({ state: "attached" });
-      const listed = await other.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
+      const listed = await walletsOn(other, withProject.url);
       assert.ok(listed.includes("WalletConnect"), listed.join(", "));
       await other.close();
     } finally {

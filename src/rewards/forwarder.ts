@@ -18,7 +18,7 @@ import {
 import { distributorAbi, forwarderAbi } from "../chain/abis.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
 import { readAll } from "../tokens/reads.ts";
-import { emittedBy } from "../tokens/transactions.ts";
+import { emittedBy } from "../chain/receipts.ts";
 
 /** The EIP-712 types of ERC2771Forwarder's ForwardRequest. */
 export const FORWARD_REQUEST_TYPES = {

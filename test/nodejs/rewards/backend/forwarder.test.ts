@@ -15,6 +15,7 @@ import {
 } from "../../../../src/rewards/forwarder.ts";
 import { localRelayer, relayClaim } from "../../../../src/rewards/relayers.ts";
 import { rejectsWith, withoutAutomine } from "../../tokens/helpers.ts";
+import { backendKey } from "../../helpers/fixture.ts";
 import { networkHelpers, Pool, setup, withEpoch, type Setup } from "../helpers.ts";
 
 type Wallet = Setup["wallets"]["alice"];
@@ -78,7 +79,7 @@ describe("gasless claims through the forwarder", () => {
     assert.equal(verified.pending, pending);
     assert.deepEqual(verified.request, { ...forwardRequestWithout(request), signature });
 
-    const relayerClient = localRelayer({ publicClient: s.publicClient, wallet: relayer, forwarder: s.forwarder.address });
+    const relayerClient = localRelayer({ publicClient: s.publicClient, wallet: backendKey(relayer), forwarder: s.forwarder.address });
     const outcome = await relayClaim(s.publicClient, relayerClient, {
       forwarder: s.forwarder.address,
       distributor: s.distributor.address,
@@ -150,7 +151,7 @@ describe("gasless claims through the forwarder", () => {
     const { request: signed } = await verify(s, request, signature);
     await s.claim(alice);
     const error = await rejectsWith(
-      localRelayer({ publicClient: s.publicClient, wallet: relayer, forwarder: s.forwarder.address }).relay(signed),
+      localRelayer({ publicClient: s.publicClient, wallet: backendKey(relayer), forwarder: s.forwarder.address }).relay(signed),
       "RELAY_FAILED",
       502,
     );

@@ -255,7 +255,8 @@ async function simulate({ signer }: SendChain, call: Call, purpose: string): Pro
   } catch (error) {
     const reason = revertOf(error);
     if (reason === undefined) throw notSent(purpose, "could not simulate the transaction", error);
-    throw new AppError("TX_WOULD_REVERT", `${purpose} would revert: ${reason.text}`, 502, { purpose, reason: reason.name, args: reason.args });
+    const details = { purpose, reason: reason.name, args: reason.args };
+    throw new AppError("TX_WOULD_REVERT", `${purpose} would revert: ${reason.text}`, 502, details, { cause: error });
   }
 }
 
@@ -330,16 +331,16 @@ export interface TxFailure {
  * those of a stuck one.
  */
 export async function succeeded(sending: Promise<Sent>, failure: TxFailure): Promise<Sent> {
-  const fail = (reason: string, extra: Record<string, unknown>) =>
-    new AppError(failure.code, `${failure.message}: ${reason}`, 502, { ...failure.details, ...extra });
+  const fail = (reason: string, extra: Record<string, unknown>, cause?: unknown) =>
+    new AppError(failure.code, `${failure.message}: ${reason}`, 502, { ...failure.details, ...extra }, { cause });
   let sent: Sent;
   try {
     sent = await sending;
   } catch (error) {
-    if (!(error instanceof AppError)) throw fail(error instanceof BaseError ? error.shortMessage : String(error), {});
+    if (!(error instanceof AppError)) throw fail(error instanceof BaseError ? error.shortMessage : String(error), {}, error);
     const { reason, hashes } = error.details ?? {};
     const named = error.code === "TX_WOULD_REVERT" && reason !== "revert" ? (reason as string) : undefined;
-    throw fail(named ?? error.message, { cause: error.code, ...(named && { reason: named }), ...(hashes !== undefined && { hashes }) });
+    throw fail(named ?? error.message, { cause: error.code, ...(named && { reason: named }), ...(hashes !== undefined && { hashes }) }, error);
   }
   if (sent.receipt.status !== "success") throw fail(`transaction ${sent.hash} reverted`, { cause: "TX_REVERTED", txHash: sent.hash });
   return sent;

@@ -1,12 +1,9 @@
 // The contract suite behind ERC1967 proxies with plain accounts in every role, for unit tests.
 // The deployment with the timelock and the Safe in the roles is tested in deploy.test.ts.
 import { network } from "hardhat";
-import { createWalletClient, custom, encodeFunctionData, isAddressEqual, parseEther, type Account, type Address, type Chain, type Hex, type Transport, type WalletClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { encodeFunctionData, parseEther, type Address, type Hex } from "viem";
 import { DEFAULT_ECONOMICS } from "../../../deploy/config.ts";
 import { ROLES } from "../../../src/chain/roles.ts";
-import type { Signer } from "../../../src/chain/send.ts";
-import { devKey } from "../../../src/devstack/keys.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
@@ -18,17 +15,7 @@ export const SPLIT = DEFAULT_ECONOMICS.split;
 export const OVERAGE_BPS = DEFAULT_ECONOMICS.overageBps;
 export const ROLLOVER = DEFAULT_ECONOMICS.rolloverPeriod;
 export { ROLES };
-
-/**
- * `wallet` (one of the node's unlocked accounts) as the backend holds a key: a local account with
- * the same address, on the same connection. The backend signs its own transactions
- * (src/chain/send.ts), which the node does not do for its unlocked accounts.
- */
-export function backendKey(wallet: WalletClient<Transport, Chain, Account>): Signer {
-  const index = Array.from({ length: 20 }, (_, i) => i).find((i) => isAddressEqual(privateKeyToAccount(devKey(i)).address, wallet.account.address));
-  if (index === undefined) throw new Error(`${wallet.account.address} is not one of the node's development accounts`);
-  return createWalletClient({ chain: wallet.chain, transport: custom(wallet), account: privateKeyToAccount(devKey(index)) });
-}
+export { backendKey } from "./keys.ts";
 
 /** Deploys `name` behind an ERC1967 proxy initialized with `args`, returned at the proxy's address. */
 export async function deployProxy<const N extends "CXPT" | "Vault" | "RewardDistributor" | "SubscriptionManager" | "UsageBilling">(

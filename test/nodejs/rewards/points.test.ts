@@ -4,7 +4,7 @@ import { getAddress, maxUint256, numberToHex, parseEther, toHex, type Address } 
 import { AppError } from "../../../src/errors.ts";
 import { entriesOf, MAX_POINTS, parsePointsCsv, POOL_IDS, uploadShares, type CsvProblem } from "../../../src/rewards/points.ts";
 import { accounts, contractsOf, loadDeployment, networkHelpers, viem } from "../deploy/helpers.ts";
-import { backendKey } from "../helpers/fixture.ts";
+import { backendKey } from "../helpers/keys.ts";
 
 /** The n-th deterministic test wallet, checksummed. */
 const wallet = (n: number): Address => getAddress(numberToHex(0xa11ce000n + BigInt(n), { size: 20 }));

@@ -134,7 +134,8 @@ export function execTransactionArgs(tx: SafeTransaction, nonce: bigint, confirma
  */
 export async function submitSafeTransaction(args: SubmitSafeTransactionArgs): Promise<Hash> {
   const { publicClient, safe, tx, nonce, executor } = args;
-  const exec = { address: safe, abi: safeAbi, functionName: "execTransaction", args: execTransactionArgs(tx, nonce, args.confirmations) } as const;
+  const confirmed = execTransactionArgs(tx, nonce, args.confirmations);
+  const exec = { address: safe, abi: safeAbi, functionName: "execTransaction", args: confirmed } as const;
   const sending = send({ client: publicClient, signer: executor }, exec, { purpose: "safe_transaction" });
   return (await succeeded(sending, { code: "SAFE_TX_FAILED", message: `the Safe transaction to ${tx.to} failed` })).hash;
 }

@@ -145,24 +145,27 @@ function queued<T>(signer: SendChain["signer"], work: (queue: KeyQueue) => Promi
  * broadcasts was mined in time: `details.hashes`; one may still be, unless the key's next send
  * replaces it).
  */
-export function send<const abi extends Abi, functionName extends ContractFunctionName<abi, Mutability>>(
+export async function send<const abi extends Abi, functionName extends ContractFunctionName<abi, Mutability>>(
   chain: SendChain,
   request: SendRequest<abi, functionName>,
   options: SendOptions = {},
 ): Promise<Sent> {
+  const { abi, functionName, args } = request;
   const call: Call = {
     to: request.address,
-    data: encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args } as Parameters<typeof encodeFunctionData>[0]),
+    data: encodeFunctionData({ abi, functionName, args } as Parameters<typeof encodeFunctionData>[0]),
     value: request.value,
-    // From the address, not the local account: viem would otherwise prepare a whole transaction (nonce, fees) to estimate.
-    // With the ABI, a revert is decoded even when the error is the called contract's own.
-    estimate: (account) => chain.client.estimateContractGas({ ...request, account } as Parameters<PublicClient["estimateContractGas"]>[0]),
+    // From the address, not the local account: viem would otherwise prepare a whole transaction
+    // (nonce, fees) to estimate. With the ABI, a revert is decoded even when it is the contract's own error.
+    estimate: (account) => chain.client.estimateContractGas({ ...request, account } as EstimateContractGas),
   };
   return dispatch(chain, call, options.purpose ?? request.functionName, options);
 }
 
-/** `send` for a transaction without an ABI (`request.data` as is, or a plain value transfer); the same queue, errors and counting. */
-export function sendRaw(chain: SendChain, request: RawSendRequest, options: SendOptions & { readonly purpose: string }): Promise<Sent> {
+type EstimateContractGas = Parameters<PublicClient["estimateContractGas"]>[0];
+
+/** `send` for a transaction without an ABI (`request.data` as is, or a value transfer): the same queue, errors and counting. */
+export async function sendRaw(chain: SendChain, request: RawSendRequest, options: SendOptions & { purpose: string }): Promise<Sent> {
   const { to, data = "0x", value, gas = 0n } = request;
   const estimate = async (account: Address) => max(gas, await chain.client.estimateGas({ account, to, data, value }));
   return dispatch(chain, { to, data, value, estimate }, options.purpose, options);
@@ -198,7 +201,7 @@ async function dispatch(chain: SendChain, call: Call, purpose: string, options: 
 
 type Settings = typeof DEFAULTS & SendOptions & { readonly purpose: string };
 
-async function sendQueued(chain: SendChain, call: Call, settings: Settings, queue: KeyQueue, count: (outcome: TxOutcome) => void): Promise<Sent> {
+async function sendQueued(chain: SendChain, call: Call, settings: Settings, queue: KeyQueue, count: (outcome: TxOutcome) => void) {
   const { client, signer } = chain;
   const { purpose } = settings;
   const gas = await simulate(chain, call, purpose);
@@ -340,7 +343,8 @@ export async function succeeded(sending: Promise<Sent>, failure: TxFailure): Pro
     if (!(error instanceof AppError)) throw fail(error instanceof BaseError ? error.shortMessage : String(error), {}, error);
     const { reason, hashes } = error.details ?? {};
     const named = error.code === "TX_WOULD_REVERT" && reason !== "revert" ? (reason as string) : undefined;
-    throw fail(named ?? error.message, { cause: error.code, ...(named && { reason: named }), ...(hashes !== undefined && { hashes }) }, error);
+    const extra = { cause: error.code, ...(named && { reason: named }), ...(hashes !== undefined && { hashes }) };
+    throw fail(named ?? error.message, extra, error);
   }
   if (sent.receipt.status !== "success") throw fail(`transaction ${sent.hash} reverted`, { cause: "TX_REVERTED", txHash: sent.hash });
   return sent;

@@ -166,7 +166,8 @@ async function topUpGas(ctx: AppContext, chain: ChainContext, signer: Signer, wa
     purpose: "faucet_gas",
     counter: ctx.monitor.metrics.chainTransactions,
     // Recorded before it is broadcast, like the CXPT transfer: a crash leaves what may have landed on record.
-    beforeBroadcast: (signed) => ctx.db.query("update faucet_drips set gas_tx_hash = $2, gas_wei = $3 where id = $1", [id, signed, missing.toString()]),
+    beforeBroadcast: (signed) =>
+      ctx.db.query("update faucet_drips set gas_tx_hash = $2, gas_wei = $3 where id = $1", [id, signed, missing.toString()]),
   });
   if (receipt.status !== "success") throw new AppError("TX_REVERTED", `the faucet's gas top-up reverted (${hash})`, 502);
   return { hash, sentWei: missing };

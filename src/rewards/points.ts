@@ -215,7 +215,8 @@ export async function uploadShares(chain: SendChain, upload: UploadShares): Prom
       functionName: "updateShares",
       args: [epoch, POOL_IDS[pool], batch.map((e) => e.wallet), batch.map((e) => e.points)],
     } as const;
-    const failure = { code: "UPLOAD_FAILED", message: `${label} failed after ${hashes.length} mined batch(es)`, details: { mined: [...hashes] } };
+    const message = `${label} failed after ${hashes.length} mined batch(es)`;
+    const failure = { code: "UPLOAD_FAILED", message, details: { mined: [...hashes] } };
     hashes.push((await succeeded(send(chain, update, { counter: upload.counter }), failure)).hash);
     await upload.onBatch?.({ entries: batch, hash: hashes[hashes.length - 1]! });
   }

@@ -26,7 +26,13 @@ export interface Relayer {
  * successful transaction.
  * @throws AppError 502 `RELAY_FAILED` when the transaction is refused, not mined or reverts.
  */
-export function localRelayer(options: { publicClient: PublicClient; wallet: Signer; forwarder: Address; counter?: TransactionCounter }): Relayer {
+export function localRelayer(options: {
+  publicClient: PublicClient;
+  wallet: Signer;
+  forwarder: Address;
+  /** Where the relayed transactions are counted. */
+  counter?: TransactionCounter;
+}): Relayer {
   const { publicClient, wallet, forwarder, counter } = options;
   return {
     async relay(request) {

@@ -187,7 +187,12 @@ export async function activateForFiat(options: ActivateForFiatOptions): Promise<
     deposit = await depositFor(chain, counter, { cxpt, vault, user, amount: plan.price, ref, allowance });
   }
 
-  const activate = { address: subscriptions, abi: subscriptionsAbi, functionName: "activatePlanFor", args: [user, planId, deposit.depositId] } as const;
+  const activate = {
+    address: subscriptions,
+    abi: subscriptionsAbi,
+    functionName: "activatePlanFor",
+    args: [user, planId, deposit.depositId],
+  } as const;
   const { receipt } = await succeeded(send(chain, activate, { counter }), {
     code: "ACTIVATION_FAILED",
     message: `activating plan ${planId} for ${user} failed`,

@@ -256,8 +256,9 @@ async function fiatSwapOf(ctx: AppContext, chain: ChainContext, operator: Signer
   if (zeroEx !== undefined) {
     const { sellToken } = zeroEx;
     const decimals = await chain.client.readContract({ address: sellToken, abi: cxptAbi, functionName: "decimals" });
+    const { client: publicClient, chainId } = chain;
     const counter = ctx.monitor.metrics.chainTransactions;
-    const provider = zeroExSwap({ ...zeroEx, chainId: chain.chainId, publicClient: chain.client, taker: operator, sellToken, buyToken: chain.addresses.cxpt, counter });
+    const provider = zeroExSwap({ ...zeroEx, chainId, publicClient, taker: operator, sellToken, buyToken: chain.addresses.cxpt, counter });
     return { provider, toAusd: async (units) => units * 10n ** BigInt(18 - decimals) };
   }
   const treasury = createWalletClient({
@@ -266,8 +267,9 @@ async function fiatSwapOf(ctx: AppContext, chain: ChainContext, operator: Signer
     account: privateKeyToAccount(devKey(DEV_KEYS.distribution)),
   });
   const cxptUsd = formatDecimal(ctx.billing.priceSource.cxptUsd());
+  const taker = operator.account.address;
   const counter = ctx.monitor.metrics.chainTransactions;
-  const provider = localSwap({ publicClient: chain.client, treasury, taker: operator.account.address, cxpt: chain.addresses.cxpt, cxptUsd, counter });
+  const provider = localSwap({ publicClient: chain.client, treasury, taker, cxpt: chain.addresses.cxpt, cxptUsd, counter });
   return { provider, toAusd: async (ausd) => ausd };
 }
 
@@ -540,6 +542,8 @@ export async function cancelSubscription(ctx: AppContext, account: Account): Pro
   const chain = requireChainFeature(ctx, "subscriptions");
   const wallet = requireWallet(account);
   const operator = requireOperator(chain);
-  const { txHash } = await exclusive(ctx, () => cancelFor({ publicClient: chain.client, operator, subscriptions: chain.addresses.subscriptions, user: wallet, counter: ctx.monitor.metrics.chainTransactions }));
+  const { client: publicClient, addresses } = chain;
+  const cancel = { publicClient, operator, subscriptions: addresses.subscriptions, user: wallet, counter: ctx.monitor.metrics.chainTransactions };
+  const { txHash } = await exclusive(ctx, () => cancelFor(cancel));
   return { txHash, status: await refreshMirror(ctx, chain, account.id, wallet) };
 }

@@ -51,13 +51,14 @@ describe("succeeded", () => {
     assert.equal(error.message, `the test deposit failed: transaction ${hash} reverted`);
   });
 
-  it("a transaction not mined in time (or not sent) keeps the sender's code and hashes in the details, under the caller's code", async () => {
+  it("a send that gave up (stuck, not sent) is the caller's code, the sender's code and hashes in the details", async () => {
     const hashes = [toHex(1n, { size: 32 }), toHex(2n, { size: 32 })];
-    const stuck = new AppError("TX_STUCK", "deposit: not mined after 2 broadcast(s) with rising fees", 504, { purpose: "deposit", nonce: 7, hashes });
+    const stuck = new AppError("TX_STUCK", "deposit: not mined after 2 broadcast(s)", 504, { purpose: "deposit", nonce: 7, hashes });
     const error = await rejectsWith(succeeded(Promise.reject(stuck), failure), "DEPOSIT_FAILED", 502);
     assert.deepEqual(error.details, { attempt: 1, cause: "TX_STUCK", hashes });
     assert.equal(error.message, `the test deposit failed: ${stuck.message}`);
     const notSent = new AppError("TX_NOT_SENT", "deposit: the node did not take the transaction", 502, { purpose: "deposit", nonce: 7 });
-    assert.deepEqual((await rejectsWith(succeeded(Promise.reject(notSent), failure), "DEPOSIT_FAILED", 502)).details, { attempt: 1, cause: "TX_NOT_SENT" });
+    const unsent = await rejectsWith(succeeded(Promise.reject(notSent), failure), "DEPOSIT_FAILED", 502);
+    assert.deepEqual(unsent.details, { attempt: 1, cause: "TX_NOT_SENT" });
   });
 });

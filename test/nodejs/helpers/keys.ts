@@ -10,7 +10,9 @@ import { devKey } from "../../../src/devstack/keys.ts";
  * (src/chain/send.ts), which the node does not do for its unlocked accounts.
  */
 export function backendKey(wallet: WalletClient<Transport, Chain, Account>): Signer {
-  const index = Array.from({ length: 20 }, (_, i) => i).find((i) => isAddressEqual(privateKeyToAccount(devKey(i)).address, wallet.account.address));
+  const index = Array.from({ length: 20 }, (_, i) => i).find((i) =>
+    isAddressEqual(privateKeyToAccount(devKey(i)).address, wallet.account.address),
+  );
   if (index === undefined) throw new Error(`${wallet.account.address} is not one of the node's development accounts`);
   return createWalletClient({ chain: wallet.chain, transport: custom(wallet), account: privateKeyToAccount(devKey(index)) });
 }

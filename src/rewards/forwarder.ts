@@ -17,7 +17,7 @@ import {
 } from "viem";
 import { distributorAbi, forwarderAbi } from "../chain/abis.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
-import { readAll } from "../tokens/reads.ts";
+import { readAll } from "../chain/reads.ts";
 import { emittedBy } from "../chain/receipts.ts";
 
 /** The EIP-712 types of ERC2771Forwarder's ForwardRequest. */

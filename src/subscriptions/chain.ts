@@ -20,7 +20,7 @@ import { cxptAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
 import { confirmedReceipt, emittedBy } from "../chain/receipts.ts";
 import { send, succeeded, type SendChain, type Signer, type TransactionCounter } from "../chain/send.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
-import { readAll } from "../tokens/reads.ts";
+import { readAll } from "../chain/reads.ts";
 import type { OnchainPlan } from "../../deploy/config.ts";
 
 /** A plan as the admin defined it on chain. Price in CXPT wei, period in seconds, bucket in tokens. */

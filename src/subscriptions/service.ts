@@ -30,7 +30,7 @@ import type { Queryable } from "../db/db.ts";
 import { DEV_KEYS, devKey } from "../devstack/keys.ts";
 import { AppError, conflict, forbidden, notFound, paymentRequired } from "../errors.ts";
 import { bookTransaction } from "../tokens/ledger.ts";
-import { readAll } from "../tokens/reads.ts";
+import { readAll } from "../chain/reads.ts";
 import { requireWallet } from "../tokens/service.ts";
 import { activateForFiat, cancelFor, readPass, readPlans, verifyActivation, type PassState, type Plan, type Tranche } from "./chain.ts";
 import { localSwap, zeroExSwap, type SwapProvider } from "./swap.ts";

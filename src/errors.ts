@@ -7,8 +7,9 @@ export class AppError extends Error {
   readonly status: number;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, status = 400, details?: Record<string, unknown>) {
-    super(message);
+  /** `options.cause`: the failure underneath (e.g. the node's revert, with its data), kept for logs and tests. */
+  constructor(code: string, message: string, status = 400, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "AppError";
     this.code = code;
     this.status = status;

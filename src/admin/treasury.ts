@@ -12,7 +12,7 @@ import { exclusive, requireChain } from "../app/guards.ts";
 import type { AppContext } from "../app/context.ts";
 import { distributorAbi, safeAbi } from "../chain/abis.ts";
 import { execTransactionArgs, safeTxHash, safeTypedData, signSafeTransaction, type SafeTransaction } from "../chain/safe.ts";
-import { send, type SendChain } from "../chain/send.ts";
+import { send } from "../chain/send.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, badRequest, conflict, forbidden, notFound, unavailable } from "../errors.ts";
 import { audited } from "../audit/log.ts";
@@ -380,7 +380,7 @@ export function executeWithdrawal(ctx: AppContext, actorId: string | null, id: s
       let txHash: Hash;
       try {
         const sent = await send(
-          { client: chain.client, signer: executor as SendChain["signer"] },
+          { client: chain.client, signer: executor },
           { address: safe.address, abi: safeAbi, functionName: "execTransaction", args: execTransactionArgs(w.tx, w.safeNonce, confirmations) },
           {
             purpose: "protocol withdrawal",

@@ -1,7 +1,7 @@
 // Connects the backend to the chain: a public client, the suite's addresses (configured ones over
 // the recorded deployment for the chain id), and one wallet client per backend key. Before the
 // backend trusts the chain, the deployment is validated: code, identities, wiring and roles.
-import { createPublicClient, createWalletClient, type Address, type Hex, type PublicClient, type Transport, type WalletClient, type Account, type Chain } from "viem";
+import { createPublicClient, createWalletClient, type Address, type Hex, type PublicClient, type Transport } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentFor } from "../chain/addresses.ts";
 import type { ContractKey } from "../chain/types.ts";
@@ -11,8 +11,9 @@ import { assertStageChain, type Stage } from "../stage/stage.ts";
 import { assertValidDeployment, validateDeployment, type DeploymentToValidate, type ValidationReport } from "../stage/validate.ts";
 import { chainAt } from "../chain/chains.ts";
 import { rpcTransport } from "../chain/transport.ts";
+import type { Signer } from "../chain/send.ts";
 
-export type Signer = WalletClient<Transport, Chain, Account>;
+export type { Signer };
 
 const SUITE = ["cxpt", "vault", "distributor", "subscriptions", "billing", "forwarder", "safe", "timelock"] as const;
 

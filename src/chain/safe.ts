@@ -1,10 +1,12 @@
 // Executes a transaction from a Safe multisig with viem: each owner signs the EIP-712 SafeTx,
-// signatures are concatenated in ascending owner order, and one account submits execTransaction.
-import { concat, hashTypedData, zeroAddress, type Account, type Address, type Chain, type Hash, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+// signatures are concatenated in ascending owner order, and one account submits execTransaction
+// through the backend's sender (./send.ts), in its key's queue.
+import { concat, hashTypedData, zeroAddress, type Address, type Hash, type Hex, type PublicClient } from "viem";
 import { safeAbi } from "./abis.ts";
+import { send, succeeded, type Signer } from "./send.ts";
 
-/** A wallet client with its account: an owner that signs, or the account that submits. */
-export type Signer = WalletClient<Transport, Chain | undefined, Account>;
+/** A key: an owner that signs, or the account that submits. */
+export type { Signer };
 
 /** A call the Safe makes: `operation` 0 is CALL (the default), 1 is DELEGATECALL. */
 export interface SafeTransaction {
@@ -126,19 +128,14 @@ export function execTransactionArgs(tx: SafeTransaction, nonce: bigint, confirma
 
 /**
  * Submits execTransaction with `confirmations` concatenated in ascending owner order (the order
- * the Safe checks). Resolves with the mined transaction's hash; throws when it reverts.
+ * the Safe checks). Resolves with the mined transaction's hash.
+ * @throws AppError 502 `SAFE_TX_FAILED` when it would revert, is not mined or reverts (its cause
+ * holds the sender's error, and under it the node's revert data).
  */
 export async function submitSafeTransaction(args: SubmitSafeTransactionArgs): Promise<Hash> {
   const { publicClient, safe, tx, nonce, executor } = args;
-  const hash = await executor.writeContract({
-    address: safe,
-    abi: safeAbi,
-    functionName: "execTransaction",
-    args: execTransactionArgs(tx, nonce, args.confirmations),
-    account: executor.account,
-    chain: executor.chain,
-  });
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`Safe transaction ${hash} reverted`);
-  return hash;
+  const confirmed = execTransactionArgs(tx, nonce, args.confirmations);
+  const exec = { address: safe, abi: safeAbi, functionName: "execTransaction", args: confirmed } as const;
+  const sending = send({ client: publicClient, signer: executor }, exec, { purpose: "safe_transaction" });
+  return (await succeeded(sending, { code: "SAFE_TX_FAILED", message: `the Safe transaction to ${tx.to} failed` })).hash;
 }

@@ -11,6 +11,9 @@
 //    the same nonce and fees raised by `feeBumpPercent` (nodes take a replacement only ≥ 10 %
 //    dearer), up to `attempts` broadcasts; whichever of its hashes is mined is the result.
 // RPC requests themselves are retried with backoff by the transport (./transport.ts).
+// Every transaction the backend sends goes through here (`send` for a contract call, `sendRaw`
+// for calldata built elsewhere or a value transfer), so one key's sends share one queue whichever
+// module makes them. `succeeded` turns a failure into the caller's own error code.
 import {
   BaseError,
   encodeFunctionData,
@@ -32,10 +35,13 @@ import { AppError } from "../errors.ts";
 
 type Mutability = "nonpayable" | "payable";
 
+/** One of the backend's keys: a local account (signed here, never by the node) on a known chain. */
+export type Signer = WalletClient<Transport, Chain, Account>;
+
 /** The client that reads the chain and the key that signs, on the same chain. */
 export interface SendChain {
   readonly client: PublicClient;
-  readonly signer: WalletClient<Transport, Chain, Account>;
+  readonly signer: Signer;
 }
 
 /** The contract call to send. */
@@ -45,6 +51,15 @@ export interface SendRequest<abi extends Abi, functionName extends ContractFunct
   readonly functionName: functionName;
   readonly args?: ContractFunctionArgs<abi, Mutability, functionName>;
   readonly value?: bigint;
+}
+
+/** A transaction without an ABI: a value transfer, or calldata built elsewhere (a swap API's quote). */
+export interface RawSendRequest {
+  readonly to: Address;
+  readonly data?: Hex;
+  readonly value?: bigint;
+  /** Gas to give it at least (e.g. what the quote asked for); the estimate when that is higher. */
+  readonly gas?: bigint;
 }
 
 /** How a send ended, as counted: `replaced` once per fee bump, the others once per send. */
@@ -135,7 +150,36 @@ export async function send<const abi extends Abi, functionName extends ContractF
   request: SendRequest<abi, functionName>,
   options: SendOptions = {},
 ): Promise<Sent> {
-  const purpose = options.purpose ?? request.functionName;
+  const { abi, functionName, args } = request;
+  const call: Call = {
+    to: request.address,
+    data: encodeFunctionData({ abi, functionName, args } as Parameters<typeof encodeFunctionData>[0]),
+    value: request.value,
+    // From the address, not the local account: viem would otherwise prepare a whole transaction
+    // (nonce, fees) to estimate. With the ABI, a revert is decoded even when it is the contract's own error.
+    estimate: (account) => chain.client.estimateContractGas({ ...request, account } as EstimateContractGas),
+  };
+  return dispatch(chain, call, options.purpose ?? request.functionName, options);
+}
+
+type EstimateContractGas = Parameters<PublicClient["estimateContractGas"]>[0];
+
+/** `send` for a transaction without an ABI (`request.data` as is, or a value transfer): the same queue, errors and counting. */
+export async function sendRaw(chain: SendChain, request: RawSendRequest, options: SendOptions & { purpose: string }): Promise<Sent> {
+  const { to, data = "0x", value, gas = 0n } = request;
+  const estimate = async (account: Address) => max(gas, await chain.client.estimateGas({ account, to, data, value }));
+  return dispatch(chain, { to, data, value, estimate }, options.purpose, options);
+}
+
+/** A transaction to send, encoded, with how to simulate it from an address. */
+interface Call {
+  readonly to: Address;
+  readonly data: Hex;
+  readonly value: bigint | undefined;
+  estimate(account: Address): Promise<bigint>;
+}
+
+async function dispatch(chain: SendChain, call: Call, purpose: string, options: SendOptions): Promise<Sent> {
   const count = (outcome: TxOutcome) => options.counter?.inc({ purpose, outcome });
   try {
     const settings: Settings = {
@@ -145,7 +189,7 @@ export async function send<const abi extends Abi, functionName extends ContractF
       receiptTimeoutMs: options.receiptTimeoutMs ?? DEFAULTS.receiptTimeoutMs,
       feeBumpPercent: options.feeBumpPercent ?? DEFAULTS.feeBumpPercent,
     };
-    const sent = await queued(chain.signer, (queue) => sendQueued(chain, request as SendRequest<Abi, string>, settings, queue, count));
+    const sent = await queued(chain.signer, (queue) => sendQueued(chain, call, settings, queue, count));
     count(sent.receipt.status === "success" ? "success" : "reverted");
     return sent;
   } catch (error) {
@@ -157,10 +201,10 @@ export async function send<const abi extends Abi, functionName extends ContractF
 
 type Settings = typeof DEFAULTS & SendOptions & { readonly purpose: string };
 
-async function sendQueued(chain: SendChain, request: SendRequest<Abi, string>, settings: Settings, queue: KeyQueue, count: (outcome: TxOutcome) => void): Promise<Sent> {
+async function sendQueued(chain: SendChain, call: Call, settings: Settings, queue: KeyQueue, count: (outcome: TxOutcome) => void) {
   const { client, signer } = chain;
   const { purpose } = settings;
-  const gas = await simulate(chain, request, purpose);
+  const gas = await simulate(chain, call, purpose);
   const address = signer.account.address;
   const [mined, pending] = await Promise.all([
     client.getTransactionCount({ address, blockTag: "latest" }),
@@ -172,13 +216,7 @@ async function sendQueued(chain: SendChain, request: SendRequest<Abi, string>, s
   if (queue.unconfirmed?.nonce !== mined) queue.unconfirmed = undefined;
   const leftover = queue.unconfirmed;
   const nonce = leftover?.nonce ?? pending;
-  const transaction: Omit<Unsigned, keyof Fees> = {
-    to: request.address,
-    data: encodeFunctionData({ abi: request.abi, functionName: request.functionName, args: request.args } as Parameters<typeof encodeFunctionData>[0]),
-    value: request.value,
-    gas,
-    nonce,
-  };
+  const transaction: Omit<Unsigned, keyof Fees> = { to: call.to, data: call.data, value: call.value, gas, nonce };
 
   const hashes: Hex[] = [];
   let floor: Fees | undefined = leftover && bumped(leftover, settings.feeBumpPercent);
@@ -213,15 +251,15 @@ async function sendQueued(chain: SendChain, request: SendRequest<Abi, string>, s
   throw new AppError("TX_STUCK", `${purpose}: not mined after ${hashes.length} broadcast(s) with rising fees`, 504, { purpose, nonce, hashes });
 }
 
-/** The gas `request` needs; throws TX_WOULD_REVERT when it reverts, TX_NOT_SENT when the node could not tell. */
-async function simulate({ client, signer }: SendChain, request: SendRequest<Abi, string>, purpose: string): Promise<bigint> {
+/** The gas `call` needs; throws TX_WOULD_REVERT when it reverts, TX_NOT_SENT when the node could not tell. */
+async function simulate({ signer }: SendChain, call: Call, purpose: string): Promise<bigint> {
   try {
-    // From the address, not the local account: viem would otherwise prepare a whole transaction (nonce, fees) to estimate.
-    return await client.estimateContractGas({ ...request, account: signer.account.address } as Parameters<PublicClient["estimateContractGas"]>[0]);
+    return await call.estimate(signer.account.address);
   } catch (error) {
     const reason = revertOf(error);
     if (reason === undefined) throw notSent(purpose, "could not simulate the transaction", error);
-    throw new AppError("TX_WOULD_REVERT", `${purpose} would revert: ${reason.text}`, 502, { purpose, reason: reason.name, args: reason.args });
+    const details = { purpose, reason: reason.name, args: reason.args };
+    throw new AppError("TX_WOULD_REVERT", `${purpose} would revert: ${reason.text}`, 502, details, { cause: error });
   }
 }
 
@@ -277,3 +315,37 @@ function higher(floor: Fees | undefined, estimate: Fees): Fees {
 }
 
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
+
+/** How a caller reports its failed transaction. */
+export interface TxFailure {
+  /** The AppError code, e.g. `RELAY_FAILED`. */
+  readonly code: string;
+  /** How the message begins, saying what failed ("relaying the claim failed"); the reason follows. */
+  readonly message: string;
+  /** Merged into the error's details (e.g. what the caller needs to retry). */
+  readonly details?: Record<string, unknown>;
+}
+
+/**
+ * The sent transaction once it succeeded; any failure of `sending` (refused, not sent, dropped,
+ * stuck, or mined as reverted) throws AppError `failure.code` with status 502: the chain, not the
+ * caller, failed. `details.cause` is the sender's code, `details.reason` the custom error's name
+ * when the simulation decoded one, `details.txHash` the reverted transaction, `details.hashes`
+ * those of a stuck one.
+ */
+export async function succeeded(sending: Promise<Sent>, failure: TxFailure): Promise<Sent> {
+  const fail = (reason: string, extra: Record<string, unknown>, cause?: unknown) =>
+    new AppError(failure.code, `${failure.message}: ${reason}`, 502, { ...failure.details, ...extra }, { cause });
+  let sent: Sent;
+  try {
+    sent = await sending;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw fail(error instanceof BaseError ? error.shortMessage : String(error), {}, error);
+    const { reason, hashes } = error.details ?? {};
+    const named = error.code === "TX_WOULD_REVERT" && reason !== "revert" ? (reason as string) : undefined;
+    const extra = { cause: error.code, ...(named && { reason: named }), ...(hashes !== undefined && { hashes }) };
+    throw fail(named ?? error.message, extra, error);
+  }
+  if (sent.receipt.status !== "success") throw fail(`transaction ${sent.hash} reverted`, { cause: "TX_REVERTED", txHash: sent.hash });
+  return sent;
+}

@@ -8,6 +8,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hashSecret } from "../accounts/secrets.ts";
 import { accountIdForKeyHash, createAccount, createApiKey, findAccountByWallet, type Account, type AccountKind, type AccountRole } from "../accounts/store.ts";
 import { billingAbi, cxptAbi } from "../chain/abis.ts";
+import { send, succeeded, type SendChain } from "../chain/send.ts";
 import type { Db } from "../db/db.ts";
 import type { ChainContext } from "../app/chain.ts";
 import { DEV_KEYS, devKey } from "./keys.ts";
@@ -34,14 +35,19 @@ const DEMO: readonly { name: DemoAccount["name"]; index: number; kind: AccountKi
   { name: "provider", index: DEV_KEYS.demoProvider, kind: "provider", role: "member" },
 ];
 
-const signer = (chain: ChainContext, rpcUrl: string, privateKey: Hex) =>
-  createWalletClient({ chain: chainAt(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(privateKey) });
+/** Sends from `privateKey` through the backend's sender (its per-key queue), as the distribution and demo keys. */
+const from = (chain: ChainContext, rpcUrl: string, privateKey: Hex): SendChain => ({
+  client: chain.client,
+  signer: createWalletClient({ chain: chainAt(chain.chainId, rpcUrl), transport: http(rpcUrl), account: privateKeyToAccount(privateKey) }),
+});
+
+const seedFailure = (what: string) => ({ code: "DEMO_SEED_FAILED", message: `seeding the demo accounts: ${what} failed` });
 
 async function fund(chain: ChainContext, rpcUrl: string, wallet: Address): Promise<void> {
   const balance = await chain.client.readContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "balanceOf", args: [wallet] });
   if (balance > 0n) return;
-  const hash = await signer(chain, rpcUrl, devKey(DEV_KEYS.distribution)).writeContract({ address: chain.addresses.cxpt, abi: cxptAbi, functionName: "transfer", args: [wallet, DEMO_GRANT] });
-  await chain.client.waitForTransactionReceipt({ hash });
+  const grant = { address: chain.addresses.cxpt, abi: cxptAbi, functionName: "transfer", args: [wallet, DEMO_GRANT] } as const;
+  await succeeded(send(from(chain, rpcUrl, devKey(DEV_KEYS.distribution)), grant), seedFailure(`the grant to ${wallet}`));
 }
 
 /**
@@ -50,17 +56,18 @@ async function fund(chain: ChainContext, rpcUrl: string, wallet: Address): Promi
  * wallet gets both, the cap at the grant per day.
  */
 async function allowVault(chain: ChainContext, rpcUrl: string, privateKey: Hex): Promise<void> {
-  const owner = signer(chain, rpcUrl, privateKey);
+  const owner = from(chain, rpcUrl, privateKey);
+  const wallet = owner.signer.account.address;
   const { cxpt, vault, billing } = chain.addresses;
-  const allowance = await chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "allowance", args: [owner.account.address, vault] });
+  const allowance = await chain.client.readContract({ address: cxpt, abi: cxptAbi, functionName: "allowance", args: [wallet, vault] });
   if (allowance === 0n) {
-    const hash = await owner.writeContract({ address: cxpt, abi: cxptAbi, functionName: "approve", args: [vault, DEMO_GRANT] });
-    await chain.client.waitForTransactionReceipt({ hash });
+    const approve = { address: cxpt, abi: cxptAbi, functionName: "approve", args: [vault, DEMO_GRANT] } as const;
+    await succeeded(send(owner, approve), seedFailure(`${wallet}'s Vault allowance`));
   }
-  const cap = await chain.client.readContract({ address: billing, abi: billingAbi, functionName: "spendingCapOf", args: [owner.account.address] });
+  const cap = await chain.client.readContract({ address: billing, abi: billingAbi, functionName: "spendingCapOf", args: [wallet] });
   if (cap.amount > 0n) return;
-  const hash = await owner.writeContract({ address: billing, abi: billingAbi, functionName: "setSpendingCap", args: [DEMO_GRANT, 86_400n] });
-  await chain.client.waitForTransactionReceipt({ hash });
+  const setCap = { address: billing, abi: billingAbi, functionName: "setSpendingCap", args: [DEMO_GRANT, 86_400n] } as const;
+  await succeeded(send(owner, setCap), seedFailure(`${wallet}'s spending cap`));
 }
 
 /** Creates (or finds) the demo accounts and funds their wallets; `keyFile` keeps the user's API key. */

@@ -8,12 +8,12 @@
 // node refused) gives the slot back; one that paid keeps it. Each request is a faucet_drips row
 // with the hashes recorded before broadcast, so a crash mid-request leaves a record of what may
 // have landed and never a second payment.
-import { erc20Abi, keccak256, type Address, type Hex } from "viem";
+import { erc20Abi, type Address, type Hex } from "viem";
 import type { AppContext } from "../app/context.ts";
 import type { ChainContext, Signer } from "../app/chain.ts";
 import type { Account } from "../accounts/store.ts";
 import { requireChainFeature } from "../app/guards.ts";
-import { send } from "../chain/send.ts";
+import { send, sendRaw } from "../chain/send.ts";
 import type { Queryable } from "../db/db.ts";
 import { AppError, conflict } from "../errors.ts";
 
@@ -94,7 +94,10 @@ export async function faucetStatus(ctx: AppContext, account: Account): Promise<F
   return { enabled, amountWei, gasWei, cooldownSeconds, nextAt: account.wallet ? await nextAllowed(ctx.db, account.wallet) : null };
 }
 
-/** One faucet key's transfers at a time in this process: the CXPT transfer and the gas top-up take consecutive nonces. */
+/**
+ * One drip of a faucet key at a time in this process: its balance check, CXPT transfer and gas
+ * top-up go together (the sender's own per-key queue orders single transactions, not the drip).
+ */
 const queues = new WeakMap<Signer, Promise<unknown>>();
 function serially<T>(signer: Signer, work: () => Promise<T>): Promise<T> {
   const run = (queues.get(signer) ?? Promise.resolve()).then(work);
@@ -159,14 +162,13 @@ export async function requestDrip(ctx: AppContext, account: Account): Promise<Dr
 async function topUpGas(ctx: AppContext, chain: ChainContext, signer: Signer, wallet: Address, target: bigint, id: string): Promise<{ hash: Hex | null; sentWei: bigint }> {
   const missing = target - (await chain.client.getBalance({ address: wallet }));
   if (missing <= 0n) return { hash: null, sentWei: 0n };
-  // Recorded before it is broadcast, like the CXPT transfer: a crash leaves what may have landed on record.
-  const request = await signer.prepareTransactionRequest({ to: wallet, value: missing });
-  const signed = await signer.signTransaction(request);
-  const hash = keccak256(signed);
-  await ctx.db.query("update faucet_drips set gas_tx_hash = $2, gas_wei = $3 where id = $1", [id, hash, missing.toString()]);
-  await chain.client.sendRawTransaction({ serializedTransaction: signed });
-  const receipt = await chain.client.waitForTransactionReceipt({ hash });
+  const { hash, receipt } = await sendRaw({ client: chain.client, signer }, { to: wallet, value: missing }, {
+    purpose: "faucet_gas",
+    counter: ctx.monitor.metrics.chainTransactions,
+    // Recorded before it is broadcast, like the CXPT transfer: a crash leaves what may have landed on record.
+    beforeBroadcast: (signed) =>
+      ctx.db.query("update faucet_drips set gas_tx_hash = $2, gas_wei = $3 where id = $1", [id, signed, missing.toString()]),
+  });
   if (receipt.status !== "success") throw new AppError("TX_REVERTED", `the faucet's gas top-up reverted (${hash})`, 502);
-  ctx.monitor.metrics.chainTransactions.inc({ purpose: "faucet_gas", outcome: "success" });
   return { hash, sentWei: missing };
 }

@@ -10,7 +10,7 @@ import { AppError } from "../errors.ts";
 import type { TokenTransaction } from "../tokens/ledger.ts";
 import { bookClaim } from "./service.ts";
 import { requireWallet } from "../tokens/service.ts";
-import { confirmedReceipt, emittedBy } from "../tokens/transactions.ts";
+import { confirmedReceipt, emittedBy } from "../chain/receipts.ts";
 
 export interface BookedClaim {
   /** false: booked before (by an earlier report, or relayed by the backend). */

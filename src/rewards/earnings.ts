@@ -14,7 +14,7 @@ import type { AppContext } from "../app/context.ts";
 import { requireChain } from "../app/guards.ts";
 import { distributorAbi } from "../chain/abis.ts";
 import type { Queryable } from "../db/db.ts";
-import { readAll } from "../tokens/reads.ts";
+import { readAll } from "../chain/reads.ts";
 import { requireWallet } from "../tokens/service.ts";
 import { loadProviderStats, providerBreakdowns, type EpochWindow, type TierPoints } from "./epoch.ts";
 import { BPS, DEFAULT_MULTIPLIERS, type MultiplierTables } from "./multipliers.ts";

@@ -17,8 +17,8 @@ import {
 } from "viem";
 import { distributorAbi, forwarderAbi } from "../chain/abis.ts";
 import { AppError, badRequest, conflict, forbidden, unavailable } from "../errors.ts";
-import { readAll } from "../tokens/reads.ts";
-import { emittedBy } from "../tokens/transactions.ts";
+import { readAll } from "../chain/reads.ts";
+import { emittedBy } from "../chain/receipts.ts";
 
 /** The EIP-712 types of ERC2771Forwarder's ForwardRequest. */
 export const FORWARD_REQUEST_TYPES = {

@@ -3,23 +3,10 @@
 // for the epoch after the current one (`currentEpoch() + 1`); an upload for an epoch overwrites
 // earlier uploads account by account, so re-running a partly failed upload is safe.
 import { parse } from "csv-parse/sync";
-import {
-  BaseError,
-  getAddress,
-  isAddress,
-  isAddressEqual,
-  publicActions,
-  zeroAddress,
-  type Account,
-  type Address,
-  type Chain,
-  type Hash,
-  type Transport,
-  type WalletClient,
-} from "viem";
+import { getAddress, isAddress, isAddressEqual, zeroAddress, type Address, type Hash } from "viem";
 import { distributorAbi } from "../chain/abis.ts";
-import { revertOf } from "../chain/errors.ts";
 import { ROLES } from "../chain/roles.ts";
+import { send, succeeded, type SendChain, type TransactionCounter } from "../chain/send.ts";
 import { AppError, badRequest, conflict } from "../errors.ts";
 
 /** The distributor's `Pool` enum. */
@@ -190,26 +177,25 @@ export interface UploadShares {
   readonly batchSize?: number;
   /** Called after each batch is mined, before the next is sent (to record progress). */
   readonly onBatch?: (mined: { readonly entries: readonly PointsEntry[]; readonly hash: Hash }) => Promise<void>;
+  /** Where the batches' transactions are counted. */
+  readonly counter?: TransactionCounter;
 }
 
 /**
- * Uploads `entries` as the points of `pool` for `epoch` with `walletClient`'s account (which
- * needs REWARDS_ROLE), `batchSize` accounts per updateShares transaction, one after the other,
+ * Uploads `entries` as the points of `pool` for `epoch` from `chain.signer` (which needs
+ * REWARDS_ROLE), through the key's queue (src/chain/send.ts), `batchSize` accounts per updateShares transaction, one after the other,
  * each waited for (`onBatch` hears of each mined one). Returns the transaction hashes in order. Checks first, sending nothing when
  * they fail: 400 `INVALID_BATCH_SIZE` / `NO_SHARES`; 409 `WRONG_EPOCH` unless `epoch` is the
  * next epoch; 403 `MISSING_ROLE` without REWARDS_ROLE. A reverted batch throws
  * `UPLOAD_FAILED` (502) naming the batches already mined; re-running the upload is safe.
  */
-export async function uploadShares(
-  walletClient: WalletClient<Transport, Chain | undefined, Account>,
-  upload: UploadShares,
-): Promise<Hash[]> {
+export async function uploadShares(chain: SendChain, upload: UploadShares): Promise<Hash[]> {
   const { distributor, epoch, pool, entries } = upload;
   const batchSize = upload.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw badRequest("INVALID_BATCH_SIZE", `batch size must be a positive integer, got ${batchSize}`);
   if (entries.length === 0) throw badRequest("NO_SHARES", "nothing to upload");
-  const client = walletClient.extend(publicActions);
-  const account = walletClient.account;
+  const { client, signer } = chain;
+  const account = signer.account;
   const [current, allowed] = await Promise.all([
     client.readContract({ address: distributor, abi: distributorAbi, functionName: "currentEpoch" }),
     client.readContract({ address: distributor, abi: distributorAbi, functionName: "hasRole", args: [ROLES.REWARDS, account.address] }),
@@ -223,22 +209,15 @@ export async function uploadShares(
   for (let from = 0; from < entries.length; from += batchSize) {
     const batch = entries.slice(from, from + batchSize);
     const label = `updateShares batch ${hashes.length + 1} (accounts ${from + 1}–${from + batch.length} of ${entries.length})`;
-    try {
-      const hash = await walletClient.writeContract({
-        address: distributor,
-        abi: distributorAbi,
-        functionName: "updateShares",
-        args: [epoch, POOL_IDS[pool], batch.map((e) => e.wallet), batch.map((e) => e.points)],
-        account,
-        chain: walletClient.chain,
-      });
-      const receipt = await client.waitForTransactionReceipt({ hash });
-      if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-      hashes.push(hash);
-    } catch (error) {
-      const reason = error instanceof BaseError ? (revertOf(error)?.text ?? error.shortMessage) : String(error);
-      throw new AppError("UPLOAD_FAILED", `${label} failed after ${hashes.length} mined batch(es): ${reason}`, 502, { mined: hashes });
-    }
+    const update = {
+      address: distributor,
+      abi: distributorAbi,
+      functionName: "updateShares",
+      args: [epoch, POOL_IDS[pool], batch.map((e) => e.wallet), batch.map((e) => e.points)],
+    } as const;
+    const message = `${label} failed after ${hashes.length} mined batch(es)`;
+    const failure = { code: "UPLOAD_FAILED", message, details: { mined: [...hashes] } };
+    hashes.push((await succeeded(send(chain, update, { counter: upload.counter }), failure)).hash);
     await upload.onBatch?.({ entries: batch, hash: hashes[hashes.length - 1]! });
   }
   return hashes;

@@ -3,9 +3,8 @@
 // the request to an external relayer service (Biconomy-style JSON over HTTPS, API key header).
 import { isHash, type Address, type Hex, type PublicClient } from "viem";
 import { forwarderAbi } from "../chain/abis.ts";
-import type { Signer } from "../chain/safe.ts";
+import { send, succeeded, type Signer, type TransactionCounter } from "../chain/send.ts";
 import { AppError } from "../errors.ts";
-import { mined } from "../tokens/transactions.ts";
 import {
   claimOutcome,
   forwardRequestToJson,
@@ -22,28 +21,27 @@ export interface Relayer {
 }
 
 /**
- * Relays with `wallet` (a backend key holding gas): sends `forwarder.execute(request)` and waits
- * until it is mined, so the hash it returns is of a successful transaction.
- * @throws AppError 502 `RELAY_FAILED` when the transaction is refused or reverts.
+ * Relays with `wallet` (a backend key holding gas): sends `forwarder.execute(request)` through the
+ * key's queue (src/chain/send.ts) and waits until it is mined, so the hash it returns is of a
+ * successful transaction.
+ * @throws AppError 502 `RELAY_FAILED` when the transaction is refused, not mined or reverts.
  */
-export function localRelayer(options: { publicClient: PublicClient; wallet: Signer; forwarder: Address }): Relayer {
-  const { publicClient, wallet, forwarder } = options;
+export function localRelayer(options: {
+  publicClient: PublicClient;
+  wallet: Signer;
+  forwarder: Address;
+  /** Where the relayed transactions are counted. */
+  counter?: TransactionCounter;
+}): Relayer {
+  const { publicClient, wallet, forwarder, counter } = options;
   return {
     async relay(request) {
-      const receipt = await mined(
-        publicClient,
-        () =>
-          wallet.writeContract({
-            address: forwarder,
-            abi: forwarderAbi,
-            functionName: "execute",
-            args: [request],
-            account: wallet.account,
-            chain: wallet.chain,
-          }),
-        { code: "RELAY_FAILED", what: `relaying ${request.from}'s request` },
+      const sending = send(
+        { client: publicClient, signer: wallet },
+        { address: forwarder, abi: forwarderAbi, functionName: "execute", args: [request] },
+        { purpose: "relay_claim", counter },
       );
-      return receipt.transactionHash;
+      return (await succeeded(sending, { code: "RELAY_FAILED", message: `relaying ${request.from}'s request failed` })).hash;
     },
   };
 }

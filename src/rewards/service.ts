@@ -113,7 +113,8 @@ function relayRoute(ctx: AppContext, chain: ChainContext, wallet: Address): Rela
   }
   const key = chain.signers.relayer;
   if (key === undefined) throw unavailable("RELAYER_MISSING", "No relayer for gasless claims: set RELAYER_URL or RELAYER_PRIVATE_KEY");
-  return { relayer: localRelayer({ publicClient: chain.client, wallet: key, forwarder }), queue: "relayer-key" };
+  const counter = ctx.monitor.metrics.chainTransactions;
+  return { relayer: localRelayer({ publicClient: chain.client, wallet: key, forwarder, counter }), queue: "relayer-key" };
 }
 
 /** How a claim is booked: `claim` (rewards dashboard) or `withdrawal` (a provider's earnings). */

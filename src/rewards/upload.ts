@@ -132,7 +132,9 @@ export function uploadEntries(ctx: AppContext, actorId: string | null, upload: E
         if (entries.length === 0) continue;
         // Each mined batch counts as uploaded at once: the progress shows it, a failure keeps it.
         const onBatch = (mined: { entries: readonly PointsEntry[]; hash: Hash }) => recordBatch(ctx.db, epoch, p, mined);
-        txHashes.push(...(await uploadShares(signer, { distributor, epoch, pool: p, entries, batchSize: DEFAULT_BATCH_SIZE, onBatch })));
+        const counter = ctx.monitor.metrics.chainTransactions;
+        const batches = { distributor, epoch, pool: p, entries, batchSize: DEFAULT_BATCH_SIZE, onBatch, counter };
+        txHashes.push(...(await uploadShares({ client: chain.client, signer }, batches)));
       }
       await ctx.db.query(
         `update reward_epochs set status = 'uploaded'

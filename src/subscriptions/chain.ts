@@ -17,10 +17,10 @@ import {
   type PublicClient,
 } from "viem";
 import { cxptAbi, subscriptionsAbi, vaultAbi } from "../chain/abis.ts";
-import type { Signer } from "../chain/safe.ts";
+import { confirmedReceipt, emittedBy } from "../chain/receipts.ts";
+import { send, succeeded, type SendChain, type Signer, type TransactionCounter } from "../chain/send.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
-import { readAll } from "../tokens/reads.ts";
-import { confirmedReceipt, emittedBy, mined } from "../tokens/transactions.ts";
+import { readAll } from "../chain/reads.ts";
 import type { OnchainPlan } from "../../deploy/config.ts";
 
 /** A plan as the admin defined it on chain. Price in CXPT wei, period in seconds, bucket in tokens. */
@@ -136,6 +136,8 @@ export interface ActivateForFiatOptions {
    * (after ACTIVATION_FAILED) instead of paying again.
    */
   readonly depositId?: bigint;
+  /** Where the operator's transactions are counted. */
+  readonly counter?: TransactionCounter;
 }
 
 /**
@@ -149,8 +151,9 @@ export interface ActivateForFiatOptions {
  * lets the caller retry with it).
  */
 export async function activateForFiat(options: ActivateForFiatOptions): Promise<FiatActivation> {
-  const { publicClient, operator, contracts, user, planId, ref } = options;
+  const { publicClient, operator, contracts, user, planId, ref, counter } = options;
   const { cxpt, vault, subscriptions } = contracts;
+  const chain = { client: publicClient, signer: operator };
   const operatorAddress = operator.account.address;
   const [plan, passId, sanctioned, balance, allowance] = await readAll(publicClient, [
     { address: subscriptions, abi: subscriptionsAbi, functionName: "planOf", args: [planId] },
@@ -181,26 +184,20 @@ export async function activateForFiat(options: ActivateForFiatOptions): Promise<
     if (balance < plan.price) {
       throw new AppError("OPERATOR_UNDERFUNDED", `the operator holds ${balance} wei CXPT, the plan costs ${plan.price}`, 503);
     }
-    deposit = await depositFor(publicClient, operator, { cxpt, vault, user, amount: plan.price, ref, allowance });
+    deposit = await depositFor(chain, counter, { cxpt, vault, user, amount: plan.price, ref, allowance });
   }
 
-  const receipt = await mined(
-    publicClient,
-    () =>
-      operator.writeContract({
-        address: subscriptions,
-        abi: subscriptionsAbi,
-        functionName: "activatePlanFor",
-        args: [user, planId, deposit.depositId],
-        account: operator.account,
-        chain: operator.chain,
-      }),
-    {
-      code: "ACTIVATION_FAILED",
-      what: `activating plan ${planId} for ${user}`,
-      details: { depositId: deposit.depositId.toString(), depositTxHash: deposit.txHash },
-    },
-  );
+  const activate = {
+    address: subscriptions,
+    abi: subscriptionsAbi,
+    functionName: "activatePlanFor",
+    args: [user, planId, deposit.depositId],
+  } as const;
+  const { receipt } = await succeeded(send(chain, activate, { counter }), {
+    code: "ACTIVATION_FAILED",
+    message: `activating plan ${planId} for ${user} failed`,
+    details: { depositId: deposit.depositId.toString(), depositTxHash: deposit.txHash },
+  });
   const [activated] = parseEventLogs({ abi: subscriptionsAbi, eventName: "PlanActivated", logs: emittedBy(receipt.logs, subscriptions) });
   return {
     user,
@@ -217,22 +214,17 @@ export async function activateForFiat(options: ActivateForFiatOptions): Promise<
 
 /** `Vault.depositFor`, approving the Vault for `amount` first when `allowance` is short. */
 async function depositFor(
-  publicClient: PublicClient,
-  operator: Signer,
+  chain: SendChain,
+  counter: TransactionCounter | undefined,
   p: { cxpt: Address; vault: Address; user: Address; amount: bigint; ref: Hex; allowance: bigint },
 ) {
-  const failure = { code: "DEPOSIT_FAILED", what: `depositing ${p.amount} wei for ${p.user}` };
-  const write = { account: operator.account, chain: operator.chain } as const;
+  const failure = { code: "DEPOSIT_FAILED", message: `depositing ${p.amount} wei for ${p.user} failed` };
   if (p.allowance < p.amount) {
-    const approve = () =>
-      operator.writeContract({ ...write, address: p.cxpt, abi: cxptAbi, functionName: "approve", args: [p.vault, p.amount] });
-    await mined(publicClient, approve, failure);
+    const approve = { address: p.cxpt, abi: cxptAbi, functionName: "approve", args: [p.vault, p.amount] } as const;
+    await succeeded(send(chain, approve, { counter }), failure);
   }
-  const receipt = await mined(
-    publicClient,
-    () => operator.writeContract({ ...write, address: p.vault, abi: vaultAbi, functionName: "depositFor", args: [p.user, p.amount, p.ref] }),
-    failure,
-  );
+  const deposit = { address: p.vault, abi: vaultAbi, functionName: "depositFor", args: [p.user, p.amount, p.ref] } as const;
+  const { receipt } = await succeeded(send(chain, deposit, { counter }), failure);
   const [paid] = parseEventLogs({ abi: vaultAbi, eventName: "Paid", logs: emittedBy(receipt.logs, p.vault) });
   return { depositId: paid!.args.depositId, burned: paid!.args.burned, txHash: receipt.transactionHash };
 }
@@ -350,8 +342,9 @@ export async function cancelFor(options: {
   operator: Signer;
   subscriptions: Address;
   user: Address;
+  counter?: TransactionCounter;
 }): Promise<{ passId: bigint; txHash: Hex }> {
-  const { publicClient, operator, subscriptions, user } = options;
+  const { publicClient, operator, subscriptions, user, counter } = options;
   const passId = await publicClient.readContract({ address: subscriptions, abi: subscriptionsAbi, functionName: "passOf", args: [user] });
   if (passId === 0n) throw notFound("NO_PASS", `${user} has no subscription pass`);
   const [, , autoRenew] = await publicClient.readContract({
@@ -361,18 +354,8 @@ export async function cancelFor(options: {
     args: [passId],
   });
   if (!autoRenew) throw conflict("ALREADY_CANCELLED", `renewal of pass ${passId} is already off`);
-  const receipt = await mined(
-    publicClient,
-    () =>
-      operator.writeContract({
-        address: subscriptions,
-        abi: subscriptionsAbi,
-        functionName: "cancel",
-        args: [passId],
-        account: operator.account,
-        chain: operator.chain,
-      }),
-    { code: "CANCEL_FAILED", what: `cancelling pass ${passId}` },
-  );
-  return { passId, txHash: receipt.transactionHash };
+  const cancel = { address: subscriptions, abi: subscriptionsAbi, functionName: "cancel", args: [passId] } as const;
+  const sending = send({ client: publicClient, signer: operator }, cancel, { counter });
+  const { hash } = await succeeded(sending, { code: "CANCEL_FAILED", message: `cancelling pass ${passId} failed` });
+  return { passId, txHash: hash };
 }

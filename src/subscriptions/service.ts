@@ -30,7 +30,7 @@ import type { Queryable } from "../db/db.ts";
 import { DEV_KEYS, devKey } from "../devstack/keys.ts";
 import { AppError, conflict, forbidden, notFound, paymentRequired } from "../errors.ts";
 import { bookTransaction } from "../tokens/ledger.ts";
-import { readAll } from "../tokens/reads.ts";
+import { readAll } from "../chain/reads.ts";
 import { requireWallet } from "../tokens/service.ts";
 import { activateForFiat, cancelFor, readPass, readPlans, verifyActivation, type PassState, type Plan, type Tranche } from "./chain.ts";
 import { localSwap, zeroExSwap, type SwapProvider } from "./swap.ts";
@@ -256,7 +256,9 @@ async function fiatSwapOf(ctx: AppContext, chain: ChainContext, operator: Signer
   if (zeroEx !== undefined) {
     const { sellToken } = zeroEx;
     const decimals = await chain.client.readContract({ address: sellToken, abi: cxptAbi, functionName: "decimals" });
-    const provider = zeroExSwap({ ...zeroEx, chainId: chain.chainId, publicClient: chain.client, taker: operator, sellToken, buyToken: chain.addresses.cxpt });
+    const { client: publicClient, chainId } = chain;
+    const counter = ctx.monitor.metrics.chainTransactions;
+    const provider = zeroExSwap({ ...zeroEx, chainId, publicClient, taker: operator, sellToken, buyToken: chain.addresses.cxpt, counter });
     return { provider, toAusd: async (units) => units * 10n ** BigInt(18 - decimals) };
   }
   const treasury = createWalletClient({
@@ -265,7 +267,9 @@ async function fiatSwapOf(ctx: AppContext, chain: ChainContext, operator: Signer
     account: privateKeyToAccount(devKey(DEV_KEYS.distribution)),
   });
   const cxptUsd = formatDecimal(ctx.billing.priceSource.cxptUsd());
-  const provider = localSwap({ publicClient: chain.client, treasury, taker: operator.account.address, cxpt: chain.addresses.cxpt, cxptUsd });
+  const taker = operator.account.address;
+  const counter = ctx.monitor.metrics.chainTransactions;
+  const provider = localSwap({ publicClient: chain.client, treasury, taker, cxpt: chain.addresses.cxpt, cxptUsd, counter });
   return { provider, toAusd: async (ausd) => ausd };
 }
 
@@ -439,6 +443,7 @@ async function activateBought(ctx: AppContext, chain: ChainContext, operator: Si
           planId: BigInt(row.plan_id),
           ref: vaultRef(row.ref),
           ...(row.deposit_id === null ? {} : { depositId: BigInt(row.deposit_id) }),
+          counter: ctx.monitor.metrics.chainTransactions,
         }),
       ),
     // The deposit went through, the activation did not: the next attempt spends this deposit.
@@ -537,6 +542,8 @@ export async function cancelSubscription(ctx: AppContext, account: Account): Pro
   const chain = requireChainFeature(ctx, "subscriptions");
   const wallet = requireWallet(account);
   const operator = requireOperator(chain);
-  const { txHash } = await exclusive(ctx, () => cancelFor({ publicClient: chain.client, operator, subscriptions: chain.addresses.subscriptions, user: wallet }));
+  const { client: publicClient, addresses } = chain;
+  const cancel = { publicClient, operator, subscriptions: addresses.subscriptions, user: wallet, counter: ctx.monitor.metrics.chainTransactions };
+  const { txHash } = await exclusive(ctx, () => cancelFor(cancel));
   return { txHash, status: await refreshMirror(ctx, chain, account.id, wallet) };
 }

@@ -7,9 +7,9 @@
 import { formatUnits, isAddress, isAddressEqual, isHex, parseEventLogs, parseUnits, type Address, type Hex, type PublicClient } from "viem";
 import { DEFAULT_ECONOMICS, usdToCxpt } from "../../deploy/config.ts";
 import { cxptAbi } from "../chain/abis.ts";
-import type { Signer } from "../chain/safe.ts";
+import { emittedBy } from "../chain/receipts.ts";
+import { send, sendRaw, succeeded, type Signer, type TransactionCounter } from "../chain/send.ts";
 import { AppError, badRequest } from "../errors.ts";
-import { emittedBy, mined } from "../tokens/transactions.ts";
 
 /** How much to trade, in base units: a fixed sell amount (exact in) or a fixed CXPT amount (exact out). */
 export type SwapAmount =
@@ -67,6 +67,8 @@ export interface ZeroExOptions {
   /** Default 100 (1 %), as 0x. */
   readonly slippageBps?: number;
   readonly fetch?: typeof fetch;
+  /** Where the taker's transactions are counted. */
+  readonly counter?: TransactionCounter;
 }
 
 /** The parts of a 0x v2 price / quote answer this module uses. */
@@ -89,7 +91,7 @@ const DECIMAL = /^[0-9]+$/;
  * the headers `0x-api-key` and `0x-version: v2`.
  */
 export function zeroExSwap(options: ZeroExOptions): SwapProvider {
-  const { apiKey, chainId, publicClient, taker, sellToken, buyToken } = options;
+  const { apiKey, chainId, publicClient, taker, sellToken, buyToken, counter } = options;
   const apiUrl = (options.apiUrl ?? "https://api.0x.org").replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
   const takerAddress = taker.account.address;
@@ -143,28 +145,16 @@ export function zeroExSwap(options: ZeroExOptions): SwapProvider {
       if (tx === undefined || !isAddress(tx.to) || !isHex(tx.data)) {
         throw new AppError("SWAP_API_ERROR", "0x quote: no transaction in the answer", 502);
       }
-      const failure = { code: "SWAP_FAILED", what: "the 0x swap" };
-      const write = { account: taker.account, chain: taker.chain } as const;
+      const failure = { code: "SWAP_FAILED", message: "the 0x swap failed" };
+      const chain = { client: publicClient, signer: taker };
       const allowance = answer.issues?.allowance;
       // Approve only the spender 0x names (AllowanceHolder), never the transaction's target.
       if (allowance && isAddress(allowance.spender) && BigInt(allowance.actual) < sellAmount) {
-        const spender = allowance.spender;
-        const approve = () =>
-          taker.writeContract({ ...write, address: sellToken, abi: cxptAbi, functionName: "approve", args: [spender, sellAmount] });
-        await mined(publicClient, approve, failure);
+        const approve = { address: sellToken, abi: cxptAbi, functionName: "approve", args: [allowance.spender, sellAmount] } as const;
+        await succeeded(send(chain, approve, { purpose: "swap_approve", counter }), failure);
       }
-      const receipt = await mined(
-        publicClient,
-        () =>
-          taker.sendTransaction({
-            ...write,
-            to: tx.to as Address,
-            data: tx.data as Hex,
-            value: BigInt(tx.value ?? "0"),
-            ...(tx.gas ? { gas: BigInt(tx.gas) } : {}),
-          }),
-        failure,
-      );
+      const trade = { to: tx.to, data: tx.data, value: BigInt(tx.value ?? "0"), ...(tx.gas ? { gas: BigInt(tx.gas) } : {}) };
+      const { receipt } = await succeeded(sendRaw(chain, trade, { purpose: "swap", counter }), failure);
       const transfers = parseEventLogs({
         abi: cxptAbi,
         eventName: "Transfer",
@@ -187,6 +177,8 @@ export interface LocalSwapOptions {
   readonly cxpt: Address;
   /** USD per CXPT as a decimal string, as deploy/config.ts (default its "0.10"). */
   readonly cxptUsd?: string;
+  /** Where the treasury's transfers are counted. */
+  readonly counter?: TransactionCounter;
 }
 
 const AUSD = 18;
@@ -221,20 +213,10 @@ export function localSwap(options: LocalSwapOptions): SwapProvider {
       const held = await publicClient.readContract({ address: cxpt, abi: cxptAbi, functionName: "balanceOf", args: [treasury.account.address] });
       if (held < buyAmount) throw noLiquidity(`the treasury holds ${held} wei CXPT, the swap needs ${buyAmount}`);
       if (isAddressEqual(taker, treasury.account.address)) return { cxptAmount: buyAmount, sellAmount };
-      const receipt = await mined(
-        publicClient,
-        () =>
-          treasury.writeContract({
-            address: cxpt,
-            abi: cxptAbi,
-            functionName: "transfer",
-            args: [taker, buyAmount],
-            account: treasury.account,
-            chain: treasury.chain,
-          }),
-        { code: "SWAP_FAILED", what: "the treasury transfer" },
-      );
-      return { cxptAmount: buyAmount, sellAmount, txHash: receipt.transactionHash };
+      const transfer = { address: cxpt, abi: cxptAbi, functionName: "transfer", args: [taker, buyAmount] } as const;
+      const sending = send({ client: publicClient, signer: treasury }, transfer, { purpose: "swap_transfer", counter: options.counter });
+      const { hash } = await succeeded(sending, { code: "SWAP_FAILED", message: "the treasury transfer failed" });
+      return { cxptAmount: buyAmount, sellAmount, txHash: hash };
     },
   };
 }

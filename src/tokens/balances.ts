@@ -2,7 +2,7 @@
 // allowance, so PAYG capacity is whatever is smaller, the CXPT balance or the Vault allowance.
 import type { Address, PublicClient } from "viem";
 import { cxptAbi } from "../chain/abis.ts";
-import { readAll } from "./reads.ts";
+import { readAll } from "../chain/reads.ts";
 
 /** A wallet's CXPT standing towards the Vault, in wei. */
 export interface WalletFunds {

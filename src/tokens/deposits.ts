@@ -22,7 +22,7 @@ import {
 } from "viem";
 import { vaultAbi } from "../chain/abis.ts";
 import { AppError, forbidden } from "../errors.ts";
-import { confirmedReceipt, emittedBy } from "./transactions.ts";
+import { confirmedReceipt, emittedBy } from "../chain/receipts.ts";
 
 /** `deposit`: the user paid from their own wallet; `operator`: an operator `depositFor` on their behalf. */
 export type DepositKind = "deposit" | "operator";

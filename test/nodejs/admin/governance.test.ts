@@ -16,16 +16,17 @@ import {
   type Plan,
 } from "../../../src/admin/governance.ts";
 import { accounts, addressOf, contractsOf, deploy, governanceOf, loadDeployment, networkHelpers, viem } from "../deploy/helpers.ts";
+import { backendKey } from "../helpers/keys.ts";
 
 const PLAN: Plan = { price: parseEther("500"), period: 7 * 86_400, active: true, bucket: 5_000_000n, requestsPerMinute: 60, concurrency: 2 };
 
-/** The admin context as the backend builds it; `keys` all development wallets unless given. */
+/** The admin context as the backend builds it; `keys` all development wallets unless given, held as the backend holds keys. */
 async function contextOf(d: SuiteDeployment, keys?: AdminContext["keys"]): Promise<AdminContext> {
   return {
     publicClient: await viem.getPublicClient(),
     safe: addressOf(d, "safe"),
     timelock: addressOf(d, "timelock"),
-    keys: keys ?? (await viem.getWalletClients()),
+    keys: (keys ?? (await viem.getWalletClients())).map(backendKey),
   };
 }
 
@@ -81,7 +82,7 @@ describe("submitAdminCall with the Safe owners' keys and no delay (local)", () =
   it("lets a given executor submit and pay for the Safe transactions", async () => {
     const { ctx, at } = await setup();
     const { stranger } = await accounts();
-    const result = await submitAdminCall({ ...ctx, executor: stranger }, setBurnRateCall(at("vault"), 0n));
+    const result = await submitAdminCall({ ...ctx, executor: backendKey(stranger) }, setBurnRateCall(at("vault"), 0n));
     assert.equal(result.status, "executed");
     const publicClient = await viem.getPublicClient();
     for (const hash of result.txHashes) {

@@ -223,7 +223,7 @@ describe("uploadShares progress", () => {
     try {
       const entries = Array.from({ length: 5 }, (_, i) => ({ wallet: nth(100 + i), points: BigInt(i + 1) }));
       const heard: { wallets: Address[]; hash: Hex }[] = [];
-      const hashes = await uploadShares(stack.app.chain!.signers.rewards!, {
+      const hashes = await uploadShares({ client: stack.app.chain!.client, signer: stack.app.chain!.signers.rewards! }, {
         distributor: stack.deployment.contracts.distributor!,
         epoch: 1n,
         pool: "users",

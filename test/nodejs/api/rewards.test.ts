@@ -45,7 +45,7 @@ async function endedEpoch(stack: Stack, points: { providers: [Hex, bigint][]; us
   const rewards = stack.app.chain!.signers.rewards!;
   for (const pool of Object.keys(POOL_IDS) as (keyof typeof POOL_IDS)[]) {
     const entries = points[pool].map(([key, p]) => ({ wallet: wallet(key), points: p }));
-    await uploadShares(rewards, { distributor: distributor!, epoch: 1n, pool, entries });
+    await uploadShares({ client: stack.app.chain!.client, signer: rewards }, { distributor: distributor!, epoch: 1n, pool, entries });
   }
   await mined(rewards.writeContract({ address: distributor!, abi: distributorAbi, functionName: "startEpoch", args: [1n, DAY] }));
   await networkHelpers.time.increase(DAY + 1n);

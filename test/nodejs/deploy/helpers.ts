@@ -5,6 +5,7 @@ import type { Address } from "viem";
 import { deploySuite, devConfig, DEV_ACCOUNTS, type DeployConfig, type DeployResult } from "../../../deploy/index.ts";
 import type { Governance } from "../../../src/chain/timelock.ts";
 import type { ContractKey, SuiteDeployment } from "../../../src/chain/types.ts";
+import { backendKey } from "../helpers/keys.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
@@ -73,5 +74,7 @@ export async function governanceOf(d: SuiteDeployment): Promise<Governance> {
     safe: addressOf(d, "safe"),
     timelock: addressOf(d, "timelock"),
     owners: [owners[2], owners[0]],
+    // Submitted as the backend submits: signed by the key itself (src/chain/send.ts).
+    executor: backendKey(owners[2]),
   };
 }

@@ -15,6 +15,7 @@ export const SPLIT = DEFAULT_ECONOMICS.split;
 export const OVERAGE_BPS = DEFAULT_ECONOMICS.overageBps;
 export const ROLLOVER = DEFAULT_ECONOMICS.rolloverPeriod;
 export { ROLES };
+export { backendKey } from "./keys.ts";
 
 /** Deploys `name` behind an ERC1967 proxy initialized with `args`, returned at the proxy's address. */
 export async function deployProxy<const N extends "CXPT" | "Vault" | "RewardDistributor" | "SubscriptionManager" | "UsageBilling">(

@@ -41,8 +41,8 @@ async function depositsAndClaims(d: SuiteDeployment) {
   const alice = await walletOf(USERS.alice);
   await mined(alice.writeContract({ address: vault!, abi: vaultAbi, functionName: "sweep" }));
   const rewards = await walletOf(devKey(DEV_KEYS.rewards));
-  await uploadShares(rewards, { distributor: distributor!, epoch: 1n, pool: "users", entries: [{ wallet: wallet(USERS.alice), points: 1n }] });
-  await uploadShares(rewards, { distributor: distributor!, epoch: 1n, pool: "providers", entries: [{ wallet: wallet(USERS.bob), points: 1n }] });
+  await uploadShares({ client, signer: rewards }, { distributor: distributor!, epoch: 1n, pool: "users", entries: [{ wallet: wallet(USERS.alice), points: 1n }] });
+  await uploadShares({ client, signer: rewards }, { distributor: distributor!, epoch: 1n, pool: "providers", entries: [{ wallet: wallet(USERS.bob), points: 1n }] });
   await mined(rewards.writeContract({ address: distributor!, abi: distributorAbi, functionName: "startEpoch", args: [1n, DAY] }));
   await networkHelpers.time.increase(DAY + 1n);
   for (const key of [USERS.alice, USERS.bob]) {

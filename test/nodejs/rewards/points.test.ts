@@ -4,6 +4,7 @@ import { getAddress, maxUint256, numberToHex, parseEther, toHex, type Address } 
 import { AppError } from "../../../src/errors.ts";
 import { entriesOf, MAX_POINTS, parsePointsCsv, POOL_IDS, uploadShares, type CsvProblem } from "../../../src/rewards/points.ts";
 import { accounts, contractsOf, loadDeployment, networkHelpers, viem } from "../deploy/helpers.ts";
+import { backendKey } from "../helpers/keys.ts";
 
 /** The n-th deterministic test wallet, checksummed. */
 const wallet = (n: number): Address => getAddress(numberToHex(0xa11ce000n + BigInt(n), { size: 20 }));
@@ -123,8 +124,10 @@ describe("uploadShares", () => {
   async function funded(gross = parseEther("10000")) {
     const { deployment } = await loadDeployment();
     const c = await contractsOf(deployment);
-    const a = await accounts();
     const publicClient = await viem.getPublicClient();
+    const accountsOf = await accounts();
+    // `chain`: the rewards key as the backend holds it, for uploadShares.
+    const a = { ...accountsOf, chain: { client: publicClient, signer: backendKey(accountsOf.rewards) } };
     const wait = async (hash: Promise<`0x${string}`>) => publicClient.waitForTransactionReceipt({ hash: await hash });
     await wait(c.cxpt.write.approve([c.vault.address, maxUint256], { account: a.distribution.account }));
     await wait(c.vault.write.deposit([gross, toHex("points-test", { size: 32 })], { account: a.distribution.account }));
@@ -143,10 +146,10 @@ describe("uploadShares", () => {
     ].join("\n");
     const rows = parsePointsCsv(csv);
 
-    const hashes = await uploadShares(a.rewards, { distributor: c.distributor.address, epoch: 1n, pool: "providers", entries: entriesOf(rows, "providers"), batchSize: 2 });
+    const hashes = await uploadShares(a.chain, { distributor: c.distributor.address, epoch: 1n, pool: "providers", entries: entriesOf(rows, "providers"), batchSize: 2 });
     assert.equal(hashes.length, 3);
     for (const hash of hashes) assert.equal((await publicClient.getTransactionReceipt({ hash })).status, "success");
-    assert.equal((await uploadShares(a.rewards, { distributor: c.distributor.address, epoch: 1n, pool: "users", entries: entriesOf(rows, "users") })).length, 1);
+    assert.equal((await uploadShares(a.chain, { distributor: c.distributor.address, epoch: 1n, pool: "users", entries: entriesOf(rows, "users") })).length, 1);
 
     assert.deepEqual(await c.distributor.read.poolEpoch([1n, POOL_IDS.providers]), [1_500n, 0n]);
     assert.equal(await c.distributor.read.sharesOf([providers[4], POOL_IDS.providers, 1n]), 500n);
@@ -167,8 +170,8 @@ describe("uploadShares", () => {
   it("a re-run overwrites: uploading the same points again changes nothing", async () => {
     const { c, a } = await funded();
     const upload = { distributor: c.distributor.address, epoch: 1n, pool: "users" as const, entries: [{ wallet: A, points: 4n }, { wallet: B, points: 6n }] };
-    await uploadShares(a.rewards, upload);
-    await uploadShares(a.rewards, upload);
+    await uploadShares(a.chain, upload);
+    await uploadShares(a.chain, upload);
     assert.deepEqual(await c.distributor.read.poolEpoch([1n, POOL_IDS.users]), [10n, 0n]);
   });
 
@@ -176,7 +179,7 @@ describe("uploadShares", () => {
     const { c, a, publicClient } = await funded();
     const before = await publicClient.getBlockNumber();
     for (const epoch of [0n, 2n]) {
-      await assert.rejects(uploadShares(a.rewards, { distributor: c.distributor.address, epoch, pool: "users", entries: [{ wallet: A, points: 1n }] }), (error: unknown) => {
+      await assert.rejects(uploadShares(a.chain, { distributor: c.distributor.address, epoch, pool: "users", entries: [{ wallet: A, points: 1n }] }), (error: unknown) => {
         assert.ok(error instanceof AppError);
         assert.equal(error.code, "WRONG_EPOCH");
         assert.equal(error.status, 409);
@@ -188,19 +191,19 @@ describe("uploadShares", () => {
   });
 
   it("refuses a key without REWARDS_ROLE (403), an empty upload and a bad batch size (400)", async () => {
-    const { c, a } = await funded();
+    const { c, a, publicClient } = await funded();
     const upload = { distributor: c.distributor.address, epoch: 1n, pool: "users" as const, entries: [{ wallet: A, points: 1n }] };
-    await assert.rejects(uploadShares(a.stranger, upload), (error: unknown) => error instanceof AppError && error.code === "MISSING_ROLE" && error.status === 403);
-    await assert.rejects(uploadShares(a.rewards, { ...upload, entries: [] }), (error: unknown) => error instanceof AppError && error.code === "NO_SHARES");
+    await assert.rejects(uploadShares({ client: publicClient, signer: backendKey(a.stranger) }, upload), (error: unknown) => error instanceof AppError && error.code === "MISSING_ROLE" && error.status === 403);
+    await assert.rejects(uploadShares(a.chain, { ...upload, entries: [] }), (error: unknown) => error instanceof AppError && error.code === "NO_SHARES");
     for (const batchSize of [0, 1.5, -1]) {
-      await assert.rejects(uploadShares(a.rewards, { ...upload, batchSize }), (error: unknown) => error instanceof AppError && error.code === "INVALID_BATCH_SIZE");
+      await assert.rejects(uploadShares(a.chain, { ...upload, batchSize }), (error: unknown) => error instanceof AppError && error.code === "INVALID_BATCH_SIZE");
     }
   });
 
   it("a batch the contract refuses fails with UPLOAD_FAILED naming the batches already mined", async () => {
     const { c, a } = await funded();
     const entries = [{ wallet: A, points: 1n }, { wallet: B, points: 2n }, { wallet: A, points: MAX_POINTS + 1n }];
-    await assert.rejects(uploadShares(a.rewards, { distributor: c.distributor.address, epoch: 1n, pool: "users", entries, batchSize: 2 }), (error: unknown) => {
+    await assert.rejects(uploadShares(a.chain, { distributor: c.distributor.address, epoch: 1n, pool: "users", entries, batchSize: 2 }), (error: unknown) => {
       assert.ok(error instanceof AppError);
       assert.equal(error.code, "UPLOAD_FAILED");
       assert.match(error.message, /^updateShares batch 2 \(accounts 3–3 of 3\) failed after 1 mined batch\(es\): .*SharesTooLarge/);

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { createPublicClient, custom, multicall3Abi, parseEther, type Address, type Hex, type PublicClient } from "viem";
 import { hardhat } from "viem/chains";
 import { readWalletFunds, readWalletsFunds } from "../../../src/tokens/balances.ts";
-import { multicallOf } from "../../../src/tokens/reads.ts";
+import { multicallOf } from "../../../src/chain/reads.ts";
 import { connection, loadSuite, type Suite } from "../helpers/fixture.ts";
 
 /** The well-known Multicall3 address chains declare (nothing is deployed there on the local chain). */

@@ -133,7 +133,7 @@ describe("user dashboard: plans and rewards in the browser", () => {
     await mined(payer.writeContract({ address: vault!, abi: vaultAbi, functionName: "sweep" }));
     const rewards = web.app.chain!.signers.rewards!;
     const epoch = (await read<bigint>("distributor", distributorAbi, "currentEpoch", [])) + 1n;
-    await uploadShares(rewards, { distributor: distributor!, epoch, pool: "users", entries: [{ wallet: user, points: 1n }, { wallet: demoUser, points: 1n }] });
+    await uploadShares({ client: web.app.chain!.client, signer: rewards }, { distributor: distributor!, epoch, pool: "users", entries: [{ wallet: user, points: 1n }, { wallet: demoUser, points: 1n }] });
     await mined(rewards.writeContract({ address: distributor!, abi: distributorAbi, functionName: "startEpoch", args: [epoch, DAY] }));
     await networkHelpers.time.increase(DAY + 1n);
     const pending = await read<bigint>("distributor", distributorAbi, "pendingOf", [user, POOL_IDS.users]);

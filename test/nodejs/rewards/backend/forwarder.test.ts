@@ -16,6 +16,7 @@ import {
 import { revertOf } from "../../../../src/chain/errors.ts";
 import { localRelayer, relayClaim } from "../../../../src/rewards/relayers.ts";
 import { rejectsWith, withoutAutomine } from "../../tokens/helpers.ts";
+import { backendKey } from "../../helpers/fixture.ts";
 import { networkHelpers, Pool, setup, withEpoch, type Setup } from "../helpers.ts";
 
 type Wallet = Setup["wallets"]["alice"];
@@ -79,7 +80,7 @@ describe("gasless claims through the forwarder", () => {
     assert.equal(verified.pending, pending);
     assert.deepEqual(verified.request, { ...forwardRequestWithout(request), signature });
 
-    const relayerClient = localRelayer({ publicClient: s.publicClient, wallet: relayer, forwarder: s.forwarder.address });
+    const relayerClient = localRelayer({ publicClient: s.publicClient, wallet: backendKey(relayer), forwarder: s.forwarder.address });
     const outcome = await relayClaim(s.publicClient, relayerClient, {
       forwarder: s.forwarder.address,
       distributor: s.distributor.address,
@@ -176,7 +177,7 @@ describe("gasless claims through the forwarder", () => {
     const { request: signed } = await verify(s, request, signature);
     await s.claim(alice);
     const error = await rejectsWith(
-      localRelayer({ publicClient: s.publicClient, wallet: relayer, forwarder: s.forwarder.address }).relay(signed),
+      localRelayer({ publicClient: s.publicClient, wallet: backendKey(relayer), forwarder: s.forwarder.address }).relay(signed),
       "RELAY_FAILED",
       502,
     );

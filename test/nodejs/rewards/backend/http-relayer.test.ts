@@ -6,6 +6,7 @@ import { isAddressEqual } from "viem";
 import { claimRequestTypedData, parseForwardRequest, verifyClaimRequest } from "../../../../src/rewards/forwarder.ts";
 import { httpRelayer, localRelayer, relayClaim, type HttpRelayBody } from "../../../../src/rewards/relayers.ts";
 import { jsonServer, rejectsWith, type JsonAnswer, type JsonRequest } from "../../tokens/helpers.ts";
+import { backendKey } from "../../helpers/fixture.ts";
 import { networkHelpers, setup, withEpoch, type Setup } from "../helpers.ts";
 
 const API_KEY = "relay-test-key";
@@ -22,7 +23,7 @@ describe("httpRelayer", () => {
     const { to, params } = body as HttpRelayBody;
     if (!isAddressEqual(to, s.forwarder.address)) return { status: 400, json: { message: "unknown forwarder" } };
     if (answer === "no-hash") return { status: 200, json: { flag: 200, log: "queued" } };
-    const relayer = localRelayer({ publicClient: s.publicClient, wallet: s.wallets.relayer, forwarder: to });
+    const relayer = localRelayer({ publicClient: s.publicClient, wallet: backendKey(s.wallets.relayer), forwarder: to });
     return { status: 200, json: { txHash: await relayer.relay(parseForwardRequest(params[0])), flag: 200 } };
   }
 

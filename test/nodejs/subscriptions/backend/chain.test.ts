@@ -11,7 +11,7 @@ import {
   verifyActivation,
   type ActivateForFiatOptions,
 } from "../../../../src/subscriptions/chain.ts";
-import { networkHelpers, ROLES, type Suite } from "../../helpers/fixture.ts";
+import { backendKey, networkHelpers, ROLES, type Suite } from "../../helpers/fixture.ts";
 import { burnOf } from "../../helpers/payments.ts";
 import { rejectsWith } from "../../tokens/helpers.ts";
 import { PLAN, PLANS, loadPlans } from "./helpers.ts";
@@ -40,7 +40,7 @@ async function activate(s: Suite, user: Wallet, planId: bigint = PLAN.starter): 
 const fiat = (s: Suite, user: Address, more: Partial<ActivateForFiatOptions> = {}) =>
   activateForFiat({
     publicClient: s.publicClient,
-    operator: s.wallets.operator,
+    operator: backendKey(s.wallets.operator),
     contracts: { cxpt: s.cxpt.address, vault: s.vault.address, subscriptions: s.subscriptions.address },
     user,
     planId: PLAN.starter,
@@ -281,7 +281,7 @@ describe("cancelFor", () => {
     const { alice, operator } = s.wallets;
     const a = alice.account.address;
     await activate(s, alice);
-    const options = { publicClient: s.publicClient, operator, subscriptions: s.subscriptions.address, user: a };
+    const options = { publicClient: s.publicClient, operator: backendKey(operator), subscriptions: s.subscriptions.address, user: a };
 
     const { passId, txHash } = await cancelFor(options);
     const receipt = await s.publicClient.getTransactionReceipt({ hash: txHash });
@@ -297,7 +297,7 @@ describe("cancelFor", () => {
   it("NO_PASS for a wallet without a pass, CANCEL_FAILED when the manager refuses the operator", async () => {
     const s = await loadPlans();
     const { admin, alice, carol, operator } = s.wallets;
-    const options = { publicClient: s.publicClient, operator, subscriptions: s.subscriptions.address };
+    const options = { publicClient: s.publicClient, operator: backendKey(operator), subscriptions: s.subscriptions.address };
     await rejectsWith(cancelFor({ ...options, user: carol.account.address }), "NO_PASS", 404);
 
     await activate(s, alice);

@@ -5,7 +5,7 @@ import { usdToCxpt } from "../../../../deploy/config.ts";
 import { cxptAbi } from "../../../../src/chain/abis.ts";
 import { activateForFiat } from "../../../../src/subscriptions/chain.ts";
 import { localSwap, zeroExSwap, type SwapProvider } from "../../../../src/subscriptions/swap.ts";
-import { deployProxy, type Suite } from "../../helpers/fixture.ts";
+import { backendKey, deployProxy, type Suite } from "../../helpers/fixture.ts";
 import { jsonServer, rejectsWith, type JsonAnswer, type JsonRequest } from "../../tokens/helpers.ts";
 import { PLAN, PLANS, loadPlans } from "./helpers.ts";
 
@@ -13,7 +13,7 @@ const usd = (dollars: string) => parseUnits(dollars, 18); // atto-USD
 
 describe("localSwap", () => {
   const provider = (s: Suite, cxptUsd = "0.10", taker: Address = s.wallets.operator.account.address): SwapProvider =>
-    localSwap({ publicClient: s.publicClient, treasury: s.wallets.distribution, taker, cxpt: s.cxpt.address, cxptUsd });
+    localSwap({ publicClient: s.publicClient, treasury: backendKey(s.wallets.distribution), taker, cxpt: s.cxpt.address, cxptUsd });
 
   it("prices exactly at the CXPT/USD rate, exact in rounding down and exact out rounding up", async () => {
     const s = await loadPlans();
@@ -62,7 +62,7 @@ describe("localSwap", () => {
     assert.equal(swapped.sellAmount, usd("69"), "the user is charged the plan's USD price");
     const activation = await activateForFiat({
       publicClient: s.publicClient,
-      operator,
+      operator: backendKey(operator),
       contracts: { cxpt: s.cxpt.address, vault: s.vault.address, subscriptions: s.subscriptions.address },
       user: carol.account.address,
       planId: PLAN.pro,
@@ -153,7 +153,7 @@ describe("zeroExSwap (0x Swap API v2 served locally)", () => {
       apiKey: API_KEY,
       chainId: 31337,
       publicClient: s.publicClient,
-      taker: operator,
+      taker: backendKey(operator),
       sellToken: usdc,
       buyToken: s.cxpt.address,
       slippageBps: 50,
@@ -175,7 +175,8 @@ describe("zeroExSwap (0x Swap API v2 served locally)", () => {
     const q = request!.url.searchParams;
     assert.deepEqual(
       [q.get("chainId"), q.get("sellToken"), q.get("buyToken"), q.get("sellAmount"), q.get("taker"), q.get("slippageBps")],
-      ["31337", usdc, s.cxpt.address, parseEther("15").toString(), s.wallets.operator.account.address, "50"],
+      // The taker as its local account names it (checksummed).
+      ["31337", usdc, s.cxpt.address, parseEther("15").toString(), getAddress(s.wallets.operator.account.address), "50"],
     );
     assert.equal((await swap.quote({ buyAmount: parseEther("690") })).sellAmount, parseEther("69"));
   });
@@ -220,7 +221,7 @@ describe("zeroExSwap (0x Swap API v2 served locally)", () => {
       apiKey: "wrong",
       chainId: 31337,
       publicClient: s.publicClient,
-      taker: s.wallets.operator,
+      taker: backendKey(s.wallets.operator),
       sellToken: usdc,
       buyToken: s.cxpt.address,
     });

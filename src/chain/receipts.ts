@@ -1,8 +1,7 @@
-// Transactions on the chain, seen from the backend: a user's transaction looked up with the
+// Receipts of users' transactions, seen from the backend: a transaction looked up with the
 // confirmations the caller wants (did it really happen, and can it still be reorganised away?),
-// and the backend's own transactions, sent from one of its keys and waited for.
+// and the logs of one contract in it. The backend's own transactions are sent by ./send.ts.
 import {
-  BaseError,
   TransactionNotFoundError,
   TransactionReceiptNotFoundError,
   isAddressEqual,
@@ -12,7 +11,6 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import { revertOf } from "../chain/errors.ts";
 import { AppError, badRequest, conflict, notFound } from "../errors.ts";
 
 /**
@@ -50,43 +48,6 @@ export async function confirmedReceipt(client: PublicClient, txHash: Hex, minCon
   }
   if (receipt.status !== "success") throw new AppError("TX_REVERTED", `transaction ${txHash} reverted`, 422);
   return receipt;
-}
-
-/** How a failed backend transaction is reported. */
-export interface TxFailure {
-  /** The AppError code, e.g. `RELAY_FAILED`. */
-  readonly code: string;
-  /** What was attempted, for the message ("relaying the claim"). */
-  readonly what: string;
-  /** Merged into the error's details (e.g. what the caller needs to retry). */
-  readonly details?: Record<string, unknown>;
-}
-
-/**
- * Sends a backend transaction (`send` returns its hash) and waits until it is mined. A transaction
- * the node refuses (it would revert) or that reverts throws AppError `failure.code` with status 502:
- * the chain, not the caller, failed. `details.reason` names the contract's custom error when known.
- */
-export async function mined(client: PublicClient, send: () => Promise<Hex>, failure: TxFailure): Promise<TransactionReceipt> {
-  const fail = (reason: string, extra: Record<string, unknown>) =>
-    new AppError(failure.code, `${failure.what} failed: ${reason}`, 502, { ...failure.details, ...extra });
-  let hash: Hex;
-  try {
-    hash = await send();
-  } catch (error) {
-    throw fail(...describe(error));
-  }
-  const receipt = await client.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw fail(`transaction ${hash} reverted`, { txHash: hash });
-  return receipt;
-}
-
-/** A short reason for a failed send, with the custom error's name when it can be decoded. */
-function describe(error: unknown): [string, Record<string, unknown>] {
-  if (!(error instanceof BaseError)) return [String(error), {}];
-  const revert = revertOf(error);
-  const reason = revert !== undefined && revert.name !== "revert" ? revert.name : undefined;
-  return [reason ?? error.shortMessage, reason === undefined ? {} : { reason }];
 }
 
 /** The logs `address` emitted: events of look-alike contracts never count. */

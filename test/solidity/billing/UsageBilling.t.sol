@@ -316,6 +316,62 @@ contract UsageBillingTest is BillingSetup {
         billing.cancelBatch(99);
     }
 
+    /// @notice A batch cannot be cancelled twice, and the views report the settings.
+    function test_CancelTwiceRevertsAndViewsReport() public {
+        assertEq(billing.vault(), address(vault), "vault");
+        assertEq(billing.challengeWindow(), 0, "no window by default");
+        billing.setChallengeWindow(1 hours);
+        assertEq(billing.challengeWindow(), 1 hours, "window set");
+        assertEq(billing.remainingCap(address(0xB0B)), 0, "no cap, nothing to take");
+        UsageBatches.Batch memory batch = _make(2, 3);
+        billing.commitBatch(BATCH, batch.root(), batch.total, batch.leaves.length);
+        billing.cancelBatch(BATCH);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.BatchIsCancelled.selector, BATCH));
+        billing.cancelBatch(BATCH);
+    }
+
+    /// @notice A commit with a zero root, total or count, or one past its storage width, is refused.
+    function testFuzz_InvalidCommitReverts(bytes32 root, uint256 total, uint256 count, uint8 broken) public {
+        root = root == bytes32(0) ? bytes32(uint256(1)) : root;
+        total = bound(total, 1, type(uint128).max);
+        count = bound(count, 1, type(uint64).max);
+        broken %= 5;
+        if (broken == 0) root = bytes32(0);
+        if (broken == 1) total = 0;
+        if (broken == 2) count = 0;
+        if (broken == 3) total = uint256(type(uint128).max) + 1;
+        if (broken == 4) count = uint256(type(uint64).max) + 1;
+        vm.expectRevert(UsageBilling.InvalidBatch.selector);
+        billing.commitBatch(BATCH, root, total, count);
+    }
+
+    /// @notice Collecting from a batch never committed, or an empty chunk, reverts.
+    function testFuzz_UnknownBatchAndEmptyChunkRevert(uint256 batchId) public {
+        vm.assume(batchId != BATCH);
+        UsageBatches.Batch memory batch = _make(2, 5);
+        (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(batch.all());
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.UnknownBatch.selector, batchId));
+        billing.collectChunk(batchId, leaves, proof, flags);
+        billing.commitBatch(BATCH, batch.root(), batch.total, batch.leaves.length);
+        vm.expectRevert(abi.encodeWithSelector(UsageBilling.EmptyChunk.selector, BATCH));
+        billing.collectChunk(BATCH, new UsageBilling.Leaf[](0), new bytes32[](0), new bool[](0));
+    }
+
+    /// @notice A settler who commits a total below the sum of its leaves cannot collect past it.
+    function testFuzz_CollectionNeverPassesTheCommittedTotal(uint256 leafCount, uint256 seed, uint256 under) public {
+        UsageBatches.Batch memory batch = _make(leafCount, seed);
+        vm.assume(batch.total > 1);
+        under = bound(under, 1, batch.total - 1);
+        uint256 committed = batch.total - under;
+        billing.commitBatch(BATCH, batch.root(), committed, batch.leaves.length);
+        (UsageBilling.Leaf[] memory leaves, bytes32[] memory proof, bool[] memory flags) = batch.chunk(batch.all());
+        vm.expectRevert(
+            abi.encodeWithSelector(UsageBilling.BatchTotalExceeded.selector, BATCH, batch.total, committed)
+        );
+        billing.collectChunk(BATCH, leaves, proof, flags);
+        assertEq(billing.batchOf(BATCH).collected, 0, "nothing collected");
+    }
+
     function _twoLeaves(address user, uint256 first, uint256 second) private view returns (UsageBatches.Batch memory) {
         address[] memory users = new address[](2);
         uint256[] memory amounts = new uint256[](2);

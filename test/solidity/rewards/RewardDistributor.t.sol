@@ -450,6 +450,75 @@ contract RewardDistributorTest is Assertions {
 
     /// @dev Claims as `account`, directly or relayed by `forwarder` (ERC-2771: the signer appended);
     /// expects `revertData` when it is not empty.
+    /// @notice Uploads and starts name the next epoch only; uploads pair every account with its
+    /// points; an epoch without points does not start; a voided upload cannot be voided again.
+    function testFuzz_EpochSequenceIsEnforced(uint256 epoch, uint8 accounts, uint8 shares) public {
+        vm.assume(epoch != 1);
+        vm.assume(accounts != shares);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.LengthMismatch.selector, uint256(accounts), uint256(shares))
+        );
+        distributor.updateShares(1, PROVIDERS, new address[](accounts), new uint256[](shares));
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotNextEpoch.selector, epoch, 1));
+        distributor.updateShares(epoch, PROVIDERS, new address[](0), new uint256[](0));
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotNextEpoch.selector, epoch, 1));
+        distributor.startEpoch(epoch, 1 days);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NotNextEpoch.selector, epoch, 1));
+        distributor.voidUpload(epoch);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.NoShares.selector, 1));
+        distributor.startEpoch(1, 1 days);
+        distributor.voidUpload(1);
+        vm.expectRevert(abi.encodeWithSelector(RewardDistributor.UploadIsVoided.selector, 1));
+        distributor.voidUpload(1);
+    }
+
+    /// @notice Bounds outside the contract's limits are refused; accepted ones read back.
+    function testFuzz_EpochBoundsAreBounded(uint256 minDuration, uint256 maxDuration, uint256 delay, uint8 broken) public {
+        uint256 maxEpoch = distributor.MAX_EPOCH_DURATION();
+        uint256 maxDelay = distributor.MAX_REVIEW_DELAY();
+        maxDuration = bound(maxDuration, 1, maxEpoch);
+        minDuration = bound(minDuration, 0, maxDuration);
+        delay = bound(delay, 0, maxDelay);
+        broken %= 3;
+        if (broken == 0) minDuration = bound(minDuration, maxDuration + 1, type(uint256).max);
+        if (broken == 1) maxDuration = bound(maxDuration, maxEpoch + 1, type(uint256).max);
+        if (broken == 2) delay = bound(delay, maxDelay + 1, type(uint256).max);
+        vm.expectRevert(
+            abi.encodeWithSelector(RewardDistributor.InvalidEpochBounds.selector, minDuration, maxDuration, delay)
+        );
+        distributor.setEpochBounds(minDuration, maxDuration, delay);
+    }
+
+    /// @notice The views report shares per epoch entry, epoch times, the split and the token.
+    function testFuzz_ViewsReportTheEpoch(uint256 aliceShares, uint256 duration) public {
+        aliceShares = bound(aliceShares, 1, type(uint96).max);
+        duration = bound(duration, 1, distributor.MAX_EPOCH_DURATION());
+        assertEq(distributor.token(), address(token), "token");
+        (uint256 protocolBps, uint256 providersBps, uint256 usersBps) = distributor.split();
+        assertEq(protocolBps + providersBps + usersBps, BPS, "split is whole");
+        _fund(1_000 ether);
+        _upload(1, PROVIDERS, aliceShares, 0);
+        assertEq(distributor.sharesOf(alice, PROVIDERS, 1), aliceShares, "next-epoch entry");
+        distributor.startEpoch(1, duration);
+        (uint256 start, uint256 end) = distributor.epochTimes(1);
+        assertEq(end - start, duration, "epoch times");
+        _upload(2, PROVIDERS, aliceShares + 1, 0);
+        assertEq(distributor.sharesOf(alice, PROVIDERS, 1), aliceShares, "current entry");
+        assertEq(distributor.sharesOf(alice, PROVIDERS, 2), aliceShares + 1, "next entry");
+        assertEq(distributor.sharesOf(alice, PROVIDERS, 3), 0, "no entry");
+        assertEq(distributor.sharesOf(bob, PROVIDERS, 1), 0, "never uploaded");
+    }
+
+    /// @notice A role is renounced only by its holder, for itself.
+    function testFuzz_RenounceOnlyOwnRole(address other) public {
+        vm.assume(other != address(this));
+        bytes32 role = distributor.REWARDS_ROLE();
+        vm.expectRevert(IAccessControl.AccessControlBadConfirmation.selector);
+        distributor.renounceRole(role, other);
+        distributor.renounceRole(role, address(this));
+        assertFalse(distributor.hasRole(role, address(this)), "renounced");
+    }
+
     function _claimAs(address account, address forwarder, bool relayed, bytes memory revertData) private {
         bytes memory call = abi.encodeCall(RewardDistributor.claim, ());
         vm.prank(relayed ? forwarder : account);

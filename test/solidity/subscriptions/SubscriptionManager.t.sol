@@ -276,6 +276,71 @@ contract SubscriptionManagerTest is SubscriptionsSetup {
         assertEq(subscriptions.bucketRemaining(passId), (slots + 1) * bucket - used, "nothing lost in the merge");
     }
 
+    /// @notice Plans are checked on every write: an unknown plan cannot be updated or bought, an
+    /// invalid one is refused, and a deactivated one sells no new pass.
+    function testFuzz_PlanAdministration(uint256 unknown, uint256 price, uint256 period) public {
+        unknown = bound(unknown, 4, type(uint256).max);
+        price = bound(price, 1, type(uint128).max);
+        period = bound(period, subscriptions.RENEWAL_WINDOW(), type(uint32).max);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.UnknownPlan.selector, unknown));
+        subscriptions.updatePlan(unknown, _plan(price, period, 1, 1, 1));
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.UnknownPlan.selector, unknown));
+        subscriptions.activatePlan(unknown);
+        SubscriptionManager.Plan memory tooShort = _plan(price, subscriptions.RENEWAL_WINDOW() - 1, 1, 1, 1);
+        vm.expectRevert(SubscriptionManager.InvalidPlan.selector);
+        subscriptions.createPlan(tooShort);
+
+        SubscriptionManager.Plan memory retired = _plan(price, period, 7, 1, 1);
+        retired.active = false;
+        subscriptions.updatePlan(STARTER, retired);
+        assertEq(subscriptions.planOf(STARTER).price, price, "plan updated");
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.PlanInactive.selector, STARTER));
+        subscriptions.activatePlan(STARTER);
+    }
+
+    /// @notice The overage buffer is capped; the rollover period is the admin's to set.
+    function testFuzz_SettingsAreBounded(uint256 overageBps, uint32 rollover) public {
+        overageBps = bound(overageBps, subscriptions.MAX_OVERAGE_BPS() + 1, type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.OverageTooHigh.selector, overageBps));
+        subscriptions.setOverageBps(overageBps);
+        subscriptions.setRolloverPeriod(rollover);
+        (address vault_, uint256 overage, uint256 rolloverPeriod) = subscriptions.settings();
+        assertEq(vault_, address(vault), "vault");
+        assertEq(overage, Defaults.OVERAGE_BPS, "overage unchanged");
+        assertEq(rolloverPeriod, rollover, "rollover set");
+    }
+
+    /// @notice Only the owner or an operator cancels renewal, and only of a pass that exists.
+    function testFuzz_CancelNeedsOwnerOrOperator(address stranger, uint256 unknown) public {
+        vm.assume(stranger != user && stranger != OPERATOR);
+        uint256 passId = _activate(STARTER);
+        unknown = bound(unknown, passId + 1, type(uint256).max);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.NotPassOwner.selector, passId, stranger));
+        subscriptions.cancel(passId);
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(SubscriptionManager.UnknownPass.selector, unknown));
+        subscriptions.cancel(unknown);
+        vm.prank(OPERATOR);
+        subscriptions.cancel(passId);
+        (,, bool autoRenew,) = subscriptions.passInfo(passId);
+        assertFalse(autoRenew, "operator cancelled");
+    }
+
+    /// @notice A new pass holds one tranche of the plan's bucket until the period's end plus rollover.
+    function test_NewPassHoldsOneTranche() public {
+        uint256 passId = _activate(STARTER);
+        SubscriptionManager.Tranche[5] memory tranches = subscriptions.tranchesOf(passId);
+        assertEq(tranches[0].amount, subscriptions.planOf(STARTER).bucket, "first tranche is the bucket");
+        assertEq(tranches[0].expiry, subscriptions.expiryOf(passId) + Defaults.ROLLOVER, "expires after the rollover");
+        assertEq(tranches[1].amount, 0, "one tranche");
+        assertTrue(subscriptions.supportsInterface(0x80ac58cd), "ERC-721");
+        assertTrue(subscriptions.supportsInterface(0x7965db0b), "AccessControl");
+        assertFalse(subscriptions.supportsInterface(0xffffffff), "not the invalid id");
+    }
+
     function _activate(uint256 planId) private returns (uint256 passId) {
         vm.prank(user);
         passId = subscriptions.activatePlan(planId);

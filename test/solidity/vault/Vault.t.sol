@@ -283,6 +283,41 @@ contract VaultTest is VaultSetup {
         vault.collect(user, amount, "ref");
     }
 
+    /// @notice A deposit id never made cannot be consumed, whoever it names.
+    function testFuzz_UnknownDepositReverts(uint256 depositId) public {
+        vm.prank(consumer);
+        vm.expectRevert(abi.encodeWithSelector(IVault.UnknownDeposit.selector, depositId));
+        vault.consumeDeposit(depositId, user);
+    }
+
+    /// @notice A chunk whose payers and amounts differ in length is refused whole.
+    function testFuzz_CollectBatchLengthMismatchReverts(uint8 payers, uint8 amounts) public {
+        vm.assume(payers != amounts);
+        address[] memory from = new address[](payers);
+        uint256[] memory values = new uint256[](amounts);
+        vm.prank(collector);
+        vm.expectRevert(abi.encodeWithSelector(IVault.LengthMismatch.selector, uint256(payers), uint256(amounts)));
+        vault.collectBatch(from, values, "ref");
+    }
+
+    /// @notice A proxy initialized without an admin would be ungovernable: it is refused.
+    function test_InitializeWithoutAdminReverts() public {
+        address implementation = address(new Vault());
+        bytes memory init = abi.encodeCall(Vault.initialize, (address(0), address(token), address(distributor), 0));
+        vm.expectRevert(Governed.ZeroAddress.selector);
+        Deploy.proxy(implementation, init);
+    }
+
+    /// @notice The views name the token, the distributor and the oracle the Vault was wired with.
+    function test_ViewsNameTheWiring() public {
+        assertEq(vault.token(), address(token), "token");
+        assertEq(vault.distributor(), address(distributor), "distributor");
+        assertEq(vault.sanctionsOracle(), address(0), "no oracle by default");
+        SanctionsListMock sanctions = new SanctionsListMock();
+        vault.setSanctionsOracle(address(sanctions));
+        assertEq(vault.sanctionsOracle(), address(sanctions), "oracle set");
+    }
+
     function _signPermit(uint256 key, uint256 amount, uint256 deadline) private view returns (uint8, bytes32, bytes32) {
         return vm.sign(key, Permits.digest(token, vm.addr(key), address(vault), amount, deadline));
     }

@@ -5,7 +5,7 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { after, describe, it } from "node:test";
+import { after, afterEach, describe, it } from "node:test";
 import {
   BaseError,
   ContractFunctionRevertedError,
@@ -37,7 +37,23 @@ async function tempDir(): Promise<string> {
 }
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
 
-const start = (dataDir?: string, log?: (line: string) => void) => startDevChain({ dataDir, port: 0, log });
+/**
+ * Every chain a test starts is closed after the test, passed or failed (close() is idempotent): a
+ * chain left serving after a failed step would keep node:test, and `hardhat test`, from ever ending.
+ */
+const running = new Set<DevChain>();
+afterEach(async () => {
+  const chains = [...running];
+  running.clear();
+  await Promise.all(chains.map((chain) => chain.close()));
+});
+async function startTracked(options: Parameters<typeof startDevChain>[0]): Promise<DevChain> {
+  const chain = await startDevChain(options);
+  running.add(chain);
+  return chain;
+}
+
+const start = (dataDir?: string, log?: (line: string) => void) => startTracked({ dataDir, port: 0, log });
 
 /** viem clients over the chain's HTTP endpoint, as the backend and the dashboards use it. */
 function clientsOf(chain: DevChain) {
@@ -199,7 +215,7 @@ describe("devchain: persistence across restarts", () => {
     await mined(chain, await clientsOf(chain).wallet(from).sendTransaction({ to, value: 1n }));
     await chain.close();
 
-    await assert.rejects(startDevChain({ dataDir, port: 0, chainId: 1337 }), { code: "DEVCHAIN_CHAIN_MISMATCH" });
+    await assert.rejects(startTracked({ dataDir, port: 0, chainId: 1337 }), { code: "DEVCHAIN_CHAIN_MISMATCH" });
     const path = join(dataDir, "journal.ndjson");
     const [header, entry] = await journalLines(dataDir);
     await writeFile(path, `${header}\n${JSON.stringify({ ...JSON.parse(entry), head: `0x${"00".repeat(32)}` })}\n`);
@@ -216,7 +232,7 @@ describe("devchain: persistence across restarts", () => {
 
   it("mines an empty block whenever the head gets older than mineEveryMs, journaled so a restart replays it", async () => {
     const dir = await tempDir();
-    const chain = await startDevChain({ dataDir: dir, port: 0, mineEveryMs: 1_000 });
+    const chain = await startTracked({ dataDir: dir, port: 0, mineEveryMs: 1_000 });
     let head: bigint;
     try {
       const { publicClient } = clientsOf(chain);
@@ -229,7 +245,7 @@ describe("devchain: persistence across restarts", () => {
     } finally {
       await chain.close();
     }
-    const again = await startDevChain({ dataDir: dir, port: 0 });
+    const again = await startTracked({ dataDir: dir, port: 0 });
     try {
       assert.ok((await clientsOf(again).publicClient.getBlockNumber({ cacheTime: 0 })) >= head);
     } finally {

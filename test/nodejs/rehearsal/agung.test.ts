@@ -11,6 +11,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import hre from "hardhat";
 import {
   createPublicClient,
   createWalletClient,
@@ -59,12 +60,21 @@ const KEYS = {
 };
 const addressOf = (key: Hex): Address => privateKeyToAccount(key).address;
 
+/**
+ * Under `hardhat test --coverage` the deploy builds what this run built: without the flag, its
+ * `hardhat run` would rebuild artifacts/ uninstrumented in the middle of the run (the test files
+ * after this one would then deploy code that reports no coverage). The flag changes nothing else:
+ * the agung network is HTTP, and the node below is this process's chain, which coverage mode
+ * already runs without the 24 KiB limit the instrumented contracts pass.
+ */
+const COVERAGE_ENV: Record<string, string> = hre.globalOptions.coverage ? { HARDHAT_COVERAGE: "true" } : {};
+
 /** Runs `npm run deploy -- --network agung` with `env` only (PATH and HOME aside); resolves with its output. */
 function deployAgung(env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn("npm", ["run", "deploy", "--", "--network", "agung"], {
       cwd: REPO,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? tmpdir(), ...env },
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? tmpdir(), ...COVERAGE_ENV, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -187,12 +197,19 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
   });
 
   after(async () => {
-    await stack?.close();
-    await node?.close();
-    await chain?.close();
-    await database?.drop();
-    if (redisPrefix) await deleteRedisPrefix(TEST_REDIS_URL, redisPrefix);
-    if (workDir) await rm(workDir, { recursive: true, force: true });
+    // Every step runs even when one before it throws: a server or node left open would keep
+    // node:test (and `hardhat test`) from ever ending.
+    const steps = [
+      () => stack?.close(),
+      () => node?.close(),
+      () => chain?.close(),
+      () => database?.drop(),
+      async () => (redisPrefix ? deleteRedisPrefix(TEST_REDIS_URL, redisPrefix) : undefined),
+      async () => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined),
+    ];
+    const errors: unknown[] = [];
+    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => errors.push(error));
+    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, "rehearsal cleanup failed");
   });
 
   it("deployed from the environment: the 48 h delay, the genesis supply to the treasury, the deployer left with nothing", async () => {

@@ -199,16 +199,22 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
   after(async () => {
     // Every step runs even when one before it throws: a server or node left open would keep
     // node:test (and `hardhat test`) from ever ending.
-    const steps = [
+    const steps: (() => unknown)[] = [
       () => stack?.close(),
       () => node?.close(),
       () => chain?.close(),
       () => database?.drop(),
-      async () => (redisPrefix ? deleteRedisPrefix(TEST_REDIS_URL, redisPrefix) : undefined),
-      async () => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined),
+      () => (redisPrefix ? deleteRedisPrefix(TEST_REDIS_URL, redisPrefix) : undefined),
+      () => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined),
     ];
     const errors: unknown[] = [];
-    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => errors.push(error));
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
     if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, "rehearsal cleanup failed");
   });
 

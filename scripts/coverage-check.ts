@@ -9,18 +9,22 @@ export type FileCoverage = { file: string; found: number; hit: number };
 
 // The report is the argument, else the one `hardhat test --coverage` writes.
 const REPORT = process.argv[2] ?? join(import.meta.dirname, "..", "coverage", "lcov.info");
-const FLOOR = Number(process.env.COVERAGE_MIN_LINES ?? 95);
+const FLOOR_SETTING = process.env.COVERAGE_MIN_LINES ?? "95";
 
 /** The files of an lcov report with their lines found (LF) and hit (LH). */
 export function parseLcov(text: string): FileCoverage[] {
   const files: FileCoverage[] = [];
   let current: FileCoverage | undefined;
   for (const line of text.split("\n")) {
-    const [key, value] = [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1)];
+    const colon = line.indexOf(":");
+    const [key, value] = [line.slice(0, colon), line.slice(colon + 1)];
     if (key === "SF") current = { file: value, found: 0, hit: 0 };
     else if (current && key === "LF") current.found = Number(value);
     else if (current && key === "LH") current.hit = Number(value);
-    else if (current && line === "end_of_record") files.push(current), (current = undefined);
+    else if (current && line === "end_of_record") {
+      files.push(current);
+      current = undefined;
+    }
   }
   return files;
 }
@@ -28,6 +32,12 @@ export function parseLcov(text: string): FileCoverage[] {
 const percent = (hit: number, found: number): number => (found === 0 ? 100 : (100 * hit) / found);
 
 function main(): void {
+  // A floor that is not a percentage would compare false with everything and pass any coverage.
+  const FLOOR = Number(FLOOR_SETTING);
+  if (FLOOR_SETTING.trim() === "" || !Number.isFinite(FLOOR) || FLOOR < 0 || FLOOR > 100) {
+    console.error(`coverage: COVERAGE_MIN_LINES must be a percentage from 0 to 100, not "${FLOOR_SETTING}"`);
+    process.exit(1);
+  }
   let text: string;
   try {
     text = readFileSync(REPORT, "utf8");

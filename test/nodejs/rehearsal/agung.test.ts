@@ -30,6 +30,7 @@ import { billingAbi, cxptAbi, distributorAbi, vaultAbi } from "../../../src/chai
 import { DEMO_MODELS, startDemoNode, type DemoNode } from "../../../src/providers/demo-node.ts";
 import { addressEnvName } from "../../../src/config/config.ts";
 import { checkChain } from "../../../src/app/chain.ts";
+import { closeAll } from "../../../src/app/close.ts";
 import { chainAt } from "../../../src/chain/chains.ts";
 import { startDevChain, type DevChain } from "../../../src/devchain/devchain.ts";
 import { devKey } from "../../../src/devstack/keys.ts";
@@ -199,23 +200,14 @@ describe("rehearsal: agung (chain 9990) deployed and run as live", { timeout: 60
   after(async () => {
     // Every step runs even when one before it throws: a server or node left open would keep
     // node:test (and `hardhat test`) from ever ending.
-    const steps: (() => unknown)[] = [
+    await closeAll([
       () => stack?.close(),
       () => node?.close(),
       () => chain?.close(),
       () => database?.drop(),
       () => (redisPrefix ? deleteRedisPrefix(TEST_REDIS_URL, redisPrefix) : undefined),
       () => (workDir ? rm(workDir, { recursive: true, force: true }) : undefined),
-    ];
-    const errors: unknown[] = [];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    if (errors.length > 0) throw errors.length === 1 ? errors[0] : new AggregateError(errors, "rehearsal cleanup failed");
+    ]);
   });
 
   it("deployed from the environment: the 48 h delay, the genesis supply to the treasury, the deployer left with nothing", async () => {

@@ -26,7 +26,7 @@ const REPORT = [
   "end_of_record",
 ].join("\n");
 
-function check(floor: number): { status: number | null; out: string } {
+function check(floor: number | string): { status: number | null; out: string } {
   const file = join(mkdtempSync(join(tmpdir(), "lcov-")), "lcov.info");
   writeFileSync(file, REPORT);
   const run = spawnSync(process.execPath, [SCRIPT, file], {
@@ -56,6 +56,14 @@ describe("scripts/coverage-check.ts", () => {
     const { status, out } = check(96);
     assert.equal(status, 1);
     assert.match(out, /under 96 % lines: contracts\/a\/A\.sol;/);
+  });
+
+  it("refuses a floor that is not a percentage instead of passing everything", () => {
+    for (const floor of ["abc", "", "101", "-1"]) {
+      const { status, out } = check(floor);
+      assert.equal(status, 1, `floor ${JSON.stringify(floor)}`);
+      assert.match(out, /COVERAGE_MIN_LINES must be a percentage from 0 to 100/);
+    }
   });
 
   it("fails with one line when there is no report", () => {

@@ -479,6 +479,11 @@ contract RewardDistributorTest is Assertions {
         maxDuration = bound(maxDuration, 1, maxEpoch);
         minDuration = bound(minDuration, 0, maxDuration);
         delay = bound(delay, 0, maxDelay);
+        distributor.setEpochBounds(minDuration, maxDuration, delay);
+        (uint256 setMin, uint256 setMax, uint256 setDelay,,) = distributor.epochBounds();
+        assertEq(setMin, minDuration == 0 ? 1 : minDuration, "min read back (0 reads as 1 s)");
+        assertEq(setMax, maxDuration, "max read back");
+        assertEq(setDelay, delay, "delay read back");
         broken %= 3;
         if (broken == 0) minDuration = bound(minDuration, maxDuration + 1, type(uint256).max);
         if (broken == 1) maxDuration = bound(maxDuration, maxEpoch + 1, type(uint256).max);
